@@ -1,0 +1,132 @@
+using System.Text.Json.Serialization;
+
+namespace Granary.Definitions;
+
+/// <summary>Common parts of every registry object: a unique name within its kind, a description and tags.</summary>
+public abstract record RegistryObject
+{
+    /// <summary>Unique name within the object's kind.</summary>
+    public required string Name { get; init; }
+    /// <summary>Free text for humans.</summary>
+    public string? Description { get; init; }
+    /// <summary>Key/value labels (e.g. team, owner).</summary>
+    public IReadOnlyDictionary<string, string> Tags { get; init; } = EmptyTags;
+
+    /// <summary>An empty, shared tag map.</summary>
+    public static readonly IReadOnlyDictionary<string, string> EmptyTags = new Dictionary<string, string>();
+}
+
+/// <summary>A kind of thing features describe (a user, a driver), identified by one join key.</summary>
+public sealed record Entity : RegistryObject
+{
+    /// <summary>The column that identifies the entity; defaults to the entity's name.</summary>
+    public required string JoinKey { get; init; }
+    /// <summary>The join key's value type.</summary>
+    public ValueType ValueType { get; init; } = new(ScalarType.Int64);
+}
+
+/// <summary>Where rows come from: a batch table or file, a push source, or request-time data.</summary>
+/// <remarks>JSON keeps the concrete kind in a "kind" discriminator.</remarks>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
+[JsonDerivedType(typeof(FileSource), "file")]
+[JsonDerivedType(typeof(PostgresSource), "postgres")]
+[JsonDerivedType(typeof(PushSource), "push")]
+[JsonDerivedType(typeof(RequestSource), "request")]
+public abstract record DataSource : RegistryObject
+{
+    /// <summary>Column holding each row's event time. Empty for request sources.</summary>
+    public string TimestampField { get; init; } = "";
+    /// <summary>Optional column holding when the row was written; breaks event-time ties (later wins).</summary>
+    public string? CreatedTimestampField { get; init; }
+    /// <summary>Renames source columns to feature/join-key names: source column -> name used in definitions.</summary>
+    public IReadOnlyDictionary<string, string> FieldMapping { get; init; } = EmptyTags;
+}
+
+/// <summary>Parquet data: one file, or a folder (every <c>*.parquet</c> below it). Relative paths are relative to the repository.</summary>
+public sealed record FileSource : DataSource
+{
+    /// <summary>The file or folder path.</summary>
+    public required string Path { get; init; }
+}
+
+/// <summary>A PostgreSQL table or query (exactly one of <see cref="Table"/> and <see cref="Query"/>).</summary>
+public sealed record PostgresSource : DataSource
+{
+    /// <summary>A table name, optionally schema-qualified.</summary>
+    public string? Table { get; init; }
+    /// <summary>A SELECT whose result is the source.</summary>
+    public string? Query { get; init; }
+}
+
+/// <summary>A streaming source written by <c>push</c>; its batch source holds the history used offline.</summary>
+public sealed record PushSource : DataSource
+{
+    /// <summary>Name of the batch source (file or PostgreSQL) that offline reads use and offline pushes append to.</summary>
+    public required string BatchSource { get; init; }
+}
+
+/// <summary>Fields supplied with each request (online) or as entity-dataframe columns (offline), feeding on-demand views.</summary>
+public sealed record RequestSource : DataSource
+{
+    /// <summary>The request fields.</summary>
+    public required IReadOnlyList<Field> Schema { get; init; }
+}
+
+/// <summary>A group of features over the same entities from one source, with a TTL.</summary>
+public sealed record FeatureView : RegistryObject
+{
+    /// <summary>Names of the entities whose join keys key this view (may be empty for entity-less views).</summary>
+    public IReadOnlyList<string> Entities { get; init; } = [];
+    /// <summary>The features (not join keys or timestamps).</summary>
+    public required IReadOnlyList<Field> Features { get; init; }
+    /// <summary>Name of the data source (batch or push).</summary>
+    public required string Source { get; init; }
+    /// <summary>How far back a value is valid: offline, rows older than T - ttl are ignored; online, older values are OUTSIDE_MAX_AGE. Null or zero: no limit.</summary>
+    public TimeSpan? Ttl { get; init; }
+    /// <summary>Whether the view is materialized to and served from the online store.</summary>
+    public bool Online { get; init; } = true;
+    /// <summary>Who owns the view (an email or team).</summary>
+    public string? Owner { get; init; }
+    /// <summary>How fresh online values are expected to be; older values are flagged stale. Null: no SLA.</summary>
+    public TimeSpan? FreshnessSla { get; init; }
+
+    /// <summary>True when the TTL bounds lookups (non-null and positive).</summary>
+    public bool HasTtl => Ttl is { } t && t > TimeSpan.Zero;
+}
+
+/// <summary>Features computed at request time by a C# transform from feature views and request data; the same compiled code runs online and offline.</summary>
+public sealed record OnDemandFeatureView : RegistryObject
+{
+    /// <summary>Inputs: names of feature views and request sources.</summary>
+    public required IReadOnlyList<string> Sources { get; init; }
+    /// <summary>The output features.</summary>
+    public required IReadOnlyList<Field> Features { get; init; }
+    /// <summary>The transform's class name (a type implementing <see cref="IOnDemandTransform"/> in the repository's transforms).</summary>
+    public required string Transform { get; init; }
+}
+
+/// <summary>A view's features as used by a feature service or a query: optionally a subset, an alias, and a join-key map.</summary>
+public sealed record FeatureViewProjection
+{
+    /// <summary>The feature view or on-demand feature view.</summary>
+    public required string View { get; init; }
+    /// <summary>The selected features; empty means all.</summary>
+    public IReadOnlyList<string> Features { get; init; } = [];
+    /// <summary>Replaces the view name in full feature names (<c>alias__feature</c>).</summary>
+    public string? Alias { get; init; }
+    /// <summary>Maps the view's join key to the entity-dataframe column to join on (e.g. location_id -> origin_id).</summary>
+    public IReadOnlyDictionary<string, string> JoinKeyMap { get; init; } = RegistryObject.EmptyTags;
+
+    /// <summary>The name used as prefix in full feature names.</summary>
+    public string NameToUse => Alias ?? View;
+}
+
+/// <summary>The versioned feature set of one model.</summary>
+public sealed record FeatureService : RegistryObject
+{
+    /// <summary>The projections that make up the service.</summary>
+    public required IReadOnlyList<FeatureViewProjection> Projections { get; init; }
+}
+
+/// <summary>A time window [Start, End] that was materialized for a view.</summary>
+public sealed record MaterializationInterval(DateTimeOffset Start, DateTimeOffset End, DateTimeOffset RecordedAt);

@@ -1,0 +1,53 @@
+namespace Granary.Definitions;
+
+/// <summary>The scalar value types a feature or join key can have (Feast's names).</summary>
+public enum ScalarType
+{
+    /// <summary>32-bit signed integer.</summary>
+    Int32,
+    /// <summary>64-bit signed integer.</summary>
+    Int64,
+    /// <summary>32-bit IEEE float.</summary>
+    Float32,
+    /// <summary>64-bit IEEE float.</summary>
+    Float64,
+    /// <summary>UTF-8 text.</summary>
+    String,
+    /// <summary>Boolean.</summary>
+    Bool,
+    /// <summary>Raw bytes.</summary>
+    Bytes,
+    /// <summary>A point in time (UTC), carried as a <see cref="DateTimeOffset"/>.</summary>
+    UnixTimestamp,
+}
+
+/// <summary>A value type: a scalar or a list of scalars. Written <c>Int64</c> or <c>Array(Float32)</c>.</summary>
+public readonly record struct ValueType(ScalarType Scalar, bool IsList = false)
+{
+    /// <summary>The text form used in YAML and messages.</summary>
+    public override string ToString() => IsList ? $"Array({Scalar})" : Scalar.ToString();
+
+    /// <summary>Parses <c>Int64</c>, <c>Array(Float32)</c> (also <c>List[Float32]</c>); false when unknown.</summary>
+    public static bool TryParse(string? text, out ValueType type)
+    {
+        type = default;
+        if (string.IsNullOrWhiteSpace(text)) return false;
+        var t = text.Trim();
+        var isList = false;
+        if ((t.StartsWith("Array(", StringComparison.Ordinal) && t.EndsWith(')')) ||
+            (t.StartsWith("List[", StringComparison.Ordinal) && t.EndsWith(']')))
+        {
+            isList = true;
+            t = t[(t.IndexOfAny(['(', '[']) + 1)..^1].Trim();
+        }
+        if (!Enum.TryParse<ScalarType>(t, ignoreCase: false, out var scalar) || !Enum.IsDefined(scalar)) return false;
+        type = new ValueType(scalar, isList);
+        return true;
+    }
+
+    /// <summary>All type names accepted by <see cref="TryParse"/>, for error messages.</summary>
+    public static string KnownNames => string.Join(", ", Enum.GetNames<ScalarType>()) + ", and Array(<scalar>) of each";
+}
+
+/// <summary>A named, typed column of a schema.</summary>
+public sealed record Field(string Name, ValueType Type, string? Description = null);
