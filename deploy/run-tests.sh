@@ -1,10 +1,23 @@
 #!/usr/bin/env bash
 # The README's test command: installs and starts what the tests need (Redis, PostgreSQL, Chromium,
-# libduckdb), runs every test project of Cluster.sln, stops the servers, and exits non-zero on failure.
+# libduckdb), builds Cluster.sln, runs every test project, stops the servers, and exits non-zero on failure.
+# Extra arguments go to `dotnet test` (e.g. --filter "FullyQualifiedName~Registry").
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 eval "$(deploy/test-services.sh start)"
 trap 'deploy/test-services.sh stop' EXIT
 dotnet build Cluster.sln -c Release --nologo -v q -clp:ErrorsOnly
-dotnet test Cluster.sln -c Release --no-build --nologo -v q "$@"
+log=$(mktemp)
+status=0
+dotnet test Cluster.sln -c Release --no-build --nologo -v q "$@" 2>&1 | tee "$log" || status=$?
+# One closing line for the whole run, summed over the per-project "Passed!/Failed! - Failed: N, Passed: N" lines.
+awk '/(Passed|Failed)! *- *Failed:/ {
+       for (i = 1; i <= NF; i++) { gsub(",", "", $(i+1));
+         if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) } }
+     END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+if [ "$status" -eq 0 ] && ! grep -qE '(Passed|Failed)! *- *Failed:' "$log"; then
+  echo "no test project ran" >&2; status=1
+fi
+rm -f "$log"
+exit "$status"
