@@ -81,12 +81,12 @@ public struct MessageHeader
     public long CorrelationId;
     /// <summary>Unix time in milliseconds after which the message is dropped; 0 = never.</summary>
     public long ExpiresAtUnixMs;
+    /// <summary>The generated id of the target grain interface.</summary>
+    public int InterfaceId;
     /// <summary>The generated method id within the target interface.</summary>
     public int MethodId;
     /// <summary>The target grain (requests only).</summary>
     public GrainId Target;
-    /// <summary>Request context entries flowing downstream (requests only); null when empty.</summary>
-    public KeyValuePair<string, string>[]? RequestContext;
 }
 
 /// <summary>A frame as received: header plus an owned copy of the body.</summary>
@@ -103,14 +103,14 @@ public sealed class Message
 
 /// <summary>
 /// The frame format, little-endian: int32 length of the rest; byte kind; byte flags; byte result; byte forward count;
-/// int64 correlation id; int64 expiry (unix ms, 0 = none); int32 method id; int32 length V of the variable header;
-/// V bytes = string grain type, string grain key, uint16 context count, (string key, string value)*; then the body.
+/// int64 correlation id; int64 expiry (unix ms, 0 = none); int32 interface id; int32 method id; int32 length V of the
+/// variable header; V bytes = string grain type, string grain key (requests only); then the body.
 /// Strings are an int32 UTF-8 byte count followed by the bytes.
 /// </summary>
 public static class FrameCodec
 {
     /// <summary>Size of the fixed part after the length prefix.</summary>
-    public const int FixedHeaderSize = 28;
+    public const int FixedHeaderSize = 32;
     /// <summary>Largest frame accepted (100 MiB, Orleans' body limit); larger ones close the connection.</summary>
     public const int MaxFrameSize = 100 * 1024 * 1024;
 
@@ -126,15 +126,6 @@ public static class FrameCodec
         {
             WriteString(writer, header.Target.Type);
             WriteString(writer, header.Target.Key);
-            var context = header.RequestContext;
-            var count = context?.Length ?? 0;
-            BinaryPrimitives.WriteUInt16LittleEndian(writer.GetSpan(2), (ushort)count);
-            writer.Advance(2);
-            for (var i = 0; i < count; i++)
-            {
-                WriteString(writer, context![i].Key);
-                WriteString(writer, context[i].Value);
-            }
         }
         var variableLength = writer.WrittenCount - variableStart;
         body.WriteTo(writer);
@@ -156,8 +147,9 @@ public static class FrameCodec
         span[7] = header.ForwardCount;
         BinaryPrimitives.WriteInt64LittleEndian(span[8..], header.CorrelationId);
         BinaryPrimitives.WriteInt64LittleEndian(span[16..], header.ExpiresAtUnixMs);
-        BinaryPrimitives.WriteInt32LittleEndian(span[24..], header.MethodId);
-        BinaryPrimitives.WriteInt32LittleEndian(span[28..], variableLength);
+        BinaryPrimitives.WriteInt32LittleEndian(span[24..], header.InterfaceId);
+        BinaryPrimitives.WriteInt32LittleEndian(span[28..], header.MethodId);
+        BinaryPrimitives.WriteInt32LittleEndian(span[32..], variableLength);
     }
 
     /// <summary>Appends a length-prefixed UTF-8 string.</summary>
@@ -212,9 +204,10 @@ public static class FrameCodec
             ForwardCount = span[3],
             CorrelationId = BinaryPrimitives.ReadInt64LittleEndian(span[4..]),
             ExpiresAtUnixMs = BinaryPrimitives.ReadInt64LittleEndian(span[12..]),
-            MethodId = BinaryPrimitives.ReadInt32LittleEndian(span[20..]),
+            InterfaceId = BinaryPrimitives.ReadInt32LittleEndian(span[20..]),
+            MethodId = BinaryPrimitives.ReadInt32LittleEndian(span[24..]),
         };
-        var variableLength = BinaryPrimitives.ReadInt32LittleEndian(span[24..]);
+        var variableLength = BinaryPrimitives.ReadInt32LittleEndian(span[28..]);
         if (variableLength < 0 || variableLength > bytes.Length - FixedHeaderSize) throw new InvalidDataException($"Variable header length {variableLength} overruns the frame of {bytes.Length} bytes.");
         if (variableLength > 0)
         {
@@ -222,18 +215,6 @@ public static class FrameCodec
             var type = ReadString(ref variable);
             var key = ReadString(ref variable);
             header.Target = new GrainId(type, key);
-            var count = BinaryPrimitives.ReadUInt16LittleEndian(variable);
-            variable = variable[2..];
-            if (count > 0)
-            {
-                var context = new KeyValuePair<string, string>[count];
-                for (var i = 0; i < count; i++)
-                {
-                    var k = ReadString(ref variable);
-                    context[i] = new(k, ReadString(ref variable));
-                }
-                header.RequestContext = context;
-            }
         }
         var bodyStart = FixedHeaderSize + variableLength;
         return new Message { Header = header, Body = new ReadOnlyMemory<byte>(bytes, bodyStart, bytes.Length - bodyStart) };
