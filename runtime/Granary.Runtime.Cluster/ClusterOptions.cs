@@ -24,8 +24,6 @@ public sealed class ClusterOptions
     public static readonly TimeSpan DefaultTableRefreshTimeout = TimeSpan.FromSeconds(60);
     /// <summary>Default <see cref="DefunctSiloExpiration"/>: 7 days.</summary>
     public static readonly TimeSpan DefaultDefunctSiloExpiration = TimeSpan.FromDays(7);
-    /// <summary>Default <see cref="ResponseTimeout"/>: 30 s.</summary>
-    public static readonly TimeSpan DefaultResponseTimeout = TimeSpan.FromSeconds(30);
     /// <summary>Default <see cref="ConnectTimeout"/>: 5 s.</summary>
     public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(5);
     /// <summary>Default <see cref="MinimumReminderPeriod"/>: 1 min.</summary>
@@ -35,8 +33,20 @@ public sealed class ClusterOptions
     /// <summary>Default <see cref="VirtualNodesPerSilo"/>: 30.</summary>
     public const int DefaultVirtualNodesPerSilo = 30;
 
+    /// <summary>Configuration section the options bind from.</summary>
+    public const string SectionName = "Granary:Cluster";
+    /// <summary>Default <see cref="SiloPort"/>: 11111 (Orleans' silo port).</summary>
+    public const int DefaultSiloPort = 11111;
+
     /// <summary>Name of the cluster: silos and clients of different clusters refuse each other's connections.</summary>
     public string ClusterId { get; set; } = "granary";
+
+    /// <summary>The IP address this silo listens on and advertises (an address, not a host name).</summary>
+    public string SiloHost { get; set; } = "127.0.0.1";
+    /// <summary>The TCP port for silo-to-silo and client-to-silo traffic; 0 picks a free port (tests).</summary>
+    public int SiloPort { get; set; } = DefaultSiloPort;
+    /// <summary>A readable name for this silo in the membership table; defaults to host:port.</summary>
+    public string? SiloName { get; set; }
 
     /// <summary>How often each silo pings each of its probed peers, and how long it waits for the reply.</summary>
     public TimeSpan ProbeTimeout { get; set; } = DefaultProbeTimeout;
@@ -57,8 +67,6 @@ public sealed class ClusterOptions
     /// <summary>Dead rows whose IAmAlive is older than this are deleted.</summary>
     public TimeSpan DefunctSiloExpiration { get; set; } = DefaultDefunctSiloExpiration;
 
-    /// <summary>How long a caller waits for a response (overridable per method by the runtime core).</summary>
-    public TimeSpan ResponseTimeout { get; set; } = DefaultResponseTimeout;
     /// <summary>How long opening a TCP connection to a silo may take.</summary>
     public TimeSpan ConnectTimeout { get; set; } = DefaultConnectTimeout;
 
@@ -78,11 +86,12 @@ public sealed class ClusterOptions
             if (value <= TimeSpan.Zero) throw new InvalidOperationException($"ClusterOptions.{name} must be positive; it is {value}.");
         }
         if (string.IsNullOrWhiteSpace(ClusterId)) throw new InvalidOperationException("ClusterOptions.ClusterId must be set, e.g. \"granary\".");
+        if (!System.Net.IPAddress.TryParse(SiloHost, out _)) throw new InvalidOperationException($"ClusterOptions.SiloHost must be an IP address such as 127.0.0.1; it is '{SiloHost}'.");
+        if (SiloPort is < 0 or > 65535) throw new InvalidOperationException($"ClusterOptions.SiloPort must be in 0..65535; it is {SiloPort}.");
         Positive(ProbeTimeout, nameof(ProbeTimeout));
         Positive(DeathVoteExpirationTimeout, nameof(DeathVoteExpirationTimeout));
         Positive(IAmAliveTablePublishTimeout, nameof(IAmAliveTablePublishTimeout));
         Positive(TableRefreshTimeout, nameof(TableRefreshTimeout));
-        Positive(ResponseTimeout, nameof(ResponseTimeout));
         Positive(ConnectTimeout, nameof(ConnectTimeout));
         Positive(MinimumReminderPeriod, nameof(MinimumReminderPeriod));
         Positive(ReminderRefreshPeriod, nameof(ReminderRefreshPeriod));

@@ -52,7 +52,7 @@ public sealed class InboundConnection : Connection
             var refusal = CheckHello(message.Body.Span);
             if (refusal is not null)
             {
-                SendResponse(header.CorrelationId, ResultKind.Rejection, new RemoteExceptions.TextBody(refusal));
+                SendResponse(header.CorrelationId, ResultKind.Rejection, new TextBody(refusal));
                 return;
             }
             _helloDone = true;
@@ -95,4 +95,11 @@ public sealed class InboundConnection : Connection
 
     /// <inheritdoc/>
     protected override void OnClosed(string reason) => _listener.Forget(this);
+}
+
+/// <summary>A frame body holding one length-prefixed string (rejection reasons).</summary>
+public readonly struct TextBody(string text) : IFrameBody
+{
+    /// <inheritdoc/>
+    public void WriteTo(System.Buffers.IBufferWriter<byte> writer) => FrameCodec.WriteString(writer, text);
 }

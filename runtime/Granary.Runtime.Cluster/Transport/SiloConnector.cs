@@ -61,13 +61,16 @@ public sealed class SiloConnector : IAsyncDisposable
         return await connection.CallAsync(header, body, timeout, description);
     }
 
+    /// <summary>How long frames sent without a response (one-way calls, gossip) stay valid: 30 s, Orleans' response timeout.</summary>
+    public static readonly TimeSpan OneWayTimeToLive = TimeSpan.FromSeconds(30);
+
     /// <summary>Sends a frame that expects no response (one-way calls, gossip); best effort.</summary>
     public async Task SendAsync<TBody>(SiloAddress silo, MessageHeader header, TBody body) where TBody : IFrameBody
     {
         var connection = await GetConnectionAsync(silo);
         if (header.ExpiresAtUnixMs == 0)
         {
-            header.ExpiresAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + (long)_options.ResponseTimeout.TotalMilliseconds;
+            header.ExpiresAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + (long)OneWayTimeToLive.TotalMilliseconds;
         }
         if (!connection.Send(header, body))
         {
