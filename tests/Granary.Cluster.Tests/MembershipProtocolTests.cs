@@ -122,7 +122,9 @@ public sealed class MembershipProtocolTests
 
         var reason = await c.DeclaredDead.Task.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Contains("declared dead", reason);
-        Assert.Equal(SiloStatus.Dead, a.Membership.View.StatusOf(c.Membership.Self));
+        var row = (await table.ReadAllAsync()).Find(c.Membership.Self)!.Value;
+        Assert.Equal(SiloStatus.Dead, row.Entry.Status);
+        await WaitUntil(() => a.Membership.View.StatusOf(c.Membership.Self) == SiloStatus.Dead, TimeSpan.FromSeconds(5), "a sees c dead");
     }
 
     [Fact]
