@@ -116,6 +116,8 @@ internal sealed class GrainClassRegistry
 
     public IReadOnlyCollection<GrainClassInfo> Classes => _byGrainType.Values;
 
+    public GrainClassInfo? TryGetByGrainType(string grainType) => _byGrainType.GetValueOrDefault(grainType);
+
     public GrainClassInfo GetByGrainType(string grainType)
         => _byGrainType.TryGetValue(grainType, out var info)
             ? info
