@@ -17,9 +17,13 @@ internal sealed class ActivationData : SynchronizationContext, IGrainContext, IG
     [ThreadStatic]
     private static int t_inlineDepth;
 
+    /// <summary>The request whose first turn runs inline on this thread, until it completes or yields.</summary>
+    [ThreadStatic]
+    private static GrainRequest? t_inlineRequest;
+
     private enum Lifecycle { Activating, Valid, Deactivating, Invalid }
 
-    private readonly object _lock = new();
+    private readonly Lock _lock = new();
     private readonly ActivationCatalog _catalog;
     private readonly GrainClassInfo _class;
     private readonly SendOrPostCallback _runQueuedRequest;
@@ -123,8 +127,10 @@ internal sealed class ActivationData : SynchronizationContext, IGrainContext, IG
     {
         var previousContext = Current;
         var previousRequestContext = RequestContext.Export();
+        var outerInlineRequest = t_inlineRequest;
         SetSynchronizationContext(this);
         t_inlineDepth++;
+        t_inlineRequest = request;
         try
         {
             Execute(request);
@@ -134,7 +140,10 @@ internal sealed class ActivationData : SynchronizationContext, IGrainContext, IG
             t_inlineDepth--;
             RequestContext.Import(previousRequestContext);
             SetSynchronizationContext(previousContext);
-            EndTurn();
+            // When the request completed synchronously, its completion already ended the turn (one lock instead of two).
+            var endTurn = t_inlineRequest == request;
+            t_inlineRequest = outerInlineRequest;
+            if (endTurn) EndTurn();
         }
     }
 
@@ -183,14 +192,22 @@ internal sealed class ActivationData : SynchronizationContext, IGrainContext, IG
     public void OnRequestCompleted(GrainRequest request)
     {
         _catalog.Instruments.RecordRequest(request.StartTimestamp);
-        OnWorkCompleted(request.Method.Options);
+        var endsInlineTurn = t_inlineRequest == request;
+        if (endsInlineTurn) t_inlineRequest = null;
+        OnWorkCompleted(request.Method.Options, endsInlineTurn);
     }
 
-    private void OnWorkCompleted(GrainMethodOptions options)
+    private void OnWorkCompleted(GrainMethodOptions options, bool endsInlineTurn = false)
     {
         bool schedule = false, deactivate = false;
         lock (_lock)
         {
+            if (endsInlineTurn)
+            {
+                // Nothing of this request runs any more on this thread: hand the turn on now.
+                if (_work.Count == 0) _turnActive = false;
+                else schedule = true;
+            }
             _running--;
             if ((options & GrainMethodOptions.ReadOnly) == 0) _runningNonReadOnly--;
             if (_state == Lifecycle.Valid)
@@ -201,7 +218,7 @@ internal sealed class ActivationData : SynchronizationContext, IGrainContext, IG
                 }
                 else
                 {
-                    schedule = AdmitWaitingLocked();
+                    schedule |= AdmitWaitingLocked();
                 }
             }
         }
