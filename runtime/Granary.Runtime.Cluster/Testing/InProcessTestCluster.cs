@@ -45,20 +45,26 @@ public sealed class InProcessTestCluster : IAsyncDisposable
     private readonly List<ClusterClient> _clients = [];
     private int _nextSilo;
 
-    /// <summary>Creates an empty cluster; <paramref name="configureSilo"/> adds grains and storage to every silo.</summary>
-    public InProcessTestCluster(Action<ISiloBuilder> configureSilo, Action<ClusterOptions>? configureOptions = null)
+    /// <summary>
+    /// Creates an empty cluster; <paramref name="configureSilo"/> adds grains and storage to every silo. The tables
+    /// default to in-memory ones; pass others (e.g. PostgreSQL, created for <paramref name="clusterId"/>) to test them.
+    /// </summary>
+    public InProcessTestCluster(Action<ISiloBuilder> configureSilo, Action<ClusterOptions>? configureOptions = null,
+        string? clusterId = null, IMembershipTable? membershipTable = null, IReminderTable? reminderTable = null)
     {
         _configureSilo = configureSilo;
         _configureOptions = configureOptions;
-        ClusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
+        ClusterId = clusterId ?? "test-" + Guid.NewGuid().ToString("N")[..8];
+        MembershipTable = membershipTable ?? new InMemoryMembershipTable();
+        ReminderTable = reminderTable ?? new InMemoryReminderTable();
     }
 
     /// <summary>The cluster's id.</summary>
     public string ClusterId { get; }
     /// <summary>The shared membership table.</summary>
-    public InMemoryMembershipTable MembershipTable { get; } = new();
+    public IMembershipTable MembershipTable { get; }
     /// <summary>The shared reminder table.</summary>
-    public InMemoryReminderTable ReminderTable { get; } = new();
+    public IReminderTable ReminderTable { get; }
     /// <summary>Every silo started so far, running or not.</summary>
     public IReadOnlyList<SiloHandle> Silos => _silos;
     /// <summary>The silos still running.</summary>
@@ -102,8 +108,8 @@ public sealed class InProcessTestCluster : IAsyncDisposable
         {
             _configureSilo(silo);
             silo.UseCluster(o => CopyOptions(template, o, name));
-            silo.UseInMemoryClustering(MembershipTable);
-            silo.UseInMemoryReminders(ReminderTable);
+            silo.UseMembershipTable(_ => MembershipTable);
+            silo.UseReminderTable(_ => ReminderTable);
         });
         var host = builder.Build();
         await host.StartAsync();
