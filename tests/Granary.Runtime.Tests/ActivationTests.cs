@@ -109,6 +109,17 @@ public sealed class ActivationTests
     }
 
     [Fact]
+    public async Task A_timer_registered_during_activation_starts_ticking_after_activation()
+    {
+        await using var silo = await TestSilo.StartAsync();
+        var grain = silo.Grains.GetGrain<IEarlyTimerGrain>(Guid.NewGuid().ToString());
+        await grain.Ticks();
+        var deadline = Environment.TickCount64 + 5000;
+        while (await grain.Ticks() < 3 && Environment.TickCount64 < deadline) await Task.Delay(20);
+        Assert.True(await grain.Ticks() >= 3, "the timer registered in OnActivateAsync never ticked repeatedly");
+    }
+
+    [Fact]
     public async Task Invalid_options_fail_start_up_with_a_message_naming_the_setting()
     {
         var error = await Assert.ThrowsAnyAsync<Exception>(() => TestSilo.StartAsync(

@@ -297,3 +297,26 @@ public sealed class WorkerGrain : Grain, IWorkerGrain
         return _id;
     }
 }
+
+public interface IEarlyTimerGrain : IGrainWithStringKey
+{
+    Task<int> Ticks();
+}
+
+/// <summary>Registers a due-now timer while still activating; the tick must wait for activation, not be lost.</summary>
+public sealed class EarlyTimerGrain : Grain, IEarlyTimerGrain
+{
+    private int _ticks;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        RegisterGrainTimer(_ =>
+        {
+            _ticks++;
+            return Task.CompletedTask;
+        }, TimeSpan.Zero, TimeSpan.FromMilliseconds(20));
+        await Task.Delay(100, cancellationToken);
+    }
+
+    public Task<int> Ticks() => Task.FromResult(_ticks);
+}

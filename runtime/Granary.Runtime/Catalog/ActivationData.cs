@@ -274,8 +274,9 @@ internal sealed class ActivationData : SynchronizationContext, IGrainContext, IG
         var schedule = false;
         lock (_lock)
         {
-            if (_state != Lifecycle.Valid) return;
-            if (_waiting.Count == 0 && MayInvoke(GrainMethodOptions.None))
+            if (_state is Lifecycle.Deactivating or Lifecycle.Invalid) return;
+            // A timer registered in OnActivateAsync may fall due before activation ends: it waits like a call.
+            if (_state == Lifecycle.Valid && _waiting.Count == 0 && MayInvoke(GrainMethodOptions.None))
             {
                 Admit(GrainMethodOptions.None);
                 schedule = EnqueueWorkLocked(_runQueuedTimerTick, timer);
