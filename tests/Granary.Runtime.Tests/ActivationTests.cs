@@ -57,17 +57,22 @@ public sealed class ActivationTests
         var gate = "collect-" + Guid.NewGuid();
         var idle = silo.Grains.GetGrain<ILifecycleGrain>(idleKey);
         var busy = silo.Grains.GetGrain<ILifecycleGrain>(busyKey);
+        var shortKey = "short-" + Guid.NewGuid();
+        var keptKey = "kept-" + Guid.NewGuid();
         await idle.ActivationId();
+        await silo.Grains.GetGrain<IShortLivedGrain>(shortKey).Touch();
+        await silo.Grains.GetGrain<IKeptAliveGrain>(keptKey).Touch();
         var blocked = busy.Block(gate);
 
-        clock.Advance(TimeSpan.FromMinutes(3));
-        await Task.Delay(50);
+        for (var minute = 0; minute < 4; minute++) clock.Advance(TimeSpan.FromMinutes(1));
+        await Eventually.True(() => LifecycleGrain.Deactivations.ContainsKey(shortKey), "the [CollectionAgeLimit(2 min)] grain to be collected");
         Assert.False(LifecycleGrain.Deactivations.ContainsKey(idleKey), "collected before its age");
 
-        for (var minute = 0; minute < 5; minute++) clock.Advance(TimeSpan.FromMinutes(1));
+        for (var minute = 0; minute < 4; minute++) clock.Advance(TimeSpan.FromMinutes(1));
         await Eventually.True(() => LifecycleGrain.Deactivations.ContainsKey(idleKey), "the idle grain to be collected");
         Assert.Equal(DeactivationReasonCode.IdleCollection, LifecycleGrain.Deactivations[idleKey]);
         Assert.False(LifecycleGrain.Deactivations.ContainsKey(busyKey), "a grain in the middle of a call was collected");
+        Assert.False(LifecycleGrain.Deactivations.ContainsKey(keptKey), "a [KeepAlive] grain was collected");
 
         Gates.Open(gate);
         await blocked;

@@ -320,3 +320,35 @@ public sealed class EarlyTimerGrain : Grain, IEarlyTimerGrain
 
     public Task<int> Ticks() => Task.FromResult(_ticks);
 }
+
+public interface IShortLivedGrain : IGrainWithStringKey
+{
+    Task Touch();
+}
+
+[CollectionAgeLimit("00:02:00")]
+public sealed class ShortLivedGrain : Grain, IShortLivedGrain
+{
+    public Task Touch() => Task.CompletedTask;
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        LifecycleGrain.Deactivations[GetPrimaryKeyString()] = reason.Code;
+        return Task.CompletedTask;
+    }
+}
+
+public interface IKeptAliveGrain : IGrainWithStringKey
+{
+    Task Touch();
+}
+
+[KeepAlive]
+public sealed class KeptAliveGrain : Grain, IKeptAliveGrain
+{
+    public Task Touch() => Task.CompletedTask;
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        LifecycleGrain.Deactivations[GetPrimaryKeyString()] = reason.Code;
+        return Task.CompletedTask;
+    }
+}

@@ -385,9 +385,11 @@ internal sealed class ActivationData : SynchronizationContext, IGrainContext, IG
         if (deactivate) Post(static s => _ = ((ActivationData)s!).DeactivateAsync(), this);
     }
 
-    /// <summary>Called by the collector each quantum: deactivates when idle for at least <paramref name="age"/>.</summary>
-    public bool CollectIfIdle(DateTimeOffset now, TimeSpan age)
+    /// <summary>Called by the collector each quantum: deactivates when idle for the class's age, else <paramref name="siloAge"/>.</summary>
+    public bool CollectIfIdle(DateTimeOffset now, TimeSpan siloAge)
     {
+        if (_class.KeepAlive) return false;
+        var age = _class.CollectionAge ?? siloAge;
         lock (_lock)
         {
             if (_state != Lifecycle.Valid) return false;
