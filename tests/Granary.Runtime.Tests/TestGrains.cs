@@ -214,6 +214,8 @@ public interface ICallsGrain : IGrainWithStringKey
     Task<string?> SetContextAndCallOther(string otherKey, string key, string value);
     Task<Payload> Echo(Payload payload, Color color, DateTimeOffset when, TimeSpan span, Guid id, byte[] bytes, List<string> names, int? maybe, long[]? none, Color[] colors);
     ValueTask<decimal> Sum(IReadOnlyList<decimal> values, DateTime at, char c, double? d);
+    Task<int> AddThrough(ICounterGrain counter, int amount);
+    Task<ICounterGrain?> Pass(ICounterGrain? counter);
 }
 
 public sealed class CallsGrain : Grain, ICallsGrain
@@ -254,6 +256,10 @@ public sealed class CallsGrain : Grain, ICallsGrain
 
     public ValueTask<decimal> Sum(IReadOnlyList<decimal> values, DateTime at, char c, double? d)
         => new(values.Sum() + at.Day + c + (decimal)(d ?? 0));
+
+    public Task<int> AddThrough(ICounterGrain counter, int amount) => counter.Add(amount);
+
+    public Task<ICounterGrain?> Pass(ICounterGrain? counter) => Task.FromResult(counter);
 }
 
 // ---------------------------------------------------------------- filters and stateless workers
