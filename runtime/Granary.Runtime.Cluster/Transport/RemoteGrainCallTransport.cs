@@ -18,6 +18,9 @@ public sealed class RemoteGrainCallTransport(SiloAddress silo, SiloConnector con
     /// <summary>How many times a call that was not run is re-routed before failing (with growing pauses, see the router).</summary>
     public const int MaxReroutes = 20;
 
+    /// <summary>Pending calls are failed with <see cref="TimeoutException"/> by the connector's scan, so no per-call timer is needed.</summary>
+    public bool AppliesResponseTimeout => true;
+
     /// <summary>The silo this transport sends to.</summary>
     public SiloAddress Silo { get; } = silo;
 
