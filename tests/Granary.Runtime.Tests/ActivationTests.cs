@@ -57,17 +57,22 @@ public sealed class ActivationTests
         var gate = "collect-" + Guid.NewGuid();
         var idle = silo.Grains.GetGrain<ILifecycleGrain>(idleKey);
         var busy = silo.Grains.GetGrain<ILifecycleGrain>(busyKey);
+        var shortKey = "short-" + Guid.NewGuid();
+        var keptKey = "kept-" + Guid.NewGuid();
         await idle.ActivationId();
+        await silo.Grains.GetGrain<IShortLivedGrain>(shortKey).Touch();
+        await silo.Grains.GetGrain<IKeptAliveGrain>(keptKey).Touch();
         var blocked = busy.Block(gate);
 
-        clock.Advance(TimeSpan.FromMinutes(3));
-        await Task.Delay(50);
+        for (var minute = 0; minute < 4; minute++) clock.Advance(TimeSpan.FromMinutes(1));
+        await Eventually.True(() => LifecycleGrain.Deactivations.ContainsKey(shortKey), "the [CollectionAgeLimit(2 min)] grain to be collected");
         Assert.False(LifecycleGrain.Deactivations.ContainsKey(idleKey), "collected before its age");
 
-        for (var minute = 0; minute < 5; minute++) clock.Advance(TimeSpan.FromMinutes(1));
+        for (var minute = 0; minute < 4; minute++) clock.Advance(TimeSpan.FromMinutes(1));
         await Eventually.True(() => LifecycleGrain.Deactivations.ContainsKey(idleKey), "the idle grain to be collected");
         Assert.Equal(DeactivationReasonCode.IdleCollection, LifecycleGrain.Deactivations[idleKey]);
         Assert.False(LifecycleGrain.Deactivations.ContainsKey(busyKey), "a grain in the middle of a call was collected");
+        Assert.False(LifecycleGrain.Deactivations.ContainsKey(keptKey), "a [KeepAlive] grain was collected");
 
         Gates.Open(gate);
         await blocked;
@@ -106,6 +111,17 @@ public sealed class ActivationTests
         clock.Advance(TimeSpan.FromSeconds(30));
         await Task.Delay(100);
         Assert.Equal(ticksAtDeactivation, TimerGrain.Ticks[key]);
+    }
+
+    [Fact]
+    public async Task A_timer_registered_during_activation_starts_ticking_after_activation()
+    {
+        await using var silo = await TestSilo.StartAsync();
+        var grain = silo.Grains.GetGrain<IEarlyTimerGrain>(Guid.NewGuid().ToString());
+        await grain.Ticks();
+        var deadline = Environment.TickCount64 + 5000;
+        while (await grain.Ticks() < 3 && Environment.TickCount64 < deadline) await Task.Delay(20);
+        Assert.True(await grain.Ticks() >= 3, "the timer registered in OnActivateAsync never ticked repeatedly");
     }
 
     [Fact]

@@ -99,10 +99,10 @@ public sealed class CallTests
     }
 
     [Fact]
-    public async Task Metrics_count_activations_by_grain_type_and_calls()
+    public async Task Metrics_count_activations_by_grain_type_calls_and_storage_writes()
     {
         var activations = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
-        long requests = 0;
+        long requests = 0, storageWrites = 0, storageErrors = 0;
         await using var silo = await TestSilo.StartAsync();
         // Other tests run silos in parallel: listen to this silo's meter only.
         var meter = ((RuntimeInstruments)silo.Services.GetService(typeof(RuntimeInstruments))!).Meter;
@@ -118,6 +118,13 @@ public sealed class CallTests
                 foreach (var tag in tags)
                     if (tag.Key == "grain.type") activations.AddOrUpdate((string)tag.Value!, value, (_, v) => v + value);
             if (instrument.Name == "granary-app-requests") Interlocked.Add(ref requests, value);
+            if (instrument.Name == "granary-storage-write-errors") Interlocked.Add(ref storageErrors, value);
+        });
+        listener.SetMeasurementEventCallback<double>((instrument, _, tags, _) =>
+        {
+            if (instrument.Name == "granary-storage-write-latency")
+                foreach (var tag in tags)
+                    if (tag.Key == "storage.provider" && (string)tag.Value! == "Default") Interlocked.Increment(ref storageWrites);
         });
         listener.Start();
 
@@ -125,6 +132,12 @@ public sealed class CallTests
 
         Assert.Equal(3, activations[typeof(CallsGrain).FullName!]);
         Assert.True(Interlocked.Read(ref requests) >= 3);
+
+        var counter = silo.Grains.GetGrain<ICounterGrain>(Guid.NewGuid().ToString());
+        await counter.Add(1);
+        await counter.Add(1);
+        Assert.Equal(2, Interlocked.Read(ref storageWrites));
+        Assert.Equal(0, Interlocked.Read(ref storageErrors));
     }
 
     private static MeterListener ListenTo(string instrumentName, Action<long> onValue)

@@ -18,6 +18,7 @@ public sealed class RemoteSeamTests
         var transport = new LoopbackTransport();
         await using var silo = await TestSilo.StartAsync(services: s => s.AddSingleton<IGrainCallRouter>(transport));
         transport.Local = silo.Services.GetRequiredService<ILocalGrainInvoker>();
+        transport.Invoker = silo.Services.GetRequiredService<IGrainCallInvoker>();
         var calls = silo.Grains.GetGrain<ICallsGrain>(Guid.NewGuid().ToString());
 
         var when = new DateTimeOffset(2026, 11, 22, 1, 2, 3, TimeSpan.FromHours(-5));
@@ -40,6 +41,12 @@ public sealed class RemoteSeamTests
             RequestContext.Clear();
         }
 
+        var counter = silo.Grains.GetGrain<ICounterGrain>(Guid.NewGuid().ToString());
+        Assert.Equal(4, await calls.AddThrough(counter, 4));
+        var returned = await calls.Pass(counter);
+        Assert.Equal(4, await returned!.Get());
+        Assert.Null(await calls.Pass(null));
+
         var error = await Assert.ThrowsAsync<ArgumentException>(() => calls.Fail("bad input 'q'"));
         Assert.Equal("bad input 'q'", error.Message);
         Assert.True(transport.Messages >= 4, "calls did not go through the transport");
@@ -60,6 +67,7 @@ public sealed class RemoteSeamTests
     private sealed class LoopbackTransport : IGrainCallRouter, IGrainCallTransport
     {
         public ILocalGrainInvoker? Local { get; set; }
+        public IGrainCallInvoker? Invoker { get; set; }
         public int Messages;
 
         public IGrainCallTransport? SelectRemote(GrainId grainId) => this;
@@ -85,15 +93,15 @@ public sealed class RemoteSeamTests
 
             await Task.Yield(); // "the network"
 
-            var received = Receive(bytes);
+            var received = Receive(bytes, Invoker!);
             var response = new ArrayBufferWriter<byte>();
             await received.InvokeAndWriteResponseAsync(Local!, target, response);
-            request.CompleteFromResponse(response.WrittenSpan);
+            request.CompleteFromResponse(response.WrittenSpan, Invoker);
         }
 
-        private static GrainRequest Receive(byte[] bytes)
+        private static GrainRequest Receive(byte[] bytes, IGrainCallInvoker invoker)
         {
-            var reader = new GrainReader(bytes);
+            var reader = new GrainReader(bytes) { Invoker = invoker };
             var request = GrainInterfaceRegistry.CreateRequest(reader.ReadInt32(), reader.ReadInt32());
             request.Context = RequestContextCodec.Read(ref reader);
             request.ReadArguments(ref reader);

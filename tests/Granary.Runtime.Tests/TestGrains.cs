@@ -214,6 +214,8 @@ public interface ICallsGrain : IGrainWithStringKey
     Task<string?> SetContextAndCallOther(string otherKey, string key, string value);
     Task<Payload> Echo(Payload payload, Color color, DateTimeOffset when, TimeSpan span, Guid id, byte[] bytes, List<string> names, int? maybe, long[]? none, Color[] colors);
     ValueTask<decimal> Sum(IReadOnlyList<decimal> values, DateTime at, char c, double? d);
+    Task<int> AddThrough(ICounterGrain counter, int amount);
+    Task<ICounterGrain?> Pass(ICounterGrain? counter);
 }
 
 public sealed class CallsGrain : Grain, ICallsGrain
@@ -254,6 +256,10 @@ public sealed class CallsGrain : Grain, ICallsGrain
 
     public ValueTask<decimal> Sum(IReadOnlyList<decimal> values, DateTime at, char c, double? d)
         => new(values.Sum() + at.Day + c + (decimal)(d ?? 0));
+
+    public Task<int> AddThrough(ICounterGrain counter, int amount) => counter.Add(amount);
+
+    public Task<ICounterGrain?> Pass(ICounterGrain? counter) => Task.FromResult(counter);
 }
 
 // ---------------------------------------------------------------- filters and stateless workers
@@ -295,5 +301,60 @@ public sealed class WorkerGrain : Grain, IWorkerGrain
     {
         await Task.Delay(delayMs);
         return _id;
+    }
+}
+
+public interface IEarlyTimerGrain : IGrainWithStringKey
+{
+    Task<int> Ticks();
+}
+
+/// <summary>Registers a due-now timer while still activating; the tick must wait for activation, not be lost.</summary>
+public sealed class EarlyTimerGrain : Grain, IEarlyTimerGrain
+{
+    private int _ticks;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        RegisterGrainTimer(_ =>
+        {
+            _ticks++;
+            return Task.CompletedTask;
+        }, TimeSpan.Zero, TimeSpan.FromMilliseconds(20));
+        await Task.Delay(100, cancellationToken);
+    }
+
+    public Task<int> Ticks() => Task.FromResult(_ticks);
+}
+
+public interface IShortLivedGrain : IGrainWithStringKey
+{
+    Task Touch();
+}
+
+[CollectionAgeLimit("00:02:00")]
+public sealed class ShortLivedGrain : Grain, IShortLivedGrain
+{
+    public Task Touch() => Task.CompletedTask;
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        LifecycleGrain.Deactivations[GetPrimaryKeyString()] = reason.Code;
+        return Task.CompletedTask;
+    }
+}
+
+public interface IKeptAliveGrain : IGrainWithStringKey
+{
+    Task Touch();
+}
+
+[KeepAlive]
+public sealed class KeptAliveGrain : Grain, IKeptAliveGrain
+{
+    public Task Touch() => Task.CompletedTask;
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        LifecycleGrain.Deactivations[GetPrimaryKeyString()] = reason.Code;
+        return Task.CompletedTask;
     }
 }

@@ -17,7 +17,7 @@ public sealed class TestSilo : IAsyncDisposable
     public IGrainFactory Grains => Services.GetRequiredService<IGrainFactory>();
     public ActivationCatalog Catalog => Services.GetRequiredService<ActivationCatalog>();
 
-    public static async Task<TestSilo> StartAsync(Action<ISiloBuilder>? configure = null, TimeProvider? time = null, Action<IServiceCollection>? services = null)
+    public static async Task<TestSilo> StartAsync(Action<ISiloBuilder>? configure = null, TimeProvider? time = null, Action<IServiceCollection>? services = null, bool defaultStorage = true)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
@@ -25,7 +25,8 @@ public sealed class TestSilo : IAsyncDisposable
         services?.Invoke(builder.Services);
         builder.UseGranary(silo =>
         {
-            silo.AddMemoryGrainStorageAsDefault().AddGrainsFromAssembly(typeof(TestSilo).Assembly);
+            if (defaultStorage) silo.AddMemoryGrainStorageAsDefault();
+            silo.AddGrainsFromAssembly(typeof(TestSilo).Assembly);
             configure?.Invoke(silo);
         });
         var host = builder.Build();

@@ -74,7 +74,7 @@ public sealed class ActivationCatalog
                 if (grainClass.IsStatelessWorker)
                 {
                     _workerPools.GetOrAdd(grainId, static (id, state) => new StatelessWorkerPool(state.Catalog, state.Class, id), (Catalog: this, Class: grainClass))
-                        .Submit(request);
+                        .Submit(request, allowInline);
                     return;
                 }
                 var activation = GetOrCreate(grainId, grainClass);
