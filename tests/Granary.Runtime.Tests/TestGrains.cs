@@ -332,32 +332,28 @@ public interface IShortLivedGrain : IGrainWithStringKey
     Task Touch();
 }
 
-[CollectionAgeLimit("00:02:00")]
-public sealed class ShortLivedGrain : Grain, IShortLivedGrain
-{
-    public Task Touch() => Task.CompletedTask;
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        LifecycleGrain.Deactivations[GetPrimaryKeyString()] = reason.Code;
-        return Task.CompletedTask;
-    }
-}
-
 public interface IKeptAliveGrain : IGrainWithStringKey
 {
     Task Touch();
 }
 
-[KeepAlive]
-public sealed class KeptAliveGrain : Grain, IKeptAliveGrain
+/// <summary>Records its deactivation reason where the collection test looks.</summary>
+public abstract class RecordsDeactivationGrain : Grain
 {
     public Task Touch() => Task.CompletedTask;
+
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         LifecycleGrain.Deactivations[GetPrimaryKeyString()] = reason.Code;
         return Task.CompletedTask;
     }
 }
+
+[CollectionAgeLimit("00:02:00")]
+public sealed class ShortLivedGrain : RecordsDeactivationGrain, IShortLivedGrain;
+
+[KeepAlive]
+public sealed class KeptAliveGrain : RecordsDeactivationGrain, IKeptAliveGrain;
 
 public interface IBlockingGrain : IGrainWithStringKey
 {
