@@ -368,3 +368,21 @@ public sealed class BlockingGrain : Grain, IBlockingGrain
         Thread.Sleep(milliseconds);
     }
 }
+
+public interface IFlakyActivationGrain : IGrainWithStringKey
+{
+    Task<string> Hello();
+}
+
+/// <summary>Fails its first activation (per key), succeeds afterwards.</summary>
+public sealed class FlakyActivationGrain : Grain, IFlakyActivationGrain
+{
+    public static readonly ConcurrentDictionary<string, int> Attempts = new();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+        => Attempts.AddOrUpdate(GetPrimaryKeyString(), 1, (_, n) => n + 1) == 1
+            ? throw new InvalidOperationException("cannot activate yet")
+            : Task.CompletedTask;
+
+    public Task<string> Hello() => Task.FromResult("hello");
+}
