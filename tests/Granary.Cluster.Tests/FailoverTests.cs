@@ -17,15 +17,6 @@ public sealed class FailoverTests : IAsyncLifetime
     private static GrainId CounterId(string key) => new(typeof(ClusterCounterGrain).FullName!, key);
     private static GrainId ReminderId(string key) => new(typeof(ReminderCounterGrain).FullName!, key);
 
-    private static async Task WaitUntil(Func<bool> condition, TimeSpan limit, string what)
-    {
-        var watch = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (watch.Elapsed > limit) throw new TimeoutException($"Not true within {limit}: {what}");
-            await Task.Delay(20);
-        }
-    }
 
     [Fact]
     public async Task A_reminder_still_ticks_after_its_owner_is_killed()
@@ -36,12 +27,12 @@ public sealed class FailoverTests : IAsyncLifetime
             .First(k => silos[0].Silo.View.Ring.OwnerOf(ReminderId(k)) == victim.Address);
         await silos[0].GrainFactory.GetGrain<IReminderCounterGrain>(key).Start(TimeSpan.FromMilliseconds(300));
 
-        await WaitUntil(() => ReminderLog.Ticks.TryGetValue(key, out var t) && t.Count >= 2, TimeSpan.FromSeconds(5), "ticks on the owner");
+        await Eventually.WaitUntil(() => ReminderLog.Ticks.TryGetValue(key, out var t) && t.Count >= 2, TimeSpan.FromSeconds(5), "ticks on the owner");
         Assert.All(ReminderLog.Ticks[key], t => Assert.Equal(victim.Address.ToString(), t.Silo));
 
         await _cluster.KillSiloAsync(victim);
         var killedAt = DateTimeOffset.UtcNow;
-        await WaitUntil(() => ReminderLog.Ticks[key].Any(t => t.At > killedAt && t.Silo != victim.Address.ToString()),
+        await Eventually.WaitUntil(() => ReminderLog.Ticks[key].Any(t => t.At > killedAt && t.Silo != victim.Address.ToString()),
             TimeSpan.FromSeconds(10), "a tick delivered by a survivor after the kill");
         var after = ReminderLog.Ticks[key].Where(t => t.At > killedAt).ToList();
         Assert.All(after, t => Assert.NotEqual(victim.Address.ToString(), t.Silo));
