@@ -216,4 +216,26 @@ public sealed class ClusterTests : IAsyncLifetime
         Assert.False(ActivationLog.Activations.ContainsKey(key));
         Assert.Equal(0, await silo.GrainFactory.GetGrain<IClusterCounterGrain>(key).Get());
     }
+
+    [Fact]
+    public async Task A_request_that_cannot_be_serialized_fails_alone_and_the_connection_keeps_working()
+    {
+        var silos = _cluster.RunningSilos;
+        var key = Enumerable.Range(0, 100).Select(i => "unserializable-" + i)
+            .First(k => silos[0].Silo.View.Ring.OwnerOf(new GrainId(typeof(ClusterCounterGrain).FullName!, k)) != silos[0].Address);
+        var grain = silos[0].GrainFactory.GetGrain<IClusterCounterGrain>(key);
+        Assert.Equal(1, await grain.Add(1));
+
+        RequestContext.Set("not-serializable", new object());
+        try
+        {
+            var error = await Assert.ThrowsAsync<Granary.Runtime.Serialization.GrainSerializationException>(() => grain.Add(1));
+            Assert.Contains("not-serializable", error.Message);
+        }
+        finally
+        {
+            RequestContext.Clear();
+        }
+        Assert.Equal(2, await grain.Add(1));
+    }
 }

@@ -126,7 +126,16 @@ public static class FrameCodec
             WriteString(writer, header.Target.Key);
         }
         var variableLength = writer.WrittenCount - variableStart;
-        body.WriteTo(writer);
+        try
+        {
+            body.WriteTo(writer);
+        }
+        catch
+        {
+            // A half-written frame would corrupt every later frame on the connection: drop it entirely.
+            writer.Truncate(start);
+            throw;
+        }
         var total = writer.WrittenCount - start - 4;
         if (total > MaxFrameSize)
         {
