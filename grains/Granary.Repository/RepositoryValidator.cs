@@ -44,7 +44,9 @@ public static class RepositoryValidator
         return result;
     }
 
-    private static string Known<T>(IEnumerable<T> names) => string.Join(", ", names.Select(n => n?.ToString()).DefaultIfEmpty("(none)"));
+    // Sorted, so the list reads the same whatever the file order.
+    private static string Known<T>(IEnumerable<T> names)
+        => string.Join(", ", names.Select(n => n?.ToString()).Distinct().Order(StringComparer.Ordinal).DefaultIfEmpty("(none)"));
 
     private static void CheckDuplicates(FeatureRepository r, List<RepositoryError> errors)
     {
