@@ -41,3 +41,14 @@ public sealed class PersistentStateAttribute(string stateName, string? storageNa
     /// <summary>The named storage provider; null means the default provider.</summary>
     public string? StorageName { get; } = storageName;
 }
+
+/// <summary>
+/// Names the grain type of a grain class (the type half of its <see cref="GrainId"/>, and part of storage keys).
+/// Without it the class's full name is used; set it to keep state when renaming or moving a class.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class)]
+public sealed class GrainTypeAttribute(string name) : Attribute
+{
+    /// <summary>The grain type name.</summary>
+    public string Name { get; } = name;
+}

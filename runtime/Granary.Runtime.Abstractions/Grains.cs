@@ -17,6 +17,9 @@ public interface IGrainFactory
 
     /// <summary>A reference to the grain of interface <typeparamref name="TGrain"/> with the given integer key.</summary>
     TGrain GetGrain<TGrain>(long key) where TGrain : IGrainWithIntegerKey;
+
+    /// <summary>A reference to the grain of interface <typeparamref name="TGrain"/> with an existing identity (e.g. received from another silo).</summary>
+    TGrain GetGrain<TGrain>(GrainId grainId) where TGrain : IGrain;
 }
 
 /// <summary>Why an activation is being deactivated.</summary>
