@@ -26,11 +26,14 @@ public sealed class RegistryHistoryCommand : ICliCommand
             foreach (var entry in history)
             {
                 var current = entry.Version == history[^1].Version ? " (current)" : "";
-                table.AddRow($"{entry.Version}{current}", entry.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture), entry.Summary);
+                AddPlainRow(table, $"{entry.Version}{current}", entry.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture), entry.Summary);
             }
             context.Console.Write(table);
             return 0;
         }));
         return command;
     }
+
+    // Cells hold user text (names, [lists]); Spectre would read brackets as markup.
+    private static void AddPlainRow(Table table, params string[] cells) => table.AddRow(cells.Select(c => (Spectre.Console.Rendering.IRenderable)new Text(c)).ToArray());
 }

@@ -27,15 +27,15 @@ public sealed class RegistryListCommand : ICliCommand
             table.AddColumn("Kind");
             table.AddColumn("Name");
             table.AddColumn("Details");
-            foreach (var e in snapshot.Entities) table.AddRow("entity", e.Name, $"join key {e.JoinKey} ({e.ValueType})");
-            foreach (var s in snapshot.DataSources) table.AddRow("data source", s.Name, Describe(s));
+            foreach (var e in snapshot.Entities) AddPlainRow(table, "entity", e.Name, $"join key {e.JoinKey} ({e.ValueType})");
+            foreach (var s in snapshot.DataSources) AddPlainRow(table, "data source", s.Name, Describe(s));
             foreach (var f in snapshot.FeatureViews)
-                table.AddRow("feature view", f.Name, $"entities [{string.Join(", ", f.Entities)}], source {f.Source}, ttl {(f.Ttl is { } t ? DurationText.Format(t) : "none")}, {f.Features.Count} features{(f.Online ? ", online" : "")}");
+                AddPlainRow(table, "feature view", f.Name, $"entities [{string.Join(", ", f.Entities)}], source {f.Source}, ttl {(f.Ttl is { } t ? DurationText.Format(t) : "none")}, {f.Features.Count} features{(f.Online ? ", online" : "")}");
             foreach (var o in snapshot.OnDemandFeatureViews)
-                table.AddRow("on-demand feature view", o.Name, $"sources [{string.Join(", ", o.Sources)}], transform {o.Transform}, {o.Features.Count} features");
+                AddPlainRow(table, "on-demand feature view", o.Name, $"sources [{string.Join(", ", o.Sources)}], transform {o.Transform}, {o.Features.Count} features");
             foreach (var s in snapshot.FeatureServices)
-                table.AddRow("feature service", s.Name, string.Join(", ", s.Projections.Select(p => p.Features.Count == 0 ? p.NameToUse : $"{p.NameToUse}[{string.Join(", ", p.Features)}]")));
-            foreach (var file in snapshot.TransformSources.Keys) table.AddRow("transform source", file, $"{snapshot.TransformSources[file].Split('\n').Length} lines");
+                AddPlainRow(table, "feature service", s.Name, string.Join(", ", s.Projections.Select(p => p.Features.Count == 0 ? p.NameToUse : $"{p.NameToUse}[{string.Join(", ", p.Features)}]")));
+            foreach (var file in snapshot.TransformSources.Keys) AddPlainRow(table, "transform source", file, $"{snapshot.TransformSources[file].Split('\n').Length} lines");
             context.Console.Write(table);
             return 0;
         }));
@@ -51,4 +51,7 @@ public sealed class RegistryListCommand : ICliCommand
         RequestSource r => $"request [{string.Join(", ", r.Schema.Select(x => $"{x.Name}: {x.Type}"))}]",
         _ => s.GetType().Name,
     };
+
+    // Cells hold user text (names, [lists]); Spectre would read brackets as markup.
+    private static void AddPlainRow(Table table, params string[] cells) => table.AddRow(cells.Select(c => (Spectre.Console.Rendering.IRenderable)new Text(c)).ToArray());
 }
