@@ -26,9 +26,8 @@ public static class PointInTimeJoinSql
             sql.Append(i == plan.Views.Count - 1 ? "\n" : ",\n");
         }
 
-        sql.Append("SELECT\n    e.* EXCLUDE (").Append(EntityTable.TimestampUtcColumn);
-        if (!keepInternalColumns) sql.Append(", ").Append(EntityTable.RowIdColumn);
-        sql.Append(')');
+        sql.Append("SELECT\n    e.* EXCLUDE (").Append(EntityTable.TimestampUtcColumn).Append(')');
+        if (keepInternalColumns) sql.Append(",\n    e.rowid AS ").Append(EntityTable.RowIdColumn);
         for (var i = 0; i < plan.Views.Count; i++)
         {
             var view = plan.Views[i];
@@ -55,7 +54,7 @@ public static class PointInTimeJoinSql
                 sql.Append($"e.{Sql.Identifier(key.EntityColumn)} = {alias}.{Sql.Identifier(key.JoinKey)} AND ");
             sql.Append($"e.{EntityTable.TimestampUtcColumn} >= {alias}.__event_ts");
         }
-        sql.Append($"\nORDER BY e.{EntityTable.RowIdColumn}");
+        sql.Append("\nORDER BY e.rowid");
         return sql.ToString();
     }
 

@@ -137,8 +137,8 @@ public sealed class PostgresOfflineStore : IOfflineStore, IDisposable
 
         duck.Execute($"""
             CREATE OR REPLACE TEMP TABLE granary_joined AS
-            SELECT e.* EXCLUDE ({EntityTable.TimestampUtcColumn}), f.* EXCLUDE ({EntityTable.RowIdColumn})
-            FROM {EntityTableName} e JOIN granary_pg_features f USING ({EntityTable.RowIdColumn});
+            SELECT e.* EXCLUDE ({EntityTable.TimestampUtcColumn}), f.*
+            FROM {EntityTableName} e JOIN granary_pg_features f ON f.{EntityTable.RowIdColumn} = e.rowid;
             DROP TABLE granary_pg_features;
             """);
         var written = RetrievalOutputWriter.Write(duck, plan, entities, joinQuery: null, joinedTableReady: true, request.OutputPath,
@@ -176,9 +176,10 @@ public sealed class PostgresOfflineStore : IOfflineStore, IDisposable
             await create.ExecuteNonQueryAsync(cancellationToken);
         }
         var columnList = string.Join(", ", new[] { EntityTable.RowIdColumn, EntityTable.TimestampUtcColumn }.Concat(keyColumns.Select(c => Sql.Identifier(c.Name))));
+        var selectList = string.Join(", ", new[] { $"rowid AS {EntityTable.RowIdColumn}", EntityTable.TimestampUtcColumn }.Concat(keyColumns.Select(c => Sql.Identifier(c.Name))));
         await using (var writer = await pg.BeginBinaryImportAsync($"COPY {EntityTableName} ({columnList}) FROM STDIN (FORMAT BINARY)", cancellationToken))
         {
-            using var rows = duck.QueryRows($"SELECT {columnList} FROM {entities.TableName} ORDER BY {EntityTable.RowIdColumn}");
+            using var rows = duck.QueryRows($"SELECT {selectList} FROM {entities.TableName} ORDER BY rowid");
             while (rows.Read())
             {
                 await writer.StartRowAsync(cancellationToken);
