@@ -109,7 +109,7 @@ public sealed record RegistryDiff(IReadOnlyList<ObjectChange> Changes, IReadOnly
     private static SortedDictionary<string, string> Flatten<T>(T value) where T : RegistryObject
     {
         var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        var node = JsonNode.Parse(RegistryJson.SerializeObject<RegistryObject>(value))!;
+        var node = JsonNode.Parse(RegistryJson.SerializeObject(value))!;
         Walk(node, "", result);
         result.Remove("name");
         return result;

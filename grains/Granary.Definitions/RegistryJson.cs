@@ -22,8 +22,11 @@ public static class RegistryJson
         => JsonSerializer.Deserialize<RegistrySnapshot>(json, Options)
            ?? throw new JsonException("registry snapshot JSON is 'null'");
 
-    /// <summary>Serializes any registry object (entity, source, view, service) in the same form.</summary>
-    public static string SerializeObject<T>(T value) => JsonSerializer.Serialize(value, Options);
+    /// <summary>Serializes any registry object (entity, source, view, service) in the same form, with all fields of its concrete type.</summary>
+    public static string SerializeObject(RegistryObject value)
+        => value is DataSource source
+            ? JsonSerializer.Serialize(source, Options) // keeps the "kind" discriminator
+            : JsonSerializer.Serialize(value, value.GetType(), Options);
 
     /// <summary>The definitions of a snapshot alone (no project, version, time or materialization intervals), for equality checks.</summary>
     public static string DefinitionsOf(RegistrySnapshot snapshot) => Serialize(snapshot with

@@ -12,8 +12,12 @@ public static class RepositoryValidator
 {
     /// <summary>Validates <paramref name="repository"/>; throws <see cref="RepositoryValidationException"/> listing every problem.</summary>
     /// <returns>The compiled transforms (empty when the repository has none), so callers need not compile twice.</returns>
+    /// <param name="repository">The loaded repository.</param>
+    /// <param name="schemas">Reads real source columns; null skips the column check.</param>
+    /// <param name="transforms">Compiles transforms; pass a silo's <see cref="TransformCatalog"/> to reuse its cache. Default: compile afresh.</param>
+    /// <param name="cancellationToken">Cancels reading source schemas.</param>
     public static async Task<CompiledTransforms?> ValidateAsync(FeatureRepository repository, ISourceSchemaReader? schemas = null,
-        CancellationToken cancellationToken = default)
+        TransformCatalog? transforms = null, CancellationToken cancellationToken = default)
     {
         var errors = new List<RepositoryError>();
         CheckDuplicates(repository, errors);
@@ -24,7 +28,7 @@ public static class RepositoryValidator
 
         foreach (var s in repository.DataSources) CheckSource(s, sources, errors);
         foreach (var v in repository.FeatureViews) CheckFeatureView(v, entities, sources, errors);
-        var compiled = CompileTransforms(repository, errors);
+        var compiled = CompileTransforms(repository, transforms, errors);
         foreach (var o in repository.OnDemandFeatureViews) CheckOnDemandView(o, views, sources, compiled, errors);
         foreach (var fs in repository.FeatureServices) CheckFeatureService(fs, views, odfvs, entities, errors);
 
@@ -117,12 +121,12 @@ public static class RepositoryValidator
                 errors.Add(new RepositoryError(d.At($"schema[{f.Name}]"), $"{kind} '{owner}' has feature '{f.Name}' twice"));
     }
 
-    private static CompiledTransforms? CompileTransforms(FeatureRepository r, List<RepositoryError> errors)
+    private static CompiledTransforms? CompileTransforms(FeatureRepository r, TransformCatalog? catalog, List<RepositoryError> errors)
     {
         if (r.TransformSources.Count == 0) return null;
         try
         {
-            return TransformCompiler.Compile(r.TransformSources);
+            return catalog is not null ? catalog.Compile(r.TransformSources) : TransformCompiler.Compile(r.TransformSources);
         }
         catch (TransformCompilationException e)
         {

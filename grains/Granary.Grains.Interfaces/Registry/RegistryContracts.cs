@@ -21,27 +21,52 @@ public sealed record ApplyRequest(RegistrySnapshot Definitions, long? ExpectedVe
 public sealed record ApplyResult(long Version, bool Created, RegistryDiff Diff);
 
 /// <summary>Another apply or rollback created a newer version first; re-plan and apply again.</summary>
-public sealed class RegistryConflictException(string project, long expectedVersion, long currentVersion)
-    : Exception($"registry of project '{project}' is at version {currentVersion}, not {expectedVersion}: another apply or rollback won; run plan again and re-apply")
+public sealed class RegistryConflictException : Exception
 {
+    /// <summary>A conflict on <paramref name="project"/>: the caller expected <paramref name="expectedVersion"/>, the registry is at <paramref name="currentVersion"/>.</summary>
+    public RegistryConflictException(string project, long expectedVersion, long currentVersion)
+        : base($"registry of project '{project}' is at version {currentVersion}, not {expectedVersion}: another apply or rollback won; run plan again and re-apply")
+    {
+        Project = project;
+        ExpectedVersion = expectedVersion;
+        CurrentVersion = currentVersion;
+    }
+
+    /// <summary>Recreates the exception from its message (when it crosses silos).</summary>
+    public RegistryConflictException(string message) : base(message) => Project = "";
+
     /// <summary>The project.</summary>
-    public string Project { get; } = project;
+    public string Project { get; }
     /// <summary>The version the caller based its change on.</summary>
-    public long ExpectedVersion { get; } = expectedVersion;
+    public long ExpectedVersion { get; }
     /// <summary>The version found in the registry.</summary>
-    public long CurrentVersion { get; } = currentVersion;
+    public long CurrentVersion { get; }
 }
 
 /// <summary>An apply would break feature services; it is refused unless forced.</summary>
-public sealed class BreakingChangeException(string project, IReadOnlyList<BreakingChange> changes)
-    : Exception($"apply to project '{project}' refused: it breaks feature services:{Environment.NewLine}" +
-                string.Join(Environment.NewLine, changes.Select(c => "  " + c)) +
-                $"{Environment.NewLine}Apply with --force to accept the break, or keep the features.")
+public sealed class BreakingChangeException : Exception
 {
+    /// <summary>Refuses an apply to <paramref name="project"/> because of <paramref name="changes"/>.</summary>
+    public BreakingChangeException(string project, IReadOnlyList<BreakingChange> changes)
+        : base($"apply to project '{project}' refused: it breaks feature services:{Environment.NewLine}" +
+               string.Join(Environment.NewLine, changes.Select(c => "  " + c)) +
+               $"{Environment.NewLine}Apply with --force to accept the break, or keep the features.")
+    {
+        Project = project;
+        Changes = changes;
+    }
+
+    /// <summary>Recreates the exception from its message (when it crosses silos).</summary>
+    public BreakingChangeException(string message) : base(message)
+    {
+        Project = "";
+        Changes = [];
+    }
+
     /// <summary>The project.</summary>
-    public string Project { get; } = project;
+    public string Project { get; }
     /// <summary>Each broken use.</summary>
-    public IReadOnlyList<BreakingChange> Changes { get; } = changes;
+    public IReadOnlyList<BreakingChange> Changes { get; }
 }
 
 /// <summary>The requested registry version or object does not exist.</summary>

@@ -1,0 +1,26 @@
+using Granary.Grains.Registry;
+using Granary.Runtime.Hosting;
+using Granary.Transforms;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Granary.Grains.Hosting;
+
+/// <summary>Adds the feature store's grains and their silo-wide services; the stores they need are added separately (see Granary.Hosting).</summary>
+public static class FeatureStoreGrainsExtensions
+{
+    /// <summary>
+    /// Adds every grain of Granary.Grains, the transform catalog, the registry service and the per-silo registry cache.
+    /// Needs an <see cref="IRegistryStore"/> registered by the caller.
+    /// </summary>
+    public static ISiloBuilder AddFeatureStoreGrains(this ISiloBuilder silo)
+    {
+        silo.AddGrainsFromAssembly(typeof(RegistryGrain).Assembly);
+        silo.Services.TryAddSingleton(TimeProvider.System);
+        silo.Services.TryAddSingleton<TransformCatalog>();
+        silo.Services.TryAddSingleton(sp => new RegistryService(
+            sp.GetRequiredService<IRegistryStore>(), sp.GetRequiredService<TransformCatalog>(), sp.GetRequiredService<TimeProvider>()));
+        silo.Services.TryAddSingleton<RegistryCache>();
+        return silo;
+    }
+}
