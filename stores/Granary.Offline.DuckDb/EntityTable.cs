@@ -12,8 +12,8 @@ public sealed record EntityTable(string TableName, IReadOnlyList<DuckDbColumn> C
     /// <summary>The name under which the entity table's rowid (input order) is carried through staging tables.</summary>
     public const string RowIdColumn = "__granary_row_id";
 
-    /// <summary>The entity timestamp as TIMESTAMPTZ (naive values taken as UTC).</summary>
-    public const string TimestampUtcColumn = "__granary_entity_ts";
+    /// <summary>The entity timestamp as microseconds since the Unix epoch, UTC (naive values taken as UTC).</summary>
+    public const string TimestampUtcColumn = "__granary_entity_us";
 
     /// <summary>Whether the dataframe has a column of that name.</summary>
     public bool Has(string column) => Columns.Any(c => c.Name == column);
@@ -66,7 +66,7 @@ public sealed record EntityTable(string TableName, IReadOnlyList<DuckDbColumn> C
         // The table's rowid follows insertion order (preserve_insertion_order is on), so it numbers the input rows.
         connection.Execute($"""
             CREATE OR REPLACE TEMP TABLE {Sql.Identifier(tableName)} AS
-            SELECT *, CAST({ts} AS TIMESTAMPTZ) AS {TimestampUtcColumn}
+            SELECT *, {EpochMicros(ts, timestamp)} AS {TimestampUtcColumn}
             FROM {relation};
             DROP TABLE IF EXISTS {Sql.Identifier(raw)};
             """);
@@ -97,6 +97,20 @@ public sealed record EntityTable(string TableName, IReadOnlyList<DuckDbColumn> C
             _ => throw new HistoricalRetrievalException($"entity dataframe has no 'event_timestamp' column and several timestamp columns ({string.Join(", ", times.Select(c => c.Name))}); name the entity timestamp column 'event_timestamp'"),
         };
     }
+
+    /// <summary>
+    /// The instant of a time column as BIGINT microseconds since the epoch (UTC). Comparing integers is exact for naive and
+    /// zoned columns alike and avoids ICU's per-row TIMESTAMP to TIMESTAMPTZ conversion (about 7x slower, measured).
+    /// </summary>
+    public static string EpochMicros(string expression, DuckDbColumn column) => column.Type switch
+    {
+        DuckDbType.Timestamp or DuckDbType.TimestampTz => $"epoch_us({expression})",
+        DuckDbType.TimestampSeconds or DuckDbType.TimestampMilliseconds or DuckDbType.TimestampNanoseconds or DuckDbType.Date
+            => $"epoch_us(CAST({expression} AS TIMESTAMP))",
+        // Text (e.g. CSV mixing naive and zoned values): offsets convert, naive text is UTC because the session is UTC.
+        DuckDbType.Varchar => $"epoch_us(CAST({expression} AS TIMESTAMPTZ))",
+        _ => throw new HistoricalRetrievalException($"column '{column.Name}' has type {column.SqlType}, which is not a timestamp"),
+    };
 
     /// <summary>Whether a DuckDB type is a date or timestamp.</summary>
     public static bool IsTime(DuckDbType type) => type is DuckDbType.Timestamp or DuckDbType.TimestampTz or DuckDbType.TimestampSeconds

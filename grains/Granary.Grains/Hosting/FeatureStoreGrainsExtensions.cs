@@ -1,3 +1,4 @@
+using Granary.Grains.Historical;
 using Granary.Grains.Registry;
 using Granary.Runtime.Hosting;
 using Granary.Transforms;
@@ -21,6 +22,9 @@ public static class FeatureStoreGrainsExtensions
         silo.Services.TryAddSingleton(sp => new RegistryService(
             sp.GetRequiredService<IRegistryStore>(), sp.GetRequiredService<TransformCatalog>(), sp.GetRequiredService<TimeProvider>()));
         silo.Services.TryAddSingleton<RegistryCache>();
+        // Historical queries read definitions from the registry and run in whichever IOfflineStore reads their sources.
+        silo.Services.TryAddSingleton<IFeatureDefinitionSource, RegistryFeatureDefinitionSource>();
+        silo.Services.TryAddSingleton<OfflineStoreSelector>();
         return silo;
     }
 }
