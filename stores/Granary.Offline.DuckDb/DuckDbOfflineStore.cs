@@ -111,10 +111,10 @@ public sealed class DuckDbOfflineStore : IOfflineStore, IDisposable
     }
 
     /// <summary>Checks entity columns and source columns against the plan; returns each view's read expression.</summary>
-    private List<string> Validate(DuckDbConnection connection, HistoricalRetrievalPlan plan, EntityTable entities)
+    private List<ViewSource> Validate(DuckDbConnection connection, HistoricalRetrievalPlan plan, EntityTable entities)
     {
         ValidateEntityColumns(plan, entities);
-        var sources = new List<string>();
+        var sources = new List<ViewSource>();
         foreach (var view in plan.Views)
         {
             var read = ParquetSources.ReadExpression(view.Source, _options.RepositoryPath);
@@ -137,7 +137,8 @@ public sealed class DuckDbOfflineStore : IOfflineStore, IDisposable
                 if (!names.Contains(column))
                     throw new HistoricalRetrievalException($"source '{view.Source.Name}' of feature view '{view.View.Name}' has no column '{column}' ({role}); its columns: {string.Join(", ", names)}");
             }
-            sources.Add(read);
+            sources.Add(new ViewSource(read, columns.First(c => c.Name == view.TimestampColumn),
+                view.CreatedTimestampColumn is { } created ? columns.First(c => c.Name == created) : null));
         }
         return sources;
     }
@@ -167,20 +168,25 @@ public sealed class DuckDbOfflineStore : IOfflineStore, IDisposable
         using var connection = Connect();
         var read = ParquetSources.ReadExpression(query.Source, _options.RepositoryPath);
         var keys = query.JoinKeys.Select(k => Sql.Identifier(OfflineSources.StoredColumn(query.Source, k))).ToList();
-        var ts = Sql.Identifier(OfflineSources.StoredColumn(query.Source, query.Source.TimestampField));
+        var columns = EntityTable.Describe(connection, $"SELECT * FROM {read}");
+        DuckDbColumn Column(string name) => columns.FirstOrDefault(c => c.Name == name)
+            ?? throw new HistoricalRetrievalException($"source '{query.Source.Name}' has no column '{name}'; its columns: {string.Join(", ", columns.Select(c => c.Name))}");
+        var tsName = OfflineSources.StoredColumn(query.Source, query.Source.TimestampField);
+        var ts = Sql.Identifier(tsName);
+        var eventMicros = EntityTable.EpochMicros(ts, Column(tsName));
         var createdName = string.IsNullOrEmpty(query.Source.CreatedTimestampField) ? null : OfflineSources.StoredColumn(query.Source, query.Source.CreatedTimestampField);
-        var created = createdName is null ? "NULL::TIMESTAMPTZ" : $"CAST({Sql.Identifier(createdName)} AS TIMESTAMPTZ)";
+        var created = createdName is null ? "NULL::BIGINT" : EntityTable.EpochMicros(Sql.Identifier(createdName), Column(createdName));
         var features = query.Features.Select(f => Sql.Identifier(OfflineSources.StoredColumn(query.Source, f)));
         var partition = keys.Count == 0 ? "" : $"PARTITION BY {string.Join(", ", keys)} ";
         var sql = $"""
-            SELECT {string.Concat(keys.Select(k => k + ", "))}CAST({ts} AS TIMESTAMPTZ) AS __event_ts, {created} AS __created_ts{string.Concat(features.Select(f => ", " + f))}
+            SELECT {string.Concat(keys.Select(k => k + ", "))}{eventMicros} AS __event_us, {created} AS __created_us{string.Concat(features.Select(f => ", " + f))}
             FROM {read}
-            WHERE CAST({ts} AS TIMESTAMPTZ) BETWEEN $1 AND $2
+            WHERE {eventMicros} BETWEEN $1 AND $2
             QUALIFY row_number() OVER ({partition}ORDER BY {ts} DESC{(createdName is null ? "" : $", {Sql.Identifier(createdName)} DESC NULLS LAST")}) = 1
             """;
         using var statement = connection.Prepare(sql);
-        statement.Bind(1, query.Start);
-        statement.Bind(2, query.End);
+        statement.Bind(1, DuckDbTime.ToMicros(query.Start));
+        statement.Bind(2, DuckDbTime.ToMicros(query.End));
         using var rows = new DuckDbRowReader(statement.Query());
         var keyCount = keys.Count;
         while (rows.Read())
@@ -190,7 +196,8 @@ public sealed class DuckDbOfflineStore : IOfflineStore, IDisposable
             for (var i = 0; i < keyCount; i++) keyValues[i] = rows.GetValue(i);
             var values = new object?[query.Features.Count];
             for (var i = 0; i < values.Length; i++) values[i] = rows.GetValue(keyCount + 2 + i);
-            yield return new LatestFeatureRow(keyValues, (DateTimeOffset)rows.GetValue(keyCount)!, (DateTimeOffset?)rows.GetValue(keyCount + 1), values);
+            var createdMicros = (long?)rows.GetValue(keyCount + 1);
+            yield return new LatestFeatureRow(keyValues, DuckDbTime.FromMicros((long)rows.GetValue(keyCount)!), createdMicros is { } c ? DuckDbTime.FromMicros(c) : null, values);
         }
     }
 

@@ -9,11 +9,11 @@ public sealed record EntityTable(string TableName, IReadOnlyList<DuckDbColumn> C
     /// <summary>Prefix of columns Granary adds internally; entity dataframes may not use it.</summary>
     public const string ReservedPrefix = "__granary";
 
-    /// <summary>The row-number column Granary adds (input order).</summary>
+    /// <summary>The name under which the entity table's rowid (input order) is carried through staging tables.</summary>
     public const string RowIdColumn = "__granary_row_id";
 
-    /// <summary>The entity timestamp as TIMESTAMPTZ (naive values taken as UTC).</summary>
-    public const string TimestampUtcColumn = "__granary_entity_ts";
+    /// <summary>The entity timestamp as microseconds since the Unix epoch, UTC (naive values taken as UTC).</summary>
+    public const string TimestampUtcColumn = "__granary_entity_us";
 
     /// <summary>Whether the dataframe has a column of that name.</summary>
     public bool Has(string column) => Columns.Any(c => c.Name == column);
@@ -23,30 +23,32 @@ public sealed record EntityTable(string TableName, IReadOnlyList<DuckDbColumn> C
 
     /// <summary>
     /// Loads an entity dataframe (Parquet, CSV or inline rows) into temporary table <paramref name="tableName"/>, adding
-    /// <see cref="RowIdColumn"/> (input order) and <see cref="TimestampUtcColumn"/>. Throws <see cref="HistoricalRetrievalException"/>
+    /// <see cref="TimestampUtcColumn"/>; the table's <c>rowid</c> numbers the input rows in order. Throws <see cref="HistoricalRetrievalException"/>
     /// for a missing file, an unknown format, or no usable timestamp column.
     /// </summary>
     public static EntityTable Load(DuckDbConnection connection, EntityDataFrame entities, string tableName, string? basePath = null)
     {
+        // Files are read straight into the final table (one copy); inline rows go through a small staging table.
+        string relation;
         var raw = tableName + "_raw";
         if (entities.Path is { } path)
         {
             var full = System.IO.Path.GetFullPath(path, basePath ?? Directory.GetCurrentDirectory());
             if (!File.Exists(full)) throw new HistoricalRetrievalException($"entity dataframe file '{full}' does not exist");
-            var reader = System.IO.Path.GetExtension(full).ToLowerInvariant() switch
+            relation = System.IO.Path.GetExtension(full).ToLowerInvariant() switch
             {
                 ".parquet" => $"read_parquet({Sql.Literal(full)})",
                 ".csv" => $"read_csv({Sql.Literal(full)}, header = true)",
                 var other => throw new HistoricalRetrievalException($"entity dataframe file '{full}' has extension '{other}'; use a .parquet or .csv file"),
             };
-            connection.Execute($"CREATE OR REPLACE TEMP TABLE {Sql.Identifier(raw)} AS SELECT * FROM {reader}");
         }
         else
         {
             LoadInline(connection, entities, raw);
+            relation = Sql.Identifier(raw);
         }
 
-        var columns = Describe(connection, $"SELECT * FROM {Sql.Identifier(raw)}");
+        var columns = Describe(connection, $"SELECT * FROM {relation}");
         foreach (var column in columns)
         {
             if (column.Name.StartsWith(ReservedPrefix, StringComparison.Ordinal))
@@ -56,17 +58,17 @@ public sealed record EntityTable(string TableName, IReadOnlyList<DuckDbColumn> C
         var ts = Sql.Identifier(timestamp.Name);
         if (timestamp.Type == DuckDbType.Varchar)
         {
-            // CSV columns mixing naive and zoned times stay text; every value must still parse as a time.
-            var bad = connection.QueryScalar($"SELECT {ts} FROM {Sql.Identifier(raw)} WHERE {ts} IS NOT NULL AND TRY_CAST({ts} AS TIMESTAMPTZ) IS NULL LIMIT 1");
+            // CSV columns mixing naive and zoned times may stay text; every value must still parse as a time.
+            var bad = connection.QueryScalar($"SELECT {ts} FROM {relation} WHERE {ts} IS NOT NULL AND TRY_CAST({ts} AS TIMESTAMPTZ) IS NULL LIMIT 1");
             if (bad is not null)
                 throw new HistoricalRetrievalException($"entity timestamp column '{timestamp.Name}' has value '{bad}', which is not a timestamp (use ISO 8601, e.g. 2024-01-31 12:00:00 or 2024-01-31T12:00:00+01:00)");
         }
-        // rowid follows insertion order (preserve_insertion_order is on), so it numbers the input rows.
+        // The table's rowid follows insertion order (preserve_insertion_order is on), so it numbers the input rows.
         connection.Execute($"""
             CREATE OR REPLACE TEMP TABLE {Sql.Identifier(tableName)} AS
-            SELECT *, rowid AS {RowIdColumn}, CAST({ts} AS TIMESTAMPTZ) AS {TimestampUtcColumn}
-            FROM {Sql.Identifier(raw)};
-            DROP TABLE {Sql.Identifier(raw)};
+            SELECT *, {EpochMicros(ts, timestamp)} AS {TimestampUtcColumn}
+            FROM {relation};
+            DROP TABLE IF EXISTS {Sql.Identifier(raw)};
             """);
         var count = (long)connection.QueryScalar($"SELECT count(*) FROM {Sql.Identifier(tableName)}")!;
         return new EntityTable(tableName, columns, timestamp.Name, count);
@@ -95,6 +97,20 @@ public sealed record EntityTable(string TableName, IReadOnlyList<DuckDbColumn> C
             _ => throw new HistoricalRetrievalException($"entity dataframe has no 'event_timestamp' column and several timestamp columns ({string.Join(", ", times.Select(c => c.Name))}); name the entity timestamp column 'event_timestamp'"),
         };
     }
+
+    /// <summary>
+    /// The instant of a time column as BIGINT microseconds since the epoch (UTC). Comparing integers is exact for naive and
+    /// zoned columns alike and avoids ICU's per-row TIMESTAMP to TIMESTAMPTZ conversion (about 7x slower, measured).
+    /// </summary>
+    public static string EpochMicros(string expression, DuckDbColumn column) => column.Type switch
+    {
+        DuckDbType.Timestamp or DuckDbType.TimestampTz => $"epoch_us({expression})",
+        DuckDbType.TimestampSeconds or DuckDbType.TimestampMilliseconds or DuckDbType.TimestampNanoseconds or DuckDbType.Date
+            => $"epoch_us(CAST({expression} AS TIMESTAMP))",
+        // Text (e.g. CSV mixing naive and zoned values): offsets convert, naive text is UTC because the session is UTC.
+        DuckDbType.Varchar => $"epoch_us(CAST({expression} AS TIMESTAMPTZ))",
+        _ => throw new HistoricalRetrievalException($"column '{column.Name}' has type {column.SqlType}, which is not a timestamp"),
+    };
 
     /// <summary>Whether a DuckDB type is a date or timestamp.</summary>
     public static bool IsTime(DuckDbType type) => type is DuckDbType.Timestamp or DuckDbType.TimestampTz or DuckDbType.TimestampSeconds

@@ -137,8 +137,8 @@ public sealed class PostgresOfflineStore : IOfflineStore, IDisposable
 
         duck.Execute($"""
             CREATE OR REPLACE TEMP TABLE granary_joined AS
-            SELECT e.* EXCLUDE ({EntityTable.TimestampUtcColumn}), f.* EXCLUDE ({EntityTable.RowIdColumn})
-            FROM {EntityTableName} e JOIN granary_pg_features f USING ({EntityTable.RowIdColumn});
+            SELECT e.* EXCLUDE ({EntityTable.TimestampUtcColumn}), f.*
+            FROM {EntityTableName} e JOIN granary_pg_features f ON f.{EntityTable.RowIdColumn} = e.rowid;
             DROP TABLE granary_pg_features;
             """);
         var written = RetrievalOutputWriter.Write(duck, plan, entities, joinQuery: null, joinedTableReady: true, request.OutputPath,
@@ -171,19 +171,20 @@ public sealed class PostgresOfflineStore : IOfflineStore, IDisposable
             .Select(name => entities.Columns.First(c => c.Name == name)).ToList();
         var definitions = keyColumns.Select(c => $", {Sql.Identifier(c.Name)} {PostgresTypeOf(c)}");
         await using (var create = new NpgsqlCommand(
-            $"DROP TABLE IF EXISTS {EntityTableName}; CREATE TEMP TABLE {EntityTableName} ({EntityTable.RowIdColumn} bigint PRIMARY KEY, {EntityTable.TimestampUtcColumn} timestamptz{string.Concat(definitions)})", pg))
+            $"DROP TABLE IF EXISTS {EntityTableName}; CREATE TEMP TABLE {EntityTableName} ({EntityTable.RowIdColumn} bigint PRIMARY KEY, {PostgresPointInTimeJoinSql.EntityTimeColumn} timestamptz{string.Concat(definitions)})", pg))
         {
             await create.ExecuteNonQueryAsync(cancellationToken);
         }
-        var columnList = string.Join(", ", new[] { EntityTable.RowIdColumn, EntityTable.TimestampUtcColumn }.Concat(keyColumns.Select(c => Sql.Identifier(c.Name))));
+        var columnList = string.Join(", ", new[] { EntityTable.RowIdColumn, PostgresPointInTimeJoinSql.EntityTimeColumn }.Concat(keyColumns.Select(c => Sql.Identifier(c.Name))));
+        var selectList = string.Join(", ", new[] { $"rowid AS {EntityTable.RowIdColumn}", EntityTable.TimestampUtcColumn }.Concat(keyColumns.Select(c => Sql.Identifier(c.Name))));
         await using (var writer = await pg.BeginBinaryImportAsync($"COPY {EntityTableName} ({columnList}) FROM STDIN (FORMAT BINARY)", cancellationToken))
         {
-            using var rows = duck.QueryRows($"SELECT {columnList} FROM {entities.TableName} ORDER BY {EntityTable.RowIdColumn}");
+            using var rows = duck.QueryRows($"SELECT {selectList} FROM {entities.TableName} ORDER BY rowid");
             while (rows.Read())
             {
                 await writer.StartRowAsync(cancellationToken);
                 await writer.WriteAsync((long)rows.GetValue(0)!, NpgsqlDbType.Bigint, cancellationToken);
-                if (rows.GetValue(1) is DateTimeOffset ts) await writer.WriteAsync(ts.UtcDateTime, NpgsqlDbType.TimestampTz, cancellationToken);
+                if (rows.GetValue(1) is long micros) await writer.WriteAsync(DuckDbTime.FromMicros(micros).UtcDateTime, NpgsqlDbType.TimestampTz, cancellationToken);
                 else await writer.WriteNullAsync(cancellationToken);
                 for (var i = 0; i < keyColumns.Count; i++)
                 {

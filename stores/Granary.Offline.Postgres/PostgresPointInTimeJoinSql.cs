@@ -12,6 +12,9 @@ namespace Granary.Offline.Postgres;
 /// </summary>
 public static class PostgresPointInTimeJoinSql
 {
+    /// <summary>The uploaded entity table's time column (timestamptz).</summary>
+    public const string EntityTimeColumn = "__granary_entity_ts";
+
     /// <summary>The SQL text of a PostgreSQL source: a table name (as given, may be schema-qualified) or a parenthesised query.</summary>
     public static string SourceRelation(DataSource source) => source switch
     {
@@ -41,8 +44,8 @@ public static class PostgresPointInTimeJoinSql
             sql.Append($"\n    FROM {SourceRelation(view.Source)} s\n    WHERE ");
             foreach (var key in view.JoinKeys)
                 sql.Append($"s.{Sql.Identifier(key.SourceColumn)} = e.{Sql.Identifier(key.EntityColumn)} AND ");
-            sql.Append($"{ts} <= e.{EntityTable.TimestampUtcColumn}");
-            if (view.Ttl is { } ttl) sql.Append($" AND {ts} >= e.{EntityTable.TimestampUtcColumn} - {Sql.Interval(ttl)}");
+            sql.Append($"{ts} <= e.{EntityTimeColumn}");
+            if (view.Ttl is { } ttl) sql.Append($" AND {ts} >= e.{EntityTimeColumn} - {Sql.Interval(ttl)}");
             sql.Append($"\n    ORDER BY {ts} DESC");
             if (view.CreatedTimestampColumn is { } created) sql.Append($", s.{Sql.Identifier(created)} DESC NULLS LAST");
             sql.Append($"\n    LIMIT 1\n) v{i} ON true");

@@ -333,9 +333,10 @@ public sealed class DuckDbOfflineStoreTests : IDisposable
         var registry = Registry([Row(1, T0, 1.0)], TimeSpan.FromHours(2));
         var plan = HistoricalRetrievalPlanner.ForFeatures(registry, [FeatureReference.Parse("stats:value")], false);
         var sql = _store.ExplainPointInTimeJoin(new HistoricalRetrieval { Entities = Entities((1, T0)), Plan = plan, OutputPath = "x.parquet" });
-        Assert.Contains("ASOF LEFT JOIN v0 ON e.\"driver_id\" = v0.\"driver_id\" AND e.__granary_entity_ts >= v0.__event_ts", sql);
-        Assert.Contains("CASE WHEN v0.__event_ts >= e.__granary_entity_ts - INTERVAL '7200 seconds' THEN v0.\"value\" END AS \"value\"", sql);
-        Assert.Contains("QUALIFY row_number() OVER (PARTITION BY \"driver_id\", \"event_timestamp\" ORDER BY \"created\" DESC NULLS LAST) = 1", sql);
+        Assert.Contains("epoch_us(\"event_timestamp\") AS __event_us", sql);
+        Assert.Contains("ASOF LEFT JOIN v0 ON e.\"driver_id\" = v0.\"driver_id\" AND e.__granary_entity_us::HUGEINT * 18446744073709551616 + 18446744073709551615 >= v0.__event_order", sql);
+        Assert.Contains("CASE WHEN v0.__event_us >= e.__granary_entity_us - 7200000000 /* ttl 02:00:00 */ THEN v0.\"value\" END AS \"value\"", sql);
+        Assert.Contains("epoch_us(\"event_timestamp\")::HUGEINT * 18446744073709551616 + (coalesce(epoch_us(\"created\")::HUGEINT", sql);
     }
 
     public void Dispose()

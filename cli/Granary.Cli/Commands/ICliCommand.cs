@@ -19,5 +19,6 @@ public static class CommandCatalog
         new PlanCommand(),
         new ApplyCommand(),
         new RegistryCommand(),
+        new GetHistoricalFeaturesCommand(),
     ];
 }

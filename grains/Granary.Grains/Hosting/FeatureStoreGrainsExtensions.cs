@@ -1,3 +1,4 @@
+using Granary.Grains.Historical;
 using Granary.Grains.Registry;
 using Granary.Runtime.Hosting;
 using Granary.Transforms;
@@ -23,6 +24,9 @@ public static class FeatureStoreGrainsExtensions
             sp.GetRequiredService<IRegistryStore>(), sp.GetRequiredService<TransformCatalog>(), sp.GetRequiredService<TimeProvider>()));
         silo.Services.TryAddSingleton<RegistryCache>();
         silo.Services.AddHostedService(sp => new RegistryCacheShutdown(sp.GetRequiredService<RegistryCache>()));
+        // Historical queries read definitions from the registry and run in whichever IOfflineStore reads their sources.
+        silo.Services.TryAddSingleton<IFeatureDefinitionSource, RegistryFeatureDefinitionSource>();
+        silo.Services.TryAddSingleton<OfflineStoreSelector>();
         return silo;
     }
 
