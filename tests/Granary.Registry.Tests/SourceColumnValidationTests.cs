@@ -57,6 +57,22 @@ public sealed class SourceColumnValidationTests : IDisposable, IClassFixture<Pos
     }
 
     [Fact]
+    public async Task A_feature_declared_with_another_kind_of_type_than_its_column_is_named()
+    {
+        _repo.Replace(Driver, "- name: avg_daily_trips\n        type: Int64", "- name: avg_daily_trips\n        type: String");
+        var line = _repo.LineOf(Driver, "- name: avg_daily_trips");
+        var e = await Assert.ThrowsAsync<RepositoryValidationException>(ValidateAsync);
+        Assert.Equal($"{Driver}:{line}: feature view 'driver_hourly_stats': feature 'avg_daily_trips' is declared String, but column 'avg_daily_trips' of source 'driver_stats_source' holds Int64 (BIGINT)", e.Message);
+    }
+
+    [Fact]
+    public async Task Numeric_widths_may_differ_between_declaration_and_column()
+    {
+        _repo.Replace(Driver, "- name: avg_daily_trips\n        type: Int64", "- name: avg_daily_trips\n        type: Float64");
+        await ValidateAsync();
+    }
+
+    [Fact]
     public async Task A_wrong_timestamp_field_is_named()
     {
         _repo.Replace(Driver, "timestamp_field: event_timestamp", "timestamp_field: event_ts");
