@@ -73,6 +73,20 @@ public sealed class SourceColumnValidationTests : IDisposable, IClassFixture<Pos
     }
 
     [Fact]
+    public async Task A_folder_source_is_checked_against_the_parquet_files_inside_it()
+    {
+        var folder = Path.Combine(_repo.Root, "data", "driver_stats");
+        Directory.CreateDirectory(Path.Combine(folder, "month=2026-02"));
+        File.Move(Path.Combine(_repo.Root, "data", "driver_stats.parquet"), Path.Combine(folder, "month=2026-02", "part-0.parquet"));
+        _repo.Replace(Driver, "path: data/driver_stats.parquet", "path: data/driver_stats");
+        await ValidateAsync();
+
+        _repo.Replace(Driver, "- name: avg_daily_trips", "- name: daily_trips");
+        var e = await Assert.ThrowsAsync<RepositoryValidationException>(ValidateAsync);
+        Assert.Contains("feature 'daily_trips' is not a column of source 'driver_stats_source' (data/driver_stats)", e.Message);
+    }
+
+    [Fact]
     public async Task A_wrong_timestamp_field_is_named()
     {
         _repo.Replace(Driver, "timestamp_field: event_timestamp", "timestamp_field: event_ts");
