@@ -98,7 +98,7 @@ public sealed class RegistryGrain(RegistryService registry, IHostApplicationLife
         var stopping = lifetime?.ApplicationStopping ?? CancellationToken.None;
         using var wake = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         wake.CancelAfter(maxWait);
-        await changed.WaitAsync(wake.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await changed.WaitAsync(wake.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
         var latest = Volatile.Read(ref _latest);
         if (latest.Version > knownVersion) return latest;
         // Nothing applied through this activation; a writer elsewhere (another CLI on the same database) may have.
