@@ -52,3 +52,15 @@ public sealed class GrainTypeAttribute(string name) : Attribute
     /// <summary>The grain type name.</summary>
     public string Name { get; } = name;
 }
+
+/// <summary>Overrides the silo's collection age for one grain class, e.g. <c>[CollectionAgeLimit("02:00:00")]</c>.</summary>
+[AttributeUsage(AttributeTargets.Class)]
+public sealed class CollectionAgeLimitAttribute(string age) : Attribute
+{
+    /// <summary>How long an activation of this class may stay without calls, parsed from "hh:mm:ss".</summary>
+    public TimeSpan Age { get; } = TimeSpan.Parse(age, System.Globalization.CultureInfo.InvariantCulture);
+}
+
+/// <summary>Activations of this grain class are never collected when idle (they still deactivate on request or shutdown).</summary>
+[AttributeUsage(AttributeTargets.Class)]
+public sealed class KeepAliveAttribute : Attribute;

@@ -1,3 +1,4 @@
+using System.Linq;
 using System.Text;
 using Microsoft.CodeAnalysis;
 
@@ -66,8 +67,12 @@ internal static class ValueCodec
         return element is not null && IsScalar(element) ? element : null;
     }
 
+    private static bool IsGrainInterface(ITypeSymbol type)
+        => type.TypeKind == TypeKind.Interface
+           && (type.ToDisplayString() == "Granary.Runtime.IGrain" || type.AllInterfaces.Any(static i => i.ToDisplayString() == "Granary.Runtime.IGrain"));
+
     private static bool IsScalar(ITypeSymbol type)
-        => PrimitiveName(type) is not null || type.TypeKind == TypeKind.Enum
+        => PrimitiveName(type) is not null || type.TypeKind == TypeKind.Enum || IsGrainInterface(type)
            || (NullableUnderlying(type) is { } inner && (PrimitiveName(inner) is not null || inner.TypeKind == TypeKind.Enum));
 
     public static void EmitWrite(StringBuilder s, ITypeSymbol type, string expression, int depth)
@@ -83,6 +88,11 @@ internal static class ValueCodec
         if (IsByteArray(type))
         {
             s.AppendLine($"{pad}writer.WriteBytes({expression});");
+            return;
+        }
+        if (IsGrainInterface(type))
+        {
+            s.AppendLine($"{pad}writer.WriteGrainReference({expression});");
             return;
         }
         if (type is INamedTypeSymbol { TypeKind: TypeKind.Enum, EnumUnderlyingType: { } underlying })
@@ -127,6 +137,12 @@ internal static class ValueCodec
         if (IsByteArray(type))
         {
             s.AppendLine($"{pad}{target} = reader.ReadBytes()!;");
+            return;
+        }
+        if (IsGrainInterface(type))
+        {
+            var grainType = type.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+            s.AppendLine($"{pad}{target} = reader.ReadGrainReference<{grainType}>()!;");
             return;
         }
         var display = GrainInterfaceEmitter.Display(type);

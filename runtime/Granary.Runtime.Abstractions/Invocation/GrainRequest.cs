@@ -65,8 +65,11 @@ public abstract class GrainRequest
     /// <summary>Completes this request with an error without running it.</summary>
     public abstract void Fail(Exception exception);
 
-    /// <summary>Completes this request from a serialized response produced by <see cref="InvokeAndWriteResponseAsync"/>.</summary>
-    public abstract void CompleteFromResponse(ReadOnlySpan<byte> response);
+    /// <summary>
+    /// Completes this request from a serialized response produced by <see cref="InvokeAndWriteResponseAsync"/>.
+    /// <paramref name="invoker"/> is the runtime that grain references in the result will call through.
+    /// </summary>
+    public abstract void CompleteFromResponse(ReadOnlySpan<byte> response, IGrainCallInvoker? invoker = null);
 
     /// <summary>Runs this request on a local grain and serializes the outcome (result, or exception type and message).</summary>
     public abstract ValueTask InvokeAndWriteResponseAsync(ILocalGrainInvoker local, GrainId target, IBufferWriter<byte> response);
@@ -168,13 +171,13 @@ public abstract class GrainRequest<TResult> : GrainRequest, IValueTaskSource<TRe
     }
 
     /// <inheritdoc/>
-    public override void CompleteFromResponse(ReadOnlySpan<byte> response)
+    public override void CompleteFromResponse(ReadOnlySpan<byte> response, IGrainCallInvoker? invoker = null)
     {
         Exception? error;
         TResult result = default!;
         try
         {
-            var reader = new GrainReader(response);
+            var reader = new GrainReader(response) { Invoker = invoker };
             if (reader.ReadByte() == ResponseSuccess)
             {
                 result = ReadResult(ref reader);

@@ -10,6 +10,9 @@ public ref struct GrainReader(ReadOnlySpan<byte> input)
     private readonly ReadOnlySpan<byte> _input = input;
     private int _position;
 
+    /// <summary>The runtime that references read from this message will call through (set by the receiving transport).</summary>
+    public Invocation.IGrainCallInvoker? Invoker { get; set; }
+
     /// <summary>How many bytes have been consumed.</summary>
     public readonly int Position => _position;
 
@@ -95,6 +98,18 @@ public ref struct GrainReader(ReadOnlySpan<byte> input)
         if (count > Remaining)
             throw new GrainSerializationException($"Grain message claims {count} elements but only {Remaining} bytes are left.");
         return count;
+    }
+
+    /// <summary>Reads a grain reference written by <see cref="GrainWriter.WriteGrainReference"/>; needs <see cref="Invoker"/>.</summary>
+    public TGrain? ReadGrainReference<TGrain>() where TGrain : class, IGrain
+    {
+        if (ReadByte() == 0) return null;
+        var grainId = new GrainId(ReadString() ?? string.Empty, ReadString() ?? string.Empty);
+        var invoker = Invoker ?? throw new GrainSerializationException(
+            $"A {typeof(TGrain).Name} reference to {grainId} arrived but GrainReader.Invoker is not set; the receiving transport must set it to the silo's IGrainCallInvoker.");
+        var descriptor = Invocation.GrainInterfaceRegistry.Find(typeof(TGrain))
+            ?? throw new GrainSerializationException($"No generated proxy for {typeof(TGrain).FullName} in this process.");
+        return (TGrain)(object)descriptor.CreateProxy(invoker, grainId);
     }
 
     /// <summary>Reads a value written by <see cref="GrainWriter.WriteJson{T}"/>.</summary>

@@ -104,6 +104,22 @@ public readonly struct GrainWriter(IBufferWriter<byte> output)
         _output.Advance(value.Length);
     }
 
+    /// <summary>Writes a grain reference as its grain id (a marker byte 0 for null).</summary>
+    public void WriteGrainReference(IGrain? reference)
+    {
+        if (reference is null)
+        {
+            WriteByte(0);
+            return;
+        }
+        if (reference is not Invocation.GrainReference grainReference)
+            throw new GrainSerializationException(
+                $"An argument of type {reference.GetType().FullName} is a grain instance, not a grain reference; pass GrainFactory.GetGrain<T>(key) instead of 'this'.");
+        WriteByte(1);
+        WriteString(grainReference.GrainId.Type);
+        WriteString(grainReference.GrainId.Key);
+    }
+
     /// <summary>Writes any other type as length-prefixed JSON, with a cached <see cref="System.Text.Json.Serialization.Metadata.JsonTypeInfo"/>.</summary>
     public void WriteJson<T>(T value)
     {

@@ -31,6 +31,7 @@ public sealed class ActivationCatalog
         Time = time;
         CollectionOptions = collectionOptions.Value;
         MaxInlineDepth = messagingOptions.Value.MaxInlineDepth;
+        TurnWarningThresholdTicks = (long)(messagingOptions.Value.TurnWarningThreshold.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
         IncomingFilters = [.. incomingFilters];
         Instruments = instruments;
         Logger = logger;
@@ -41,6 +42,7 @@ public sealed class ActivationCatalog
     internal TimeProvider Time { get; }
     internal GrainCollectionOptions CollectionOptions { get; }
     internal int MaxInlineDepth { get; }
+    internal long TurnWarningThresholdTicks { get; }
     internal IIncomingGrainCallFilter[] IncomingFilters { get; }
     internal RuntimeInstruments Instruments { get; }
     internal ILogger Logger { get; }
@@ -74,7 +76,7 @@ public sealed class ActivationCatalog
                 if (grainClass.IsStatelessWorker)
                 {
                     _workerPools.GetOrAdd(grainId, static (id, state) => new StatelessWorkerPool(state.Catalog, state.Class, id), (Catalog: this, Class: grainClass))
-                        .Submit(request);
+                        .Submit(request, allowInline);
                     return;
                 }
                 var activation = GetOrCreate(grainId, grainClass);
@@ -130,7 +132,7 @@ public sealed class ActivationCatalog
     }
 
     /// <summary>Deactivates every activation (silo shutdown) and waits for them, up to the deactivation timeout.</summary>
-    internal async Task DeactivateAllAsync(CancellationToken cancellationToken)
+    public async Task DeactivateAllAsync(CancellationToken cancellationToken)
     {
         var all = Snapshot();
         RuntimeLog.SiloStopping(Logger, all.Count);
@@ -152,9 +154,19 @@ public sealed class ActivationCatalog
 
     /// <summary>Deactivates the activation of <paramref name="grainId"/> (if any) and waits until it is gone.</summary>
     public Task DeactivateAsync(GrainId grainId)
+        => DeactivateAsync(grainId, new DeactivationReason(DeactivationReasonCode.ApplicationRequested, "Deactivated by the host."));
+
+    /// <summary>Deactivates the activation of <paramref name="grainId"/> (if any) for <paramref name="reason"/> and waits until it is gone.</summary>
+    public Task DeactivateAsync(GrainId grainId, DeactivationReason reason)
     {
         if (!_activations.TryGetValue(grainId, out var activation)) return Task.CompletedTask;
-        activation.RequestDeactivation(new DeactivationReason(DeactivationReasonCode.ApplicationRequested, "Deactivated by the host."));
+        activation.RequestDeactivation(reason);
         return activation.Deactivated;
     }
+
+    /// <summary>The grains with a (non-stateless-worker) activation here: a snapshot, for a cluster's ownership checks.</summary>
+    public IReadOnlyList<GrainId> GetActiveGrainIds() => [.. _activations.Keys];
+
+    /// <summary>Whether grains of <paramref name="grainType"/> are stateless workers (always run on the calling silo); false for unknown types.</summary>
+    public bool IsStatelessWorker(string grainType) => _classes.TryGetByGrainType(grainType)?.IsStatelessWorker ?? false;
 }

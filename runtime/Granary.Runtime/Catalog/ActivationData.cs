@@ -17,9 +17,13 @@ internal sealed class ActivationData : SynchronizationContext, IGrainContext, IG
     [ThreadStatic]
     private static int t_inlineDepth;
 
+    /// <summary>The request whose first turn runs inline on this thread, until it completes or yields.</summary>
+    [ThreadStatic]
+    private static GrainRequest? t_inlineRequest;
+
     private enum Lifecycle { Activating, Valid, Deactivating, Invalid }
 
-    private readonly object _lock = new();
+    private readonly Lock _lock = new();
     private readonly ActivationCatalog _catalog;
     private readonly GrainClassInfo _class;
     private readonly SendOrPostCallback _runQueuedRequest;
@@ -123,8 +127,10 @@ internal sealed class ActivationData : SynchronizationContext, IGrainContext, IG
     {
         var previousContext = Current;
         var previousRequestContext = RequestContext.Export();
+        var outerInlineRequest = t_inlineRequest;
         SetSynchronizationContext(this);
         t_inlineDepth++;
+        t_inlineRequest = request;
         try
         {
             Execute(request);
@@ -134,7 +140,10 @@ internal sealed class ActivationData : SynchronizationContext, IGrainContext, IG
             t_inlineDepth--;
             RequestContext.Import(previousRequestContext);
             SetSynchronizationContext(previousContext);
-            EndTurn();
+            // When the request completed synchronously, its completion already ended the turn (one lock instead of two).
+            var endTurn = t_inlineRequest == request;
+            t_inlineRequest = outerInlineRequest;
+            if (endTurn) EndTurn();
         }
     }
 
@@ -183,14 +192,22 @@ internal sealed class ActivationData : SynchronizationContext, IGrainContext, IG
     public void OnRequestCompleted(GrainRequest request)
     {
         _catalog.Instruments.RecordRequest(request.StartTimestamp);
-        OnWorkCompleted(request.Method.Options);
+        var endsInlineTurn = t_inlineRequest == request;
+        if (endsInlineTurn) t_inlineRequest = null;
+        OnWorkCompleted(request.Method.Options, endsInlineTurn);
     }
 
-    private void OnWorkCompleted(GrainMethodOptions options)
+    private void OnWorkCompleted(GrainMethodOptions options, bool endsInlineTurn = false)
     {
         bool schedule = false, deactivate = false;
         lock (_lock)
         {
+            if (endsInlineTurn)
+            {
+                // Nothing of this request runs any more on this thread: hand the turn on now.
+                if (_work.Count == 0) _turnActive = false;
+                else schedule = true;
+            }
             _running--;
             if ((options & GrainMethodOptions.ReadOnly) == 0) _runningNonReadOnly--;
             if (_state == Lifecycle.Valid)
@@ -201,7 +218,7 @@ internal sealed class ActivationData : SynchronizationContext, IGrainContext, IG
                 }
                 else
                 {
-                    schedule = AdmitWaitingLocked();
+                    schedule |= AdmitWaitingLocked();
                 }
             }
         }
@@ -257,8 +274,9 @@ internal sealed class ActivationData : SynchronizationContext, IGrainContext, IG
         var schedule = false;
         lock (_lock)
         {
-            if (_state != Lifecycle.Valid) return;
-            if (_waiting.Count == 0 && MayInvoke(GrainMethodOptions.None))
+            if (_state is Lifecycle.Deactivating or Lifecycle.Invalid) return;
+            // A timer registered in OnActivateAsync may fall due before activation ends: it waits like a call.
+            if (_state == Lifecycle.Valid && _waiting.Count == 0 && MayInvoke(GrainMethodOptions.None))
             {
                 Admit(GrainMethodOptions.None);
                 schedule = EnqueueWorkLocked(_runQueuedTimerTick, timer);
@@ -367,9 +385,11 @@ internal sealed class ActivationData : SynchronizationContext, IGrainContext, IG
         if (deactivate) Post(static s => _ = ((ActivationData)s!).DeactivateAsync(), this);
     }
 
-    /// <summary>Called by the collector each quantum: deactivates when idle for at least <paramref name="age"/>.</summary>
-    public bool CollectIfIdle(DateTimeOffset now, TimeSpan age)
+    /// <summary>Called by the collector each quantum: deactivates when idle for the class's age, else <paramref name="siloAge"/>.</summary>
+    public bool CollectIfIdle(DateTimeOffset now, TimeSpan siloAge)
     {
+        if (_class.KeepAlive) return false;
+        var age = _class.CollectionAge ?? siloAge;
         lock (_lock)
         {
             if (_state != Lifecycle.Valid) return false;
@@ -494,6 +514,7 @@ internal sealed class ActivationData : SynchronizationContext, IGrainContext, IG
                     }
                     item = _work.Dequeue();
                 }
+                var started = Stopwatch.GetTimestamp();
                 try
                 {
                     item.Callback(item.State);
@@ -502,6 +523,9 @@ internal sealed class ActivationData : SynchronizationContext, IGrainContext, IG
                 {
                     RuntimeLog.TurnFailed(_catalog.Logger, GrainId, exception);
                 }
+                var elapsed = Stopwatch.GetTimestamp() - started;
+                if (elapsed > _catalog.TurnWarningThresholdTicks)
+                    RuntimeLog.LongTurn(_catalog.Logger, GrainId, Stopwatch.GetElapsedTime(started, started + elapsed));
             }
         }
         finally

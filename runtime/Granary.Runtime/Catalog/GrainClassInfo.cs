@@ -21,6 +21,13 @@ internal sealed class GrainClassInfo
         if (classType.GetCustomAttribute<StatelessWorkerAttribute>(inherit: true) is { } worker)
             StatelessWorkerMax = worker.MaxLocalWorkers > 0 ? worker.MaxLocalWorkers : Environment.ProcessorCount;
         HasOwnIncomingFilter = typeof(IIncomingGrainCallFilter).IsAssignableFrom(classType);
+        KeepAlive = classType.IsDefined(typeof(KeepAliveAttribute), inherit: true);
+        if (classType.GetCustomAttribute<CollectionAgeLimitAttribute>(inherit: true) is { } ageLimit)
+        {
+            if (ageLimit.Age <= TimeSpan.Zero)
+                throw new InvalidOperationException($"[CollectionAgeLimit] on {classType.FullName} is {ageLimit.Age}; it must be positive.");
+            CollectionAge = ageLimit.Age;
+        }
         GrainInterfaces = classType.GetInterfaces()
             .Where(i => typeof(IGrain).IsAssignableFrom(i) && i != typeof(IGrain) && i != typeof(IGrainWithStringKey) && i != typeof(IGrainWithIntegerKey))
             .ToArray();
@@ -50,6 +57,10 @@ internal sealed class GrainClassInfo
     public int StatelessWorkerMax { get; }
     public bool IsStatelessWorker => StatelessWorkerMax > 0;
     public bool HasOwnIncomingFilter { get; }
+    /// <summary>From <see cref="KeepAliveAttribute"/>: never collected when idle.</summary>
+    public bool KeepAlive { get; }
+    /// <summary>From <see cref="CollectionAgeLimitAttribute"/>: replaces the silo's collection age for this class.</summary>
+    public TimeSpan? CollectionAge { get; }
     public Type[] GrainInterfaces { get; }
     public IEnumerable<string> StorageNames => _states.Select(s => s.StorageName);
 
@@ -115,6 +126,8 @@ internal sealed class GrainClassRegistry
     }
 
     public IReadOnlyCollection<GrainClassInfo> Classes => _byGrainType.Values;
+
+    public GrainClassInfo? TryGetByGrainType(string grainType) => _byGrainType.GetValueOrDefault(grainType);
 
     public GrainClassInfo GetByGrainType(string grainType)
         => _byGrainType.TryGetValue(grainType, out var info)

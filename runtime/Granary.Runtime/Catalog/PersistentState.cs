@@ -28,48 +28,28 @@ internal sealed class PersistentState<TState>(string stateName, string storageNa
     public string? ETag { get; set; }
     public bool RecordExists { get; set; }
 
-    public async Task ReadStateAsync(CancellationToken cancellationToken = default)
-    {
-        var started = Stopwatch.GetTimestamp();
-        try
-        {
-            await storage.ReadStateAsync(stateName, grainId, this, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            context.Instruments.StorageReadErrors.Add(1, _providerTag);
-            throw;
-        }
-        context.Instruments.StorageReadLatency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, _providerTag);
-    }
+    public Task ReadStateAsync(CancellationToken cancellationToken = default)
+        => MeasureAsync(() => storage.ReadStateAsync(stateName, grainId, this, cancellationToken), context.Instruments.StorageReadLatency, context.Instruments.StorageReadErrors);
 
-    public async Task WriteStateAsync(CancellationToken cancellationToken = default)
-    {
-        var started = Stopwatch.GetTimestamp();
-        try
-        {
-            await storage.WriteStateAsync(stateName, grainId, this, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            context.Instruments.StorageWriteErrors.Add(1, _providerTag);
-            throw;
-        }
-        context.Instruments.StorageWriteLatency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, _providerTag);
-    }
+    public Task WriteStateAsync(CancellationToken cancellationToken = default)
+        => MeasureAsync(() => storage.WriteStateAsync(stateName, grainId, this, cancellationToken), context.Instruments.StorageWriteLatency, context.Instruments.StorageWriteErrors);
 
-    public async Task ClearStateAsync(CancellationToken cancellationToken = default)
+    public Task ClearStateAsync(CancellationToken cancellationToken = default)
+        => MeasureAsync(() => storage.ClearStateAsync(stateName, grainId, this, cancellationToken), context.Instruments.StorageWriteLatency, context.Instruments.StorageWriteErrors);
+
+    private async Task MeasureAsync(Func<Task> operation, System.Diagnostics.Metrics.Histogram<double> latency, System.Diagnostics.Metrics.Counter<long> errors)
     {
         var started = Stopwatch.GetTimestamp();
         try
         {
-            await storage.ClearStateAsync(stateName, grainId, this, cancellationToken).ConfigureAwait(false);
+            // Providers may throw synchronously (memory) or fault the task (I/O): both count as errors.
+            await operation().ConfigureAwait(false);
         }
         catch
         {
-            context.Instruments.StorageWriteErrors.Add(1, _providerTag);
+            errors.Add(1, _providerTag);
             throw;
         }
-        context.Instruments.StorageWriteLatency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, _providerTag);
+        latency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, _providerTag);
     }
 }

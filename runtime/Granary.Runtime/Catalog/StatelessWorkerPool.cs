@@ -10,7 +10,7 @@ internal sealed class StatelessWorkerPool(ActivationCatalog catalog, GrainClassI
     public IReadOnlyList<ActivationData> Workers => Volatile.Read(ref _workers);
 
     /// <summary>Hands <paramref name="request"/> to an idle worker, a new one, or the least loaded one.</summary>
-    public void Submit(Invocation.GrainRequest request)
+    public void Submit(Invocation.GrainRequest request, bool allowInline)
     {
         while (true)
         {
@@ -28,7 +28,7 @@ internal sealed class StatelessWorkerPool(ActivationCatalog catalog, GrainClassI
             }
             if ((best is null || bestLoad > 0) && workers.Length < grainClass.StatelessWorkerMax)
                 best = TryAddWorker(workers) ?? best;
-            if (best is not null && best.TrySubmit(request, allowInline: true)) return;
+            if (best is not null && best.TrySubmit(request, allowInline)) return;
             if (best is not null) Remove(best);
         }
     }
