@@ -196,18 +196,19 @@ internal static class GrainInterfaceEmitter
         s.AppendLine();
         s.AppendLine($"        {symbol.ReturnType.ToDisplayString(TypeFormat)} {declaring}.{symbol.Name}({parameters})");
         s.AppendLine("        {");
-        s.AppendLine($"            var request = new {method.RequestClass}();");
+        // "__request" and "this." keep clear of whatever the interface names its parameters.
+        s.AppendLine($"            var __request = new {method.RequestClass}();");
         for (var i = 0; i < symbol.Parameters.Length; i++)
-            s.AppendLine($"            request.Arg{i} = @{symbol.Parameters[i].Name};");
+            s.AppendLine($"            __request.Arg{i} = @{symbol.Parameters[i].Name};");
         var isOneWay = method.Options.Contains("OneWay");
         if (isOneWay)
         {
-            s.AppendLine("            Invoker.InvokeOneWay(this, request);");
+            s.AppendLine("            this.Invoker.InvokeOneWay(this, __request);");
             s.AppendLine(method.Kind == ReturnKind.Task ? "            return global::System.Threading.Tasks.Task.CompletedTask;" : "            return default;");
         }
         else
         {
-            var call = "Invoker.InvokeAsync(this, request)";
+            var call = "this.Invoker.InvokeAsync(this, __request)";
             s.AppendLine(method.Kind switch
             {
                 ReturnKind.Task => $"            return {Invocation}.GrainResults.ToTask({call});",

@@ -2,6 +2,9 @@ using System.Diagnostics;
 using Granary.Runtime;
 using Granary.Runtime.Cluster.Membership;
 using Granary.Runtime.Cluster.Testing;
+using Granary.Runtime.Cluster.Transport;
+using Granary.Runtime.Invocation;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Granary.Cluster.Tests;
 
@@ -193,5 +196,33 @@ public sealed class ClusterTests : IAsyncLifetime
             await WaitUntil(() => catalog.GetActiveGrainIds().All(g => silo.Silo.View.Ring.OwnerOf(g) == silo.Address),
                 TimeSpan.FromSeconds(5), $"{silo.Name} holds only grains it owns");
         }
+    }
+
+    [Fact]
+    public async Task A_request_past_its_expiry_is_dropped_without_running()
+    {
+        var silo = _cluster.RunningSilos[0];
+        var method = GrainInterfaceRegistry.Find(typeof(IClusterCounterGrain))!.Methods.First(m => m.MethodName == nameof(IClusterCounterGrain.Add));
+        var key = "expired-" + Guid.NewGuid().ToString("N")[..6];
+        await using var connector = new SiloConnector(_cluster.CreateOptions(), NullLogger.Instance);
+        var connection = await connector.GetConnectionAsync(silo.Address);
+        var before = silo.Silo.ExpiredRequestsDropped;
+
+        var header = new MessageHeader
+        {
+            Kind = MessageKind.Request,
+            Flags = MessageFlags.NoForward,
+            CorrelationId = 1,
+            ExpiresAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 1000,
+            InterfaceId = method.InterfaceId,
+            MethodId = method.MethodId,
+            Target = new GrainId(typeof(ClusterCounterGrain).FullName!, key),
+        };
+        // Body: empty request context, then the int argument of Add.
+        Assert.True(connection.Send(header, new BytesBody(new byte[] { 0, 0, 0, 0, 5, 0, 0, 0 })));
+
+        await WaitUntil(() => silo.Silo.ExpiredRequestsDropped > before, TimeSpan.FromSeconds(5), "the silo counts the dropped request");
+        Assert.False(ActivationLog.Activations.ContainsKey(key));
+        Assert.Equal(0, await silo.GrainFactory.GetGrain<IClusterCounterGrain>(key).Get());
     }
 }

@@ -26,6 +26,7 @@ public sealed class CodeGeneratorTests
                 ValueTask<Blob> Json(Blob blob, Dictionary<string, int[]> map);
                 [OneWay] ValueTask Fire(byte[] data);
                 [ReadOnly, ResponseTimeout("00:00:05")] ValueTask<Mode[]> Read();
+                Task<int> Clash(string request, int invoker, Guid writer, long grain, int result);
             }
             """);
         Assert.Empty(diagnostics);

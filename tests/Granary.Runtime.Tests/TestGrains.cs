@@ -358,3 +358,17 @@ public sealed class KeptAliveGrain : Grain, IKeptAliveGrain
         return Task.CompletedTask;
     }
 }
+
+public interface IBlockingGrain : IGrainWithStringKey
+{
+    Task SleepAfterYield(int milliseconds);
+}
+
+public sealed class BlockingGrain : Grain, IBlockingGrain
+{
+    public async Task SleepAfterYield(int milliseconds)
+    {
+        await Task.Yield(); // the rest runs as a queued turn of the activation
+        Thread.Sleep(milliseconds);
+    }
+}

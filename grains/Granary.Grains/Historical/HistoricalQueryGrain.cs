@@ -7,31 +7,18 @@ namespace Granary.Grains.Historical;
 /// <summary>
 /// Runs one historical retrieval job. The join runs on a background task (inside the offline engine, streaming to the
 /// output file); turns only start it, read its progress, or cancel it, so status polls never wait for the join.
-/// The status is persisted when the job starts and once its end is observed, so it survives deactivation.
+/// The status lives in the activation: callers poll until the job ends (polling keeps the activation alive; the output
+/// file is the durable result). Deactivating a running job cancels it.
 /// </summary>
 [GrainType("historical-query")]
 public sealed class HistoricalQueryGrain(
     IFeatureDefinitionSource definitions,
-    OfflineStoreSelector stores,
-    [PersistentState("job")] IPersistentState<HistoricalJobStatus> state) : Grain, IHistoricalQueryGrain
+    OfflineStoreSelector stores) : Grain, IHistoricalQueryGrain
 {
     private readonly Lock _gate = new();
     private HistoricalJobStatus _live = new();
     private CancellationTokenSource? _cancel;
     private Task? _job;
-
-    /// <inheritdoc/>
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
-    {
-        _live = state.State with { JobId = GetPrimaryKeyString() };
-        if (_live.State == HistoricalJobState.Running)
-        {
-            // The activation that ran the job is gone (silo stopped or crashed); the output is incomplete.
-            _live = _live with { State = HistoricalJobState.Failed, Error = "the silo stopped while the job was running; start a new job", FinishedAt = GrainContext.Time.GetUtcNow() };
-            state.State = _live;
-            await state.WriteStateAsync(cancellationToken);
-        }
-    }
 
     /// <inheritdoc/>
     public async Task<HistoricalJobStatus> Start(HistoricalJobRequest job)
@@ -46,13 +33,14 @@ public sealed class HistoricalQueryGrain(
             : EntityDataFrame.FromFile(job.EntitiesPath ?? throw new HistoricalRetrievalException("no entity dataframe given; pass a .parquet or .csv file or inline rows"));
         var retrieval = new HistoricalRetrieval { Entities = entities, Plan = plan, OutputPath = Path.GetFullPath(job.OutputPath) };
 
-        _live = new HistoricalJobStatus
+        lock (_gate)
         {
-            JobId = GetPrimaryKeyString(), State = HistoricalJobState.Running, Phase = "starting",
-            OutputPath = retrieval.OutputPath, StartedAt = GrainContext.Time.GetUtcNow(),
-        };
-        state.State = _live;
-        await state.WriteStateAsync();
+            _live = new HistoricalJobStatus
+            {
+                JobId = GetPrimaryKeyString(), State = HistoricalJobState.Running, Phase = "starting",
+                OutputPath = retrieval.OutputPath, StartedAt = GrainContext.Time.GetUtcNow(),
+            };
+        }
 
         _cancel = new CancellationTokenSource();
         var token = _cancel.Token;
@@ -94,12 +82,7 @@ public sealed class HistoricalQueryGrain(
     private Func<OnDemandFeatureView, IOnDemandTransform> TransformsOf(RegistrySnapshot snapshot) => view => definitions.GetTransform(snapshot, view);
 
     /// <inheritdoc/>
-    public async Task<HistoricalJobStatus> GetStatus()
-    {
-        var current = Snapshot();
-        if (current.IsFinished && state.State.State == HistoricalJobState.Running) await PersistAsync(current);
-        return current;
-    }
+    public Task<HistoricalJobStatus> GetStatus() => Task.FromResult(Snapshot() with { JobId = GetPrimaryKeyString() });
 
     /// <inheritdoc/>
     public async Task<HistoricalJobStatus> Cancel()
@@ -120,15 +103,7 @@ public sealed class HistoricalQueryGrain(
             await _cancel!.CancelAsync();
             await _job.WaitAsync(cancellationToken);
         }
-        var current = Snapshot();
-        if (current.IsFinished && state.State.State == HistoricalJobState.Running) await PersistAsync(current);
         _cancel?.Dispose();
-    }
-
-    private async Task PersistAsync(HistoricalJobStatus status)
-    {
-        state.State = status;
-        await state.WriteStateAsync();
     }
 
     private HistoricalJobStatus Snapshot()

@@ -71,7 +71,7 @@ public sealed partial class ClusterSilo : IAsyncDisposable
         var local = _services.GetRequiredService<ILocalGrainInvoker>();
         Router.Local = local;
         _handler = new SiloMessageHandler(() => Address, () => View, _catalog.IsStatelessWorker, _connector, local,
-            () => _membership?.RequestRefresh(), _loggers.CreateLogger<SiloMessageHandler>());
+            () => _membership?.RequestRefresh(), _services.GetService<TimeProvider>() ?? TimeProvider.System, _loggers.CreateLogger<SiloMessageHandler>());
         _listener = new TransportListener(new IPEndPoint(IPAddress.Parse(_options.SiloHost), _options.SiloPort), _options.ClusterId, _handler,
             _loggers.CreateLogger<TransportListener>());
         var self = SiloAddress.New(_options.SiloHost, _listener.Endpoint.Port);
@@ -81,7 +81,7 @@ public sealed partial class ClusterSilo : IAsyncDisposable
         _membership = new MembershipService(self, _options.SiloName ?? $"{self.Host}:{self.Port}", _table, _connector, _options,
             _loggers.CreateLogger<MembershipService>(), OnDeclaredDead, _services.GetService<TimeProvider>());
         _membership.ViewChanged += OnViewChanged;
-        if (_services.GetService<IReminderTable>() is { } reminderTable)
+        if (_services.GetService<IReminderTable>() is not null)
         {
             _reminders = _services.GetRequiredService<ReminderService>();
         }

@@ -19,6 +19,7 @@ internal sealed partial class SiloMessageHandler(
     SiloConnector connector,
     ILocalGrainInvoker local,
     Action onMembershipChanged,
+    TimeProvider time,
     ILogger logger) : IIncomingMessageHandler
 {
     /// <summary>How often a request may be forwarded before the receiving silo runs it regardless (Orleans' MaxForwardCount).</summary>
@@ -112,6 +113,12 @@ internal sealed partial class SiloMessageHandler(
             var reader = new GrainReader(message.Body.Span);
             request.Context = RequestContextCodec.Read(ref reader);
             request.ReadArguments(ref reader);
+            if (message.Header.ExpiresAtUnixMs != 0)
+            {
+                // The catalog drops a request still queued at its expiry (the caller has given up by then).
+                var remainingMs = message.Header.ExpiresAtUnixMs - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                request.ExpiresAtTimestamp = time.GetTimestamp() + remainingMs * time.TimestampFrequency / 1000;
+            }
         }
         catch (Exception e)
         {

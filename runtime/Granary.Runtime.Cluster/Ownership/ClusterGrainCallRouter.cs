@@ -100,7 +100,7 @@ public sealed class ClusterGrainCallRouter : IGrainCallRouter, IRejectedCallRout
             _ = (Local ?? throw new InvalidOperationException("A cluster client cannot run grains locally.")).InvokeLocalAsync(target, request);
             return;
         }
-        await TransportTo(owner).SendAsync(target, request, attempt);
+        TransportTo(owner).Send(target, request, attempt);
     }
 
     private sealed class NoActiveSiloTransport(ClusterGrainCallRouter router) : IGrainCallTransport

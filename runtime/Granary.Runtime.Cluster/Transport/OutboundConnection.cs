@@ -9,7 +9,7 @@ namespace Granary.Runtime.Cluster.Transport;
 public sealed class OutboundConnection : Connection
 {
     private static long s_nextCorrelationId;
-    private readonly ConcurrentDictionary<long, PendingCall> _pending = new();
+    private readonly ConcurrentDictionary<long, ResponseHandler> _pending = new();
 
     private OutboundConnection(Socket socket, SiloAddress target, ILogger logger) : base(socket, logger) => Target = target;
 
@@ -64,24 +64,35 @@ public sealed class OutboundConnection : Connection
     /// </summary>
     public Task<Message> CallAsync<TBody>(MessageHeader header, TBody body, TimeSpan timeout, string description) where TBody : IFrameBody
     {
+        var call = new PendingCall(description);
+        Start(header, body, timeout, call);
+        return call.Task;
+    }
+
+    /// <summary>
+    /// Sends a request and hands its outcome to <paramref name="handler"/>: exactly one of
+    /// <see cref="ResponseHandler.OnResponse"/> (on the receive loop; must not block) or <see cref="ResponseHandler.OnFailure"/>.
+    /// </summary>
+    public void Start<TBody>(MessageHeader header, TBody body, TimeSpan timeout, ResponseHandler handler) where TBody : IFrameBody
+    {
         var id = Interlocked.Increment(ref s_nextCorrelationId);
-        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        handler.Deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        handler.Timeout = timeout;
         header.CorrelationId = id;
         header.ExpiresAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + (long)timeout.TotalMilliseconds;
-        var call = new PendingCall(deadline, timeout, description);
-        _pending[id] = call;
+        _pending[id] = handler;
         if (!Send(header, body))
         {
             _pending.TryRemove(id, out _);
-            return Task.FromException<Message>(new SiloUnavailableException(
-                $"Silo {Target} is unavailable ({CloseReason ?? "connection closed"}); {description} was not sent.", callMayHaveRun: false));
+            handler.OnFailure(new SiloUnavailableException(
+                $"Silo {Target} is unavailable ({CloseReason ?? "connection closed"}); {handler.Describe()} was not sent.", callMayHaveRun: false));
+            return;
         }
         // The connection may have closed between the check in Send and our registration; fail now rather than hang.
         if (IsClosed && _pending.TryRemove(id, out _))
         {
-            call.TrySetException(Unavailable(description));
+            handler.OnFailure(Unavailable(handler));
         }
-        return call.Task;
     }
 
     /// <summary>Fails every call whose deadline passed with a <see cref="TimeoutException"/>; run periodically.</summary>
@@ -91,7 +102,7 @@ public sealed class OutboundConnection : Connection
         {
             if (call.Deadline <= nowTicks && _pending.TryRemove(id, out _))
             {
-                call.TrySetException(new TimeoutException($"No response from silo {Target} within {call.Timeout} for {call.Description}."));
+                call.OnFailure(new TimeoutException($"No response from silo {Target} within {call.Timeout} for {call.Describe()}; its outcome is unknown (a late response is dropped)."));
             }
         }
     }
@@ -102,7 +113,7 @@ public sealed class OutboundConnection : Connection
         // A response after its call timed out finds no pending entry and is dropped.
         if (message.Header.Kind == MessageKind.Response && _pending.TryRemove(message.Header.CorrelationId, out var call))
         {
-            call.TrySetResult(message);
+            call.OnResponse(message);
         }
     }
 
@@ -111,21 +122,22 @@ public sealed class OutboundConnection : Connection
     {
         foreach (var id in _pending.Keys)
         {
-            if (_pending.TryRemove(id, out var call)) call.TrySetException(Unavailable(call.Description));
+            if (_pending.TryRemove(id, out var call)) call.OnFailure(Unavailable(call));
         }
     }
 
-    private SiloUnavailableException Unavailable(string description) =>
-        new($"Silo {Target} became unavailable ({CloseReason ?? "connection closed"}) while {description} was in flight; its outcome is unknown.");
+    private SiloUnavailableException Unavailable(ResponseHandler call) =>
+        new($"Silo {Target} became unavailable ({CloseReason ?? "connection closed"}) while {call.Describe()} was in flight; its outcome is unknown.");
 
     internal static string ReadText(ReadOnlySpan<byte> body) => body.IsEmpty ? "" : FrameCodec.ReadString(ref body);
 
-    private sealed class PendingCall(long deadline, TimeSpan timeout, string description)
-        : TaskCompletionSource<Message>(TaskCreationOptions.RunContinuationsAsynchronously)
+    private sealed class PendingCall(string description) : ResponseHandler
     {
-        public long Deadline { get; } = deadline;
-        public TimeSpan Timeout { get; } = timeout;
-        public string Description { get; } = description;
+        private readonly TaskCompletionSource<Message> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public Task<Message> Task => _completion.Task;
+        public override void OnResponse(Message response) => _completion.TrySetResult(response);
+        public override void OnFailure(Exception exception) => _completion.TrySetException(exception);
+        public override string Describe() => description;
     }
 
     private readonly struct HelloBody(string clusterId, SiloAddress target) : IFrameBody
@@ -136,4 +148,20 @@ public sealed class OutboundConnection : Connection
             FrameCodec.WriteString(writer, target.ToString());
         }
     }
+}
+
+/// <summary>Receives the outcome of one request sent with <see cref="OutboundConnection.Start{TBody}"/>.</summary>
+public abstract class ResponseHandler
+{
+    internal long Deadline;
+    internal TimeSpan Timeout;
+
+    /// <summary>The response arrived (called on the connection's receive loop: do little, never block).</summary>
+    public abstract void OnResponse(Message response);
+
+    /// <summary>The call failed: timeout, broken connection, or not sent.</summary>
+    public abstract void OnFailure(Exception exception);
+
+    /// <summary>What the call was, for error messages (only called on failure, so it may allocate).</summary>
+    public abstract string Describe();
 }

@@ -13,8 +13,13 @@ namespace Granary.Runtime.Cluster.Transport;
 public sealed class RemoteGrainCallTransport(SiloAddress silo, SiloConnector connector, IRejectedCallRouter rerouter, TimeSpan defaultTimeout)
     : Granary.Runtime.Messaging.IGrainCallTransport
 {
+    private readonly IRejectedCallRouter rerouter = rerouter;
+
     /// <summary>How many times a call that was not run is re-routed before failing (with growing pauses, see the router).</summary>
     public const int MaxReroutes = 20;
+
+    /// <summary>Pending calls are failed with <see cref="TimeoutException"/> by the connector's scan, so no per-call timer is needed.</summary>
+    public bool AppliesResponseTimeout => true;
 
     /// <summary>The silo this transport sends to.</summary>
     public SiloAddress Silo { get; } = silo;
@@ -22,15 +27,14 @@ public sealed class RemoteGrainCallTransport(SiloAddress silo, SiloConnector con
     /// <inheritdoc/>
     public ValueTask<TResult> InvokeAsync<TResult>(GrainId target, GrainRequest<TResult> request)
     {
-        _ = SendAsync(target, request, 0);
+        Send(target, request, 0);
         return request.AsValueTask();
     }
 
-    /// <summary>Sends <paramref name="request"/> (whose previous attempts were rejected <paramref name="attempt"/> times).</summary>
-    internal async Task SendAsync<TResult>(GrainId target, GrainRequest<TResult> request, int attempt)
+    /// <summary>Sends <paramref name="request"/> (whose previous attempts were not run <paramref name="attempt"/> times); its outcome completes the request.</summary>
+    internal void Send<TResult>(GrainId target, GrainRequest<TResult> request, int attempt)
     {
         var method = request.Method;
-        var timeout = method.ResponseTimeout ?? defaultTimeout;
         var header = new MessageHeader
         {
             Kind = MessageKind.Request,
@@ -39,36 +43,65 @@ public sealed class RemoteGrainCallTransport(SiloAddress silo, SiloConnector con
             MethodId = method.MethodId,
             Target = target,
         };
-        Message reply;
+        var call = new GrainCall<TResult>(this, target, request, attempt);
+        var timeout = method.ResponseTimeout ?? defaultTimeout;
+        var connecting = connector.GetConnectionAsync(Silo);
+        if (connecting.IsCompletedSuccessfully)
+        {
+            connecting.Result.Start(header, new RequestBody(request), timeout, call);
+            return;
+        }
+        _ = SendWhenConnectedAsync(connecting, header, request, timeout, call);
+    }
+
+    private static async Task SendWhenConnectedAsync<TResult>(ValueTask<OutboundConnection> connecting, MessageHeader header, GrainRequest<TResult> request,
+        TimeSpan timeout, GrainCall<TResult> call)
+    {
+        OutboundConnection connection;
         try
         {
-            var connection = await connector.GetConnectionAsync(Silo);
-            reply = await connection.CallAsync(header, new RequestBody(request), timeout, $"{method} on grain {target}");
-        }
-        catch (SiloUnavailableException e) when (!e.CallMayHaveRun && attempt < MaxReroutes)
-        {
-            // Never sent: safe to route again once the view has caught up.
-            await rerouter.RerouteAsync(target, request, attempt + 1, e.Message);
-            return;
+            connection = await connecting;
         }
         catch (Exception e)
         {
-            request.Fail(e);
+            call.OnFailure(e);
             return;
         }
-        switch (reply.Header.Result)
+        connection.Start(header, new RequestBody(request), timeout, call);
+    }
+
+    /// <summary>Completes a grain request from its response, or routes it again when the silo did not run it.</summary>
+    private sealed class GrainCall<TResult>(RemoteGrainCallTransport transport, GrainId target, GrainRequest<TResult> request, int attempt) : ResponseHandler
+    {
+        public override void OnResponse(Message response)
         {
-            case ResultKind.Success:
-                request.CompleteFromResponse(reply.Body.Span);
-                break;
-            case ResultKind.Rejection when attempt < MaxReroutes:
-                await rerouter.RerouteAsync(target, request, attempt + 1, OutboundConnection.ReadText(reply.Body.Span));
-                break;
-            default:
-                request.Fail(new SiloUnavailableException(
-                    $"Silo {Silo} refused {method} on grain {target}: {OutboundConnection.ReadText(reply.Body.Span)}", callMayHaveRun: false));
-                break;
+            switch (response.Header.Result)
+            {
+                case ResultKind.Success:
+                    request.CompleteFromResponse(response.Body.Span);
+                    break;
+                case ResultKind.Rejection when attempt < MaxReroutes:
+                    _ = transport.rerouter.RerouteAsync(target, request, attempt + 1, OutboundConnection.ReadText(response.Body.Span));
+                    break;
+                default:
+                    request.Fail(new SiloUnavailableException(
+                        $"Silo {transport.Silo} refused {request.Method} on grain {target}: {OutboundConnection.ReadText(response.Body.Span)}", callMayHaveRun: false));
+                    break;
+            }
         }
+
+        public override void OnFailure(Exception exception)
+        {
+            if (exception is SiloUnavailableException { CallMayHaveRun: false } && attempt < MaxReroutes)
+            {
+                // Never sent: safe to route again once the view has caught up.
+                _ = transport.rerouter.RerouteAsync(target, request, attempt + 1, exception.Message);
+                return;
+            }
+            request.Fail(exception);
+        }
+
+        public override string Describe() => $"{request.Method} on grain {target}";
     }
 
     /// <inheritdoc/>

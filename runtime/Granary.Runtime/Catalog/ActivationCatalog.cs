@@ -31,6 +31,7 @@ public sealed class ActivationCatalog
         Time = time;
         CollectionOptions = collectionOptions.Value;
         MaxInlineDepth = messagingOptions.Value.MaxInlineDepth;
+        TurnWarningThresholdTicks = (long)(messagingOptions.Value.TurnWarningThreshold.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
         IncomingFilters = [.. incomingFilters];
         Instruments = instruments;
         Logger = logger;
@@ -41,6 +42,7 @@ public sealed class ActivationCatalog
     internal TimeProvider Time { get; }
     internal GrainCollectionOptions CollectionOptions { get; }
     internal int MaxInlineDepth { get; }
+    internal long TurnWarningThresholdTicks { get; }
     internal IIncomingGrainCallFilter[] IncomingFilters { get; }
     internal RuntimeInstruments Instruments { get; }
     internal ILogger Logger { get; }

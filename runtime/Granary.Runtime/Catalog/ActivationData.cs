@@ -514,6 +514,7 @@ internal sealed class ActivationData : SynchronizationContext, IGrainContext, IG
                     }
                     item = _work.Dequeue();
                 }
+                var started = Stopwatch.GetTimestamp();
                 try
                 {
                     item.Callback(item.State);
@@ -522,6 +523,9 @@ internal sealed class ActivationData : SynchronizationContext, IGrainContext, IG
                 {
                     RuntimeLog.TurnFailed(_catalog.Logger, GrainId, exception);
                 }
+                var elapsed = Stopwatch.GetTimestamp() - started;
+                if (elapsed > _catalog.TurnWarningThresholdTicks)
+                    RuntimeLog.LongTurn(_catalog.Logger, GrainId, Stopwatch.GetElapsedTime(started, started + elapsed));
             }
         }
         finally

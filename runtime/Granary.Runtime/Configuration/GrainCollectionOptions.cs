@@ -42,6 +42,9 @@ public sealed class MessagingOptions
     /// <summary>Default <see cref="MaxInlineDepth"/>: 8 nested calls.</summary>
     public const int DefaultMaxInlineDepth = 8;
 
+    /// <summary>Default <see cref="TurnWarningThreshold"/>: 1 second.</summary>
+    public static readonly TimeSpan DefaultTurnWarningThreshold = TimeSpan.FromSeconds(1);
+
     /// <summary>
     /// How long a caller waits for a response before a <see cref="TimeoutException"/>; a late response is then dropped.
     /// Override per method with <see cref="ResponseTimeoutAttribute"/>. Default 30 seconds.
@@ -53,6 +56,12 @@ public sealed class MessagingOptions
     /// deeply such calls nest before they are queued instead. 0 disables inline execution. Default 8.
     /// </summary>
     public int MaxInlineDepth { get; set; } = DefaultMaxInlineDepth;
+
+    /// <summary>
+    /// A queued turn (the code of a grain between two awaits) that runs longer than this is logged as a warning: it holds
+    /// a thread-pool thread and its activation. Default 1 second.
+    /// </summary>
+    public TimeSpan TurnWarningThreshold { get; set; } = DefaultTurnWarningThreshold;
 }
 
 /// <summary>Checks <see cref="GrainCollectionOptions"/> at start-up.</summary>
@@ -83,6 +92,8 @@ internal sealed class MessagingOptionsValidator : IValidateOptions<MessagingOpti
         var errors = new List<string>();
         if (options.ResponseTimeout <= TimeSpan.Zero)
             errors.Add($"MessagingOptions.ResponseTimeout must be positive; got {options.ResponseTimeout}. Set it in '{MessagingOptions.SectionName}' or with Configure<MessagingOptions>.");
+        if (options.TurnWarningThreshold <= TimeSpan.Zero)
+            errors.Add($"MessagingOptions.TurnWarningThreshold must be positive; got {options.TurnWarningThreshold}.");
         if (options.MaxInlineDepth < 0)
             errors.Add($"MessagingOptions.MaxInlineDepth must be 0 or more; got {options.MaxInlineDepth}.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

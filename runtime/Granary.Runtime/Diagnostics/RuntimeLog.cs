@@ -38,6 +38,9 @@ internal static partial class RuntimeLog
     [LoggerMessage(11, LogLevel.Error, "Unhandled exception in a turn of {GrainId}")]
     public static partial void TurnFailed(ILogger logger, GrainId grainId, Exception exception);
 
+    [LoggerMessage(13, LogLevel.Warning, "A turn of {GrainId} ran for {Elapsed}; long synchronous work blocks the activation and a thread-pool thread")]
+    public static partial void LongTurn(ILogger logger, GrainId grainId, TimeSpan elapsed);
+
     [LoggerMessage(12, LogLevel.Debug, "One-way call {Method} to {GrainId} failed")]
     public static partial void OneWayFailed(ILogger logger, string method, GrainId grainId, Exception exception);
 }

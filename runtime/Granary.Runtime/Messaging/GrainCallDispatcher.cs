@@ -85,7 +85,8 @@ public sealed class GrainCallDispatcher : IGrainCallInvoker, ILocalGrainInvoker
         var pending = remote is null
             ? _catalog.InvokeAsync(target, target.GrainId, request, allowInline: true)
             : remote.InvokeAsync(target.GrainId, request);
-        return pending.IsCompleted ? pending : WaitWithTimeoutAsync(pending, target.GrainId, request);
+        if (pending.IsCompleted || (remote is not null && remote.AppliesResponseTimeout)) return pending;
+        return WaitWithTimeoutAsync(pending, target.GrainId, request);
     }
 
     private async ValueTask<TResult> WaitWithTimeoutAsync<TResult>(ValueTask<TResult> pending, GrainId target, GrainRequest<TResult> request)

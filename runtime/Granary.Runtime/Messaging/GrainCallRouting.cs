@@ -24,6 +24,12 @@ public interface IGrainCallTransport
 
     /// <summary>Sends a one-way request; no response is expected.</summary>
     void SendOneWay(GrainId target, GrainRequest request);
+
+    /// <summary>
+    /// True when the transport itself fails each request with a <see cref="TimeoutException"/> once its response
+    /// timeout passes (e.g. by scanning its pending calls); the dispatcher then skips its own per-call timer.
+    /// </summary>
+    bool AppliesResponseTimeout => false;
 }
 
 /// <summary>The single-silo router: every grain lives here.</summary>
