@@ -125,45 +125,19 @@ public sealed record RepositoryConfig
         var registry = new RegistryStoreConfig();
         if (top.Node("registry") is YamlScalarNode { Value: { Length: > 0 } registryPath })
             registry = registry with { Path = registryPath };
-        else if (top.Node("registry") is YamlMappingNode registryNode)
-        {
-            var r = new YamlObject(file, registryNode, "registry", errors);
-            r.RejectUnknownKeys("type", "path", "connection_string");
-            var kind = Kind(r, "type", RegistryStoreKind.Sqlite, ("sqlite", RegistryStoreKind.Sqlite), ("postgres", RegistryStoreKind.Postgres));
-            registry = new RegistryStoreConfig
-            {
-                Kind = kind,
-                Path = r.String("path") ?? RegistryStoreConfig.DefaultPath,
-                ConnectionString = ExpandEnvironment(r, "connection_string", required: kind == RegistryStoreKind.Postgres),
-            };
-        }
+        else if (ReadStore(top, "registry", RegistryStoreKind.Sqlite, RegistryStoreKind.Postgres, RegistryStoreConfig.DefaultPath,
+                     ("sqlite", RegistryStoreKind.Sqlite), ("postgres", RegistryStoreKind.Postgres)) is { } r)
+            registry = new RegistryStoreConfig { Kind = r.Kind, Path = r.Path!, ConnectionString = r.ConnectionString };
 
-        var online = new OnlineStoreConfig();
-        if (top.Node("online_store") is YamlMappingNode onlineNode)
-        {
-            var o = new YamlObject(file, onlineNode, "online_store", errors);
-            o.RejectUnknownKeys("type", "path", "connection_string");
-            var kind = Kind(o, "type", OnlineStoreKind.Sqlite, ("sqlite", OnlineStoreKind.Sqlite), ("redis", OnlineStoreKind.Redis));
-            online = new OnlineStoreConfig
-            {
-                Kind = kind,
-                Path = o.String("path") ?? OnlineStoreConfig.DefaultPath,
-                ConnectionString = ExpandEnvironment(o, "connection_string", required: kind == OnlineStoreKind.Redis),
-            };
-        }
+        var online = ReadStore(top, "online_store", OnlineStoreKind.Sqlite, OnlineStoreKind.Redis, OnlineStoreConfig.DefaultPath,
+            ("sqlite", OnlineStoreKind.Sqlite), ("redis", OnlineStoreKind.Redis)) is { } on
+            ? new OnlineStoreConfig { Kind = on.Kind, Path = on.Path!, ConnectionString = on.ConnectionString }
+            : new OnlineStoreConfig();
 
-        var offline = new OfflineStoreConfig();
-        if (top.Node("offline_store") is YamlMappingNode offlineNode)
-        {
-            var o = new YamlObject(file, offlineNode, "offline_store", errors);
-            o.RejectUnknownKeys("type", "connection_string");
-            var kind = Kind(o, "type", OfflineStoreKind.DuckDb, ("duckdb", OfflineStoreKind.DuckDb), ("postgres", OfflineStoreKind.Postgres));
-            offline = new OfflineStoreConfig
-            {
-                Kind = kind,
-                ConnectionString = ExpandEnvironment(o, "connection_string", required: kind == OfflineStoreKind.Postgres),
-            };
-        }
+        var offline = ReadStore(top, "offline_store", OfflineStoreKind.DuckDb, OfflineStoreKind.Postgres, defaultPath: null,
+            ("duckdb", OfflineStoreKind.DuckDb), ("postgres", OfflineStoreKind.Postgres)) is { } off
+            ? new OfflineStoreConfig { Kind = off.Kind, ConnectionString = off.ConnectionString }
+            : new OfflineStoreConfig();
 
         var endpoints = new EndpointsConfig();
         if (top.Node("endpoints") is YamlMappingNode endpointsNode)
@@ -181,6 +155,21 @@ public sealed record RepositoryConfig
 
         if (errors.Count > 0) throw new RepositoryValidationException(errors);
         return new RepositoryConfig { Project = project!, Registry = registry, OnlineStore = online, OfflineStore = offline, Endpoints = endpoints };
+    }
+
+    /// <summary>
+    /// Reads a store section (<c>type</c>, <c>path</c> when the store has a file, <c>connection_string</c>, required for
+    /// <paramref name="networked"/>); null when the section is absent or not a mapping.
+    /// </summary>
+    private static (TKind Kind, string? Path, string? ConnectionString)? ReadStore<TKind>(YamlObject top, string key, TKind fallback,
+        TKind networked, string? defaultPath, params (string Name, TKind Kind)[] kinds) where TKind : struct, Enum
+    {
+        if (top.Node(key) is not YamlMappingNode node) return null;
+        var o = new YamlObject(top.File, node, key, top.Errors);
+        o.RejectUnknownKeys(defaultPath is null ? ["type", "connection_string"] : ["type", "path", "connection_string"]);
+        var kind = Kind(o, "type", fallback, kinds);
+        var path = defaultPath is null ? null : o.String("path") ?? defaultPath;
+        return (kind, path, ExpandEnvironment(o, "connection_string", required: kind.Equals(networked)));
     }
 
     private static TKind Kind<TKind>(YamlObject o, string key, TKind fallback, params (string Name, TKind Kind)[] kinds)
