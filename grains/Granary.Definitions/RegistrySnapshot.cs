@@ -37,3 +37,9 @@ public sealed record RegistrySnapshot
     public FeatureService? FindFeatureService(string name) => FeatureServices.FirstOrDefault(s => s.Name == name);
 }
 
+
+/// <summary>One entry of a project's registry history.</summary>
+/// <param name="Version">The version number.</param>
+/// <param name="CreatedAt">When it was created.</param>
+/// <param name="Summary">What created it, e.g. "apply: 3 added, 1 changed" or "rollback to version 2".</param>
+public sealed record RegistryVersionInfo(long Version, DateTimeOffset CreatedAt, string Summary);

@@ -22,6 +22,7 @@ public enum ScalarType
 }
 
 /// <summary>A value type: a scalar or a list of scalars. Written <c>Int64</c> or <c>Array(Float32)</c>.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(ValueTypeJsonConverter))]
 public readonly record struct ValueType(ScalarType Scalar, bool IsList = false)
 {
     /// <summary>The text form used in YAML and messages.</summary>
@@ -51,3 +52,19 @@ public readonly record struct ValueType(ScalarType Scalar, bool IsList = false)
 
 /// <summary>A named, typed column of a schema.</summary>
 public sealed record Field(string Name, ValueType Type, string? Description = null);
+
+/// <summary>Writes a <see cref="ValueType"/> as its text form (<c>"Array(Float32)"</c>) in JSON.</summary>
+public sealed class ValueTypeJsonConverter : System.Text.Json.Serialization.JsonConverter<ValueType>
+{
+    /// <inheritdoc/>
+    public override ValueType Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options)
+    {
+        var text = reader.GetString();
+        return ValueType.TryParse(text, out var type) ? type
+            : throw new System.Text.Json.JsonException($"value type '{text}' is unknown; known: {ValueType.KnownNames}");
+    }
+
+    /// <inheritdoc/>
+    public override void Write(System.Text.Json.Utf8JsonWriter writer, ValueType value, System.Text.Json.JsonSerializerOptions options)
+        => writer.WriteStringValue(value.ToString());
+}

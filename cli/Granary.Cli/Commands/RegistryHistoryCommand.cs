@@ -1,0 +1,39 @@
+using System.CommandLine;
+using Spectre.Console;
+
+namespace Granary.Cli.Commands;
+
+/// <summary><c>granary registry history</c>: every registry version of the project.</summary>
+public sealed class RegistryHistoryCommand : ICliCommand
+{
+    /// <inheritdoc/>
+    public Command Build(CliContext context)
+    {
+        var command = new Command("history", "List every registry version of the project: number, time and what created it");
+        command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
+        {
+            await using var store = await context.StartStoreAsync(context.RepositoryRoot(parse), cancellationToken);
+            var history = await CliContext.Registry(store).GetHistoryAsync();
+            if (history.Count == 0)
+            {
+                context.Console.MarkupLineInterpolated($"Project [green]{store.Config.Project}[/] has no registry version yet; run 'granary apply'.");
+                return 0;
+            }
+            var table = new Table().Border(TableBorder.Rounded);
+            table.AddColumn("Version");
+            table.AddColumn("Created (UTC)");
+            table.AddColumn("Summary");
+            foreach (var entry in history)
+            {
+                var current = entry.Version == history[^1].Version ? " (current)" : "";
+                AddPlainRow(table, $"{entry.Version}{current}", entry.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture), entry.Summary);
+            }
+            context.Console.Write(table);
+            return 0;
+        }));
+        return command;
+    }
+
+    // Cells hold user text (names, [lists]); Spectre would read brackets as markup.
+    private static void AddPlainRow(Table table, params string[] cells) => table.AddRow(cells.Select(c => (Spectre.Console.Rendering.IRenderable)new Text(c)).ToArray());
+}

@@ -1,0 +1,58 @@
+using Granary.Definitions;
+using Spectre.Console;
+
+namespace Granary.Cli;
+
+/// <summary>Prints a registry diff as a table: added (+), changed (~, with each changed field) and removed (-) objects.</summary>
+public static class DiffRenderer
+{
+    /// <summary>Writes <paramref name="diff"/>, then its breaking changes.</summary>
+    public static void Write(IAnsiConsole console, RegistryDiff diff)
+    {
+        if (diff.IsEmpty)
+        {
+            console.MarkupLine("No changes.");
+            return;
+        }
+        var table = new Table().Border(TableBorder.Rounded);
+        table.AddColumn("");
+        table.AddColumn("Kind");
+        table.AddColumn("Name");
+        table.AddColumn("Changed fields");
+        foreach (var change in diff.Changes)
+        {
+            var (mark, colour) = change.Change switch
+            {
+                ChangeKind.Added => ("+", "green"),
+                ChangeKind.Removed => ("-", "red"),
+                _ => ("~", "yellow"),
+            };
+            var fields = string.Join(Environment.NewLine, change.Fields.Select(f => $"{f.Field}: {f.Before ?? "(none)"} -> {f.After ?? "(none)"}"));
+            table.AddRow(
+                new Markup($"[{colour}]{mark}[/]"),
+                new Text(KindName(change.Kind)),
+                new Markup($"[{colour}]{Markup.Escape(change.Name)}[/]"),
+                new Text(fields));
+        }
+        console.Write(table);
+        int Count(ChangeKind k) => diff.Changes.Count(c => c.Change == k);
+        console.MarkupLine($"{Count(ChangeKind.Added)} to add, {Count(ChangeKind.Changed)} to change, {Count(ChangeKind.Removed)} to remove.");
+        if (diff.BreakingChanges.Count > 0)
+        {
+            console.MarkupLine($"[red]{diff.BreakingChanges.Count} breaking change(s):[/]");
+            foreach (var b in diff.BreakingChanges) console.MarkupLineInterpolated($"  [red]{b}[/]");
+        }
+    }
+
+    /// <summary>The user's name for an object kind.</summary>
+    public static string KindName(ObjectKind kind) => kind switch
+    {
+        ObjectKind.Entity => "entity",
+        ObjectKind.DataSource => "data source",
+        ObjectKind.FeatureView => "feature view",
+        ObjectKind.OnDemandFeatureView => "on-demand feature view",
+        ObjectKind.FeatureService => "feature service",
+        ObjectKind.TransformSource => "transform source",
+        _ => kind.ToString(),
+    };
+}

@@ -1,0 +1,129 @@
+using Granary.Definitions;
+using Granary.Grains.Offline;
+using Granary.Runtime;
+
+namespace Granary.Grains.Historical;
+
+/// <summary>
+/// Runs one historical retrieval job. The join runs on a background task (inside the offline engine, streaming to the
+/// output file); turns only start it, read its progress, or cancel it, so status polls never wait for the join.
+/// The status lives in the activation: callers poll until the job ends (polling keeps the activation alive; the output
+/// file is the durable result). Deactivating a running job cancels it.
+/// </summary>
+[GrainType("historical-query")]
+public sealed class HistoricalQueryGrain(
+    IFeatureDefinitionSource definitions,
+    OfflineStoreSelector stores) : Grain, IHistoricalQueryGrain
+{
+    private readonly Lock _gate = new();
+    private HistoricalJobStatus _live = new();
+    private CancellationTokenSource? _cancel;
+    private Task? _job;
+
+    /// <inheritdoc/>
+    public async Task<HistoricalJobStatus> Start(HistoricalJobRequest job)
+    {
+        if (_live.State != HistoricalJobState.NotStarted) return await GetStatus();
+        if (string.IsNullOrWhiteSpace(job.OutputPath)) throw new HistoricalRetrievalException("no output file given; pass a .parquet or .csv path");
+        var snapshot = await definitions.GetSnapshotAsync(job.Project);
+        var plan = Plan(snapshot, job);
+        var store = stores.For(plan);
+        var entities = job.InlineEntities is { } inline
+            ? InlineEntities.ToDataFrame(inline)
+            : EntityDataFrame.FromFile(job.EntitiesPath ?? throw new HistoricalRetrievalException("no entity dataframe given; pass a .parquet or .csv file or inline rows"));
+        var retrieval = new HistoricalRetrieval { Entities = entities, Plan = plan, OutputPath = Path.GetFullPath(job.OutputPath) };
+
+        lock (_gate)
+        {
+            _live = new HistoricalJobStatus
+            {
+                JobId = GetPrimaryKeyString(), State = HistoricalJobState.Running, Phase = "starting",
+                OutputPath = retrieval.OutputPath, StartedAt = GrainContext.Time.GetUtcNow(),
+            };
+        }
+
+        _cancel = new CancellationTokenSource();
+        var token = _cancel.Token;
+        var progress = new InlineProgress(p => Update(s => s with { Phase = p.Phase, Percent = p.Percent, EntityRows = Math.Max(s.EntityRows, p.EntityRows), OutputRows = p.OutputRows }));
+        _job = Task.Run(async () =>
+        {
+            try
+            {
+                var result = await store.RunPointInTimeJoinAsync(retrieval, progress, token);
+                Update(s => s with
+                {
+                    State = HistoricalJobState.Succeeded, Phase = "done", Percent = 100, EntityRows = result.EntityRows, OutputRows = result.OutputRows,
+                    Columns = result.Columns, FinishedAt = DateTimeOffset.UtcNow,
+                });
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                Update(s => s with { State = HistoricalJobState.Cancelled, FinishedAt = DateTimeOffset.UtcNow });
+            }
+            catch (Exception e)
+            {
+                Update(s => s with { State = HistoricalJobState.Failed, Error = e.Message, FinishedAt = DateTimeOffset.UtcNow });
+            }
+        }, CancellationToken.None);
+        return Snapshot();
+    }
+
+    private HistoricalRetrievalPlan Plan(RegistrySnapshot snapshot, HistoricalJobRequest request)
+    {
+        if (request.FeatureService is { Length: > 0 } service)
+        {
+            if (request.Features.Count > 0) throw new HistoricalRetrievalException("pass either feature references or a feature service, not both");
+            return HistoricalRetrievalPlanner.ForService(snapshot, service, request.FullFeatureNames, TransformsOf(snapshot));
+        }
+        var references = request.Features.Select(FeatureReference.Parse).ToList();
+        return HistoricalRetrievalPlanner.ForFeatures(snapshot, references, request.FullFeatureNames, TransformsOf(snapshot));
+    }
+
+    private Func<OnDemandFeatureView, IOnDemandTransform> TransformsOf(RegistrySnapshot snapshot) => view => definitions.GetTransform(snapshot, view);
+
+    /// <inheritdoc/>
+    public Task<HistoricalJobStatus> GetStatus() => Task.FromResult(Snapshot() with { JobId = GetPrimaryKeyString() });
+
+    /// <inheritdoc/>
+    public async Task<HistoricalJobStatus> Cancel()
+    {
+        if (_cancel is not null && _job is not null && !_job.IsCompleted)
+        {
+            await _cancel.CancelAsync();
+            await _job;
+        }
+        return await GetStatus();
+    }
+
+    /// <inheritdoc/>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_job is { IsCompleted: false })
+        {
+            await _cancel!.CancelAsync();
+            await _job.WaitAsync(cancellationToken);
+        }
+        _cancel?.Dispose();
+    }
+
+    private HistoricalJobStatus Snapshot()
+    {
+        lock (_gate) return _live;
+    }
+
+    private void Update(Func<HistoricalJobStatus, HistoricalJobStatus> change)
+    {
+        lock (_gate)
+        {
+            // A finished job's status is final: late progress reports must not reopen it.
+            if (_live.IsFinished) return;
+            _live = change(_live);
+        }
+    }
+
+    /// <summary>Applies progress on the reporting thread (the grain's status lock makes that safe), unlike Progress&lt;T&gt;, which posts.</summary>
+    private sealed class InlineProgress(Action<HistoricalRetrievalProgress> report) : IProgress<HistoricalRetrievalProgress>
+    {
+        public void Report(HistoricalRetrievalProgress value) => report(value);
+    }
+}

@@ -1,0 +1,31 @@
+using Granary.Definitions;
+using Granary.Grains.Offline;
+
+namespace Granary.Offline.DuckDb;
+
+/// <summary>Turns file sources into DuckDB table functions: a file is read directly, a folder as every Parquet file below it.</summary>
+public static class ParquetSources
+{
+    /// <summary>The <c>read_parquet(...)</c> expression for a file source; throws when the path does not exist.</summary>
+    public static string ReadExpression(DataSource source, string? repositoryPath)
+    {
+        if (source is not FileSource file)
+            throw new HistoricalRetrievalException($"source '{source.Name}' is a {KindOf(source)} source; the DuckDB offline store reads file (Parquet) sources only");
+        var path = Path.GetFullPath(file.Path, repositoryPath ?? Directory.GetCurrentDirectory());
+        if (Directory.Exists(path))
+            return $"read_parquet({Sql.Literal(Path.Combine(path, "**", "*.parquet"))}, union_by_name = true)";
+        if (File.Exists(path))
+            return $"read_parquet({Sql.Literal(path)})";
+        throw new HistoricalRetrievalException($"file source '{source.Name}' points at '{path}', which is neither a Parquet file nor a folder");
+    }
+
+    /// <summary>A short name of a source's kind for messages.</summary>
+    public static string KindOf(DataSource source) => source switch
+    {
+        FileSource => "file",
+        PostgresSource => "PostgreSQL",
+        PushSource => "push",
+        RequestSource => "request",
+        _ => source.GetType().Name,
+    };
+}

@@ -1,0 +1,259 @@
+using System.Data;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Granary.Definitions;
+using Granary.DuckDb;
+using Granary.Grains.Offline;
+using Granary.Offline.DuckDb;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Granary.Offline.Postgres;
+
+/// <summary>
+/// Offline store over PostgreSQL sources. The entity dataframe is read by the embedded DuckDB, its key and time columns
+/// are uploaded to a temporary table with binary COPY, the join runs in PostgreSQL, and its rows stream back into a
+/// DuckDB staging table (spilling to disk past the memory limit) from which on-demand views and the output file are written.
+/// </summary>
+public sealed class PostgresOfflineStore : IOfflineStore, IDisposable
+{
+    private const string EntityTableName = "granary_entities";
+    private readonly PostgresOfflineStoreOptions _options;
+    private readonly DuckDbOfflineStore _duckDb;
+
+    /// <summary>Creates the store; no connection is opened until used.</summary>
+    public PostgresOfflineStore(PostgresOfflineStoreOptions options)
+    {
+        _options = options;
+        _duckDb = new DuckDbOfflineStore(options.DuckDb);
+    }
+
+    /// <inheritdoc/>
+    public bool CanRead(DataSource source) => source is PostgresSource;
+
+    private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new NpgsqlConnection(_options.ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        // Naive timestamp columns are UTC by convention; casting them to timestamptz in a UTC session does exactly that.
+        await using var set = new NpgsqlCommand("SET TimeZone = 'UTC'", connection);
+        await set.ExecuteNonQueryAsync(cancellationToken);
+        return connection;
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<SourceColumn>> GetSourceSchemaAsync(DataSource source, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return await ReadSchemaAsync(connection, source, cancellationToken);
+    }
+
+    private static async Task<IReadOnlyList<SourceColumn>> ReadSchemaAsync(NpgsqlConnection connection, DataSource source, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand($"SELECT * FROM {PostgresPointInTimeJoinSql.SourceRelation(source)} s LIMIT 0", connection);
+        try
+        {
+            await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SchemaOnly, cancellationToken);
+            var columns = new List<SourceColumn>();
+            for (var i = 0; i < reader.FieldCount; i++)
+            {
+                var type = reader.GetDataTypeName(i);
+                columns.Add(new SourceColumn(reader.GetName(i), type, ValueTypeOf(type)));
+            }
+            return columns;
+        }
+        catch (PostgresException e)
+        {
+            throw new HistoricalRetrievalException($"cannot read PostgreSQL source '{source.Name}': {e.MessageText}");
+        }
+    }
+
+    /// <summary>The feature value type of a PostgreSQL type name; null when none fits.</summary>
+    public static Definitions.ValueType? ValueTypeOf(string postgresType)
+    {
+        var isList = postgresType.EndsWith("[]", StringComparison.Ordinal);
+        ScalarType? scalar = postgresType.TrimEnd('[', ']') switch
+        {
+            "smallint" or "integer" => ScalarType.Int32,
+            "bigint" => ScalarType.Int64,
+            "real" => ScalarType.Float32,
+            "double precision" or "numeric" => ScalarType.Float64,
+            "text" or "character varying" or "character" => ScalarType.String,
+            "boolean" => ScalarType.Bool,
+            "bytea" => ScalarType.Bytes,
+            "timestamp without time zone" or "timestamp with time zone" or "date" => ScalarType.UnixTimestamp,
+            _ => null,
+        };
+        return scalar is { } s ? new Definitions.ValueType(s, isList) : null;
+    }
+
+    /// <inheritdoc/>
+    public Task<HistoricalRetrievalResult> RunPointInTimeJoinAsync(HistoricalRetrieval request, IProgress<HistoricalRetrievalProgress>? progress = null, CancellationToken cancellationToken = default)
+        => Task.Run(() => RunAsync(request, progress, cancellationToken), cancellationToken);
+
+    private async Task<HistoricalRetrievalResult> RunAsync(HistoricalRetrieval request, IProgress<HistoricalRetrievalProgress>? progress, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var plan = request.Plan;
+        foreach (var feature in plan.Views.SelectMany(v => v.Features))
+        {
+            if (feature.Type.IsList)
+                throw new HistoricalRetrievalException($"feature '{feature.Feature}' is a list ({feature.Type}); the PostgreSQL offline store retrieves scalar features only");
+        }
+        using var duck = _duckDb.Connect();
+        progress?.Report(new("loading entities", 0, 0, 0));
+        var entities = EntityTable.Load(duck, request.Entities, EntityTableName, _options.DuckDb.RepositoryPath);
+        DuckDbOfflineStore.ValidateEntityColumns(plan, entities);
+
+        await using var pg = await OpenAsync(cancellationToken);
+        foreach (var view in plan.Views) await ValidateSourceAsync(pg, view, cancellationToken);
+
+        progress?.Report(new("uploading entities", 0, entities.RowCount, 0));
+        await UploadEntitiesAsync(duck, pg, plan, entities, cancellationToken);
+
+        // The joined features stream into a DuckDB table keyed by entity row id.
+        var features = plan.Views.SelectMany(v => v.Features).ToList();
+        duck.Execute($"CREATE OR REPLACE TEMP TABLE granary_pg_features ({EntityTable.RowIdColumn} BIGINT{string.Concat(features.Select(f => $", {Sql.Identifier(f.ColumnName)} {RetrievalOutputWriter.DuckDbTypeOf(f.Type)}"))})");
+        await using (var command = new NpgsqlCommand(PostgresPointInTimeJoinSql.Build(plan, EntityTableName), pg))
+        {
+            command.CommandTimeout = 0;
+            await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken);
+            using var appender = duck.CreateAppender("granary_pg_features");
+            long rows = 0;
+            var lastReport = Environment.TickCount64;
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                for (var i = 0; i < reader.FieldCount; i++)
+                    appender.AppendValue(await reader.IsDBNullAsync(i, cancellationToken) ? null : reader.GetValue(i));
+                appender.EndRow();
+                rows++;
+                if (progress is not null && Environment.TickCount64 - lastReport >= 100)
+                {
+                    lastReport = Environment.TickCount64;
+                    progress.Report(new("joining", entities.RowCount == 0 ? 100 : 100.0 * rows / entities.RowCount, entities.RowCount, rows));
+                }
+            }
+        }
+
+        duck.Execute($"""
+            CREATE OR REPLACE TEMP TABLE granary_joined AS
+            SELECT e.* EXCLUDE ({EntityTable.TimestampUtcColumn}), f.*
+            FROM {EntityTableName} e JOIN granary_pg_features f ON f.{EntityTable.RowIdColumn} = e.rowid;
+            DROP TABLE granary_pg_features;
+            """);
+        var written = RetrievalOutputWriter.Write(duck, plan, entities, joinQuery: null, joinedTableReady: true, request.OutputPath,
+            progress is null ? null : progress.Report, cancellationToken);
+        duck.Execute($"DROP TABLE IF EXISTS {EntityTableName}");
+        progress?.Report(new("done", 100, entities.RowCount, written));
+        var columns = entities.Columns.Select(c => c.Name).Concat(plan.OutputColumns).ToList();
+        return new HistoricalRetrievalResult(entities.RowCount, written, columns, Path.GetFullPath(request.OutputPath), clock.Elapsed);
+    }
+
+    private static async Task ValidateSourceAsync(NpgsqlConnection pg, ViewRetrieval view, CancellationToken cancellationToken)
+    {
+        var columns = await ReadSchemaAsync(pg, view.Source, cancellationToken);
+        var names = columns.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        var needed = view.JoinKeys.Select(k => (k.SourceColumn, $"join key '{k.JoinKey}'"))
+            .Append((view.TimestampColumn, "timestamp field"))
+            .Concat(view.CreatedTimestampColumn is { } c ? [(c, "created timestamp field")] : [])
+            .Concat(view.Features.Select(f => (f.SourceColumn, $"feature '{f.Feature}'")));
+        foreach (var (column, role) in needed)
+        {
+            if (!names.Contains(column))
+                throw new HistoricalRetrievalException($"source '{view.Source.Name}' of feature view '{view.View.Name}' has no column '{column}' ({role}); its columns: {string.Join(", ", names)}");
+        }
+    }
+
+    /// <summary>Sends the row id, the entity time (UTC) and the join-key columns to a PostgreSQL temporary table by binary COPY.</summary>
+    private static async Task UploadEntitiesAsync(DuckDbConnection duck, NpgsqlConnection pg, HistoricalRetrievalPlan plan, EntityTable entities, CancellationToken cancellationToken)
+    {
+        var keyColumns = plan.Views.SelectMany(v => v.JoinKeys).Select(k => k.EntityColumn).Distinct(StringComparer.Ordinal)
+            .Select(name => entities.Columns.First(c => c.Name == name)).ToList();
+        var definitions = keyColumns.Select(c => $", {Sql.Identifier(c.Name)} {PostgresTypeOf(c)}");
+        await using (var create = new NpgsqlCommand(
+            $"DROP TABLE IF EXISTS {EntityTableName}; CREATE TEMP TABLE {EntityTableName} ({EntityTable.RowIdColumn} bigint PRIMARY KEY, {PostgresPointInTimeJoinSql.EntityTimeColumn} timestamptz{string.Concat(definitions)})", pg))
+        {
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+        var columnList = string.Join(", ", new[] { EntityTable.RowIdColumn, PostgresPointInTimeJoinSql.EntityTimeColumn }.Concat(keyColumns.Select(c => Sql.Identifier(c.Name))));
+        var selectList = string.Join(", ", new[] { $"rowid AS {EntityTable.RowIdColumn}", EntityTable.TimestampUtcColumn }.Concat(keyColumns.Select(c => Sql.Identifier(c.Name))));
+        await using (var writer = await pg.BeginBinaryImportAsync($"COPY {EntityTableName} ({columnList}) FROM STDIN (FORMAT BINARY)", cancellationToken))
+        {
+            using var rows = duck.QueryRows($"SELECT {selectList} FROM {entities.TableName} ORDER BY rowid");
+            while (rows.Read())
+            {
+                await writer.StartRowAsync(cancellationToken);
+                await writer.WriteAsync((long)rows.GetValue(0)!, NpgsqlDbType.Bigint, cancellationToken);
+                if (rows.GetValue(1) is long micros) await writer.WriteAsync(DuckDbTime.FromMicros(micros).UtcDateTime, NpgsqlDbType.TimestampTz, cancellationToken);
+                else await writer.WriteNullAsync(cancellationToken);
+                for (var i = 0; i < keyColumns.Count; i++)
+                {
+                    var value = rows.GetValue(i + 2);
+                    if (value is null) await writer.WriteNullAsync(cancellationToken);
+                    else await writer.WriteAsync(value, NpgsqlTypeOf(keyColumns[i]), cancellationToken);
+                }
+            }
+            await writer.CompleteAsync(cancellationToken);
+        }
+        await using var analyze = new NpgsqlCommand($"ANALYZE {EntityTableName}", pg);
+        await analyze.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static string PostgresTypeOf(DuckDbColumn column) => column.Type switch
+    {
+        DuckDbType.BigInt or DuckDbType.UInteger => "bigint",
+        DuckDbType.Integer or DuckDbType.SmallInt or DuckDbType.TinyInt or DuckDbType.USmallInt or DuckDbType.UTinyInt => "integer",
+        DuckDbType.Varchar => "text",
+        DuckDbType.Double => "double precision",
+        DuckDbType.Float => "real",
+        DuckDbType.Boolean => "boolean",
+        _ => throw new HistoricalRetrievalException($"entity column '{column.Name}' has type {column.SqlType}, which cannot be a join key; use an integer or text column"),
+    };
+
+    private static NpgsqlDbType NpgsqlTypeOf(DuckDbColumn column) => PostgresTypeOf(column) switch
+    {
+        "bigint" => NpgsqlDbType.Bigint,
+        "integer" => NpgsqlDbType.Integer,
+        "text" => NpgsqlDbType.Text,
+        "double precision" => NpgsqlDbType.Double,
+        "real" => NpgsqlDbType.Real,
+        _ => NpgsqlDbType.Boolean,
+    };
+
+    /// <inheritdoc/>
+    public async IAsyncEnumerable<LatestFeatureRow> ReadLatestRowsAsync(LatestRowsQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var pg = await OpenAsync(cancellationToken);
+        var keys = query.JoinKeys.Select(k => "s." + Sql.Identifier(OfflineSources.StoredColumn(query.Source, k))).ToList();
+        var ts = $"s.{Sql.Identifier(OfflineSources.StoredColumn(query.Source, query.Source.TimestampField))}::timestamptz";
+        var createdName = string.IsNullOrEmpty(query.Source.CreatedTimestampField) ? null : OfflineSources.StoredColumn(query.Source, query.Source.CreatedTimestampField);
+        var created = createdName is null ? "NULL::timestamptz" : $"s.{Sql.Identifier(createdName)}::timestamptz";
+        var features = query.Features.Select(f => "s." + Sql.Identifier(OfflineSources.StoredColumn(query.Source, f)));
+        var distinct = keys.Count == 0 ? "" : $"DISTINCT ON ({string.Join(", ", keys)}) ";
+        var sql = $"""
+            SELECT {distinct}{string.Concat(keys.Select(k => k + ", "))}{ts} AS event_ts, {created} AS created_ts{string.Concat(features.Select(f => ", " + f))}
+            FROM {PostgresPointInTimeJoinSql.SourceRelation(query.Source)} s
+            WHERE {ts} BETWEEN @start AND @end
+            ORDER BY {string.Concat(keys.Select(k => k + ", "))}{ts} DESC{(createdName is null ? "" : $", {created} DESC NULLS LAST")}{(keys.Count == 0 ? " LIMIT 1" : "")}
+            """;
+        await using var command = new NpgsqlCommand(sql, pg);
+        command.CommandTimeout = 0;
+        command.Parameters.AddWithValue("start", query.Start.UtcDateTime);
+        command.Parameters.AddWithValue("end", query.End.UtcDateTime);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var keyCount = keys.Count;
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var keyValues = new object?[keyCount];
+            for (var i = 0; i < keyCount; i++) keyValues[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+            var values = new object?[query.Features.Count];
+            for (var i = 0; i < values.Length; i++) values[i] = reader.IsDBNull(keyCount + 2 + i) ? null : reader.GetValue(keyCount + 2 + i);
+            var eventTs = new DateTimeOffset(reader.GetDateTime(keyCount), TimeSpan.Zero);
+            DateTimeOffset? createdTs = reader.IsDBNull(keyCount + 1) ? null : new DateTimeOffset(reader.GetDateTime(keyCount + 1), TimeSpan.Zero);
+            yield return new LatestFeatureRow(keyValues, eventTs, createdTs, values);
+        }
+    }
+
+    /// <summary>Closes the embedded DuckDB.</summary>
+    public void Dispose() => _duckDb.Dispose();
+}

@@ -1,0 +1,156 @@
+using Granary.Definitions;
+using Granary.Grains.Offline;
+using Granary.Offline.DuckDb;
+using Granary.Offline.Postgres;
+using Xunit;
+
+namespace Granary.Offline.Tests;
+
+/// <summary>The PostgreSQL offline store against the real server: the randomized property test and targeted rules.</summary>
+public sealed class PostgresPointInTimeTests : IClassFixture<PostgresSchemaFixture>, IDisposable
+{
+    private static readonly DateTime T0 = new(2024, 3, 1, 12, 0, 0);
+    private readonly PostgresSchemaFixture _database;
+    private readonly string _folder = Directory.CreateTempSubdirectory("granary-pg-offline-").FullName;
+    private readonly PostgresOfflineStore _store;
+
+    public PostgresPointInTimeTests(PostgresSchemaFixture database)
+    {
+        _database = database;
+        _store = new PostgresOfflineStore(new PostgresOfflineStoreOptions
+        {
+            ConnectionString = database.ConnectionString,
+            DuckDb = new DuckDbOfflineStoreOptions { MemoryLimit = "512MB", Threads = 2 },
+        });
+    }
+
+    private PointInTimeScenario Scenario(int seed) =>
+        PointInTimeScenario.Generate(seed, (name, data) => new PostgresSource { Name = name, Table = _database.CreateTable($"{name}_{seed}", data) });
+
+    [Theory]
+    [InlineData(21)]
+    [InlineData(22)]
+    [InlineData(23)]
+    public async Task Feature_references_match_the_brute_force_join(int seed)
+    {
+        var scenario = Scenario(seed);
+        var plan = HistoricalRetrievalPlanner.ForFeatures(scenario.Registry,
+            new[] { "driver_hourly:conv_rate", "driver_hourly:trips", "driver_daily:rating", "driver_daily:tier", "customer_profile:spend", "global_stats:active_drivers" }
+                .Select(FeatureReference.Parse).ToList(), fullFeatureNames: false);
+        await AssertMatchesReference(scenario, plan, seed);
+    }
+
+    [Theory]
+    [InlineData(31)]
+    [InlineData(32)]
+    public async Task Feature_service_with_aliases_and_full_names_matches_the_brute_force_join(int seed)
+    {
+        var scenario = Scenario(seed);
+        var plan = HistoricalRetrievalPlanner.ForService(scenario.Registry, "trip_model", fullFeatureNames: true);
+        await AssertMatchesReference(scenario, plan, seed);
+    }
+
+    private async Task AssertMatchesReference(PointInTimeScenario scenario, HistoricalRetrievalPlan plan, int seed)
+    {
+        var output = Path.Combine(_folder, $"out-{seed}.parquet");
+        var result = await _store.RunPointInTimeJoinAsync(new HistoricalRetrieval
+        {
+            Entities = EntityDataFrame.FromRows(scenario.EntityColumns, scenario.EntityRows),
+            Plan = plan,
+            OutputPath = output,
+        });
+        Assert.Equal(scenario.EntityRows.Count, result.OutputRows);
+        using var duck = new DuckDbOfflineStore();
+        using var connection = duck.Connect();
+        var (columns, rows) = TableData.ReadFile(connection, output);
+        ResultAssert.SameRows(scenario.EntityColumns.Concat(plan.OutputColumns).ToList(), scenario.Expected(plan), columns, rows);
+        Assert.True(rows.Count(r => r[^1] is not null) > 5, "too few matches to be meaningful");
+    }
+
+    private RegistrySnapshot Registry(string table, TimeSpan? ttl, params object?[][] rows)
+    {
+        var data = new TableData([("driver_id", ColumnKind.Int64), ("event_timestamp", ColumnKind.NaiveTimestamp), ("created", ColumnKind.ZonedTimestamp), ("value", ColumnKind.Double)], rows.ToList());
+        var source = new PostgresSource { Name = "src", Table = _database.CreateTable(table, data), TimestampField = "event_timestamp", CreatedTimestampField = "created" };
+        return new RegistrySnapshot
+        {
+            Project = "pg",
+            Entities = [new Entity { Name = "driver", JoinKey = "driver_id" }],
+            DataSources = [source],
+            FeatureViews = [new FeatureView { Name = "stats", Entities = ["driver"], Source = "src", Ttl = ttl, Features = [new Field("value", new(ScalarType.Float64))] }],
+        };
+    }
+
+    private async Task<List<object?[]>> Join(RegistrySnapshot registry, EntityDataFrame entities, string output = "out.csv")
+    {
+        var plan = HistoricalRetrievalPlanner.ForFeatures(registry, [FeatureReference.Parse("stats:value")], false);
+        var path = Path.Combine(_folder, output);
+        await _store.RunPointInTimeJoinAsync(new HistoricalRetrieval { Entities = entities, Plan = plan, OutputPath = path });
+        using var duck = new DuckDbOfflineStore();
+        using var connection = duck.Connect();
+        return TableData.ReadFile(connection, path).Rows;
+    }
+
+    private static DateTimeOffset Utc(DateTime t) => new(t, TimeSpan.Zero);
+
+    [Fact]
+    public async Task Ttl_bounds_are_inclusive_and_created_timestamp_breaks_ties()
+    {
+        var registry = Registry("rules", TimeSpan.FromHours(1),
+            [1L, T0.AddHours(-1), Utc(T0), 1.0],                      // exactly T - ttl: inside
+            [2L, T0.AddHours(-1).AddTicks(-10), Utc(T0), 2.0],        // just before T - ttl: outside
+            [3L, T0, Utc(T0), 3.0],                                   // exactly T: inside
+            [4L, T0.AddTicks(10), Utc(T0), 4.0],                      // just after T: outside
+            [5L, T0.AddMinutes(-1), Utc(T0), 50.0],
+            [5L, T0.AddMinutes(-1), Utc(T0.AddMinutes(1)), 51.0],     // same event time, later created: wins
+            [5L, T0.AddMinutes(-2), Utc(T0.AddHours(9)), 52.0]);      // earlier event, larger created: loses
+        var entities = EntityDataFrame.FromRows(["driver_id", "event_timestamp"],
+            [[1L, T0], [2L, T0], [3L, T0], [4L, T0], [5L, new DateTimeOffset(T0).ToOffset(TimeSpan.FromHours(-7))], [6L, T0], [1L, T0]]);
+        var rows = await Join(registry, entities);
+        Assert.Equal([1.0, null, 3.0, null, 51.0, null, 1.0], rows.Select(r => r[2]).ToArray());
+    }
+
+    [Fact]
+    public async Task Source_schema_and_errors_come_from_the_server()
+    {
+        var registry = Registry("schema", null, [1L, T0, Utc(T0), 1.0]);
+        var columns = await _store.GetSourceSchemaAsync(registry.DataSources[0]);
+        Assert.Equal(["driver_id", "event_timestamp", "created", "value"], columns.Select(c => c.Name));
+        Assert.Equal("timestamp without time zone", columns[1].EngineType);
+        Assert.Equal(ScalarType.Float64, columns[3].ValueType!.Value.Scalar);
+
+        var missing = new PostgresSource { Name = "missing", Table = $"{_database.Schema}.no_such_table" };
+        var error = await Assert.ThrowsAsync<HistoricalRetrievalException>(() => _store.GetSourceSchemaAsync(missing));
+        Assert.Contains("no_such_table", error.Message);
+
+        var noKey = EntityDataFrame.FromRows(["rider", "event_timestamp"], [[1L, T0]]);
+        error = await Assert.ThrowsAsync<HistoricalRetrievalException>(() => Join(registry, noKey));
+        Assert.Contains("entity dataframe has no column 'driver_id'", error.Message);
+    }
+
+    [Fact]
+    public async Task Latest_rows_are_read_per_key_within_an_inclusive_window()
+    {
+        var registry = Registry("latest", null,
+            [1L, T0.AddHours(-1), Utc(T0), 2.0],
+            [1L, T0.AddHours(-1), Utc(T0.AddMinutes(1)), 3.0],
+            [1L, T0.AddHours(1), Utc(T0), 4.0],
+            [2L, T0.AddHours(-2), Utc(T0), 5.0],
+            [3L, T0.AddHours(-5), Utc(T0), 6.0]);
+        var query = new LatestRowsQuery
+        {
+            View = registry.FeatureViews[0], Source = registry.DataSources[0], JoinKeys = ["driver_id"], Features = ["value"],
+            Start = Utc(T0.AddHours(-2)), End = Utc(T0),
+        };
+        var rows = new List<LatestFeatureRow>();
+        await foreach (var row in _store.ReadLatestRowsAsync(query)) rows.Add(row);
+        Assert.Equal([1L, 2L], rows.Select(r => (long)r.JoinKeyValues[0]!).Order());
+        Assert.Equal(3.0, rows.Single(r => (long)r.JoinKeyValues[0]! == 1).FeatureValues[0]);
+        Assert.Equal(Utc(T0.AddHours(-1)), rows.Single(r => (long)r.JoinKeyValues[0]! == 1).EventTimestamp);
+    }
+
+    public void Dispose()
+    {
+        _store.Dispose();
+        Directory.Delete(_folder, recursive: true);
+    }
+}
