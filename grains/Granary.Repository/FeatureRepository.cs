@@ -30,6 +30,28 @@ public sealed class FeatureRepository
     /// <summary>The transforms' C# source: path relative to the repository (e.g. <c>transforms/conv_rate.cs</c>) -> code.</summary>
     public required IReadOnlyDictionary<string, string> TransformSources { get; init; }
 
+    /// <summary>
+    /// The definitions of <paramref name="snapshot"/> as a repository, for validating definitions that arrive without
+    /// files (e.g. an apply from a client other than the CLI); every location names <paramref name="origin"/>.
+    /// </summary>
+    public static FeatureRepository FromSnapshot(RegistrySnapshot snapshot, string origin, string rootPath = "")
+    {
+        var location = new SourceLocation(origin, 0);
+        var noFields = new Dictionary<string, SourceLocation>();
+        Defined<T> Wrap<T>(T value) where T : notnull => new(value, location, noFields);
+        return new FeatureRepository
+        {
+            RootPath = rootPath,
+            Config = new RepositoryConfig { Project = snapshot.Project },
+            Entities = snapshot.Entities.Select(Wrap).ToList(),
+            DataSources = snapshot.DataSources.Select(Wrap).ToList(),
+            FeatureViews = snapshot.FeatureViews.Select(Wrap).ToList(),
+            OnDemandFeatureViews = snapshot.OnDemandFeatureViews.Select(Wrap).ToList(),
+            FeatureServices = snapshot.FeatureServices.Select(Wrap).ToList(),
+            TransformSources = snapshot.TransformSources,
+        };
+    }
+
     /// <summary>The definitions as an unversioned registry snapshot (version 0), ready to plan or apply.</summary>
     public RegistrySnapshot ToSnapshot() => new()
     {

@@ -2,8 +2,8 @@ using Granary.Definitions;
 
 namespace Granary.Repository;
 
-/// <summary>A column of a source's real data, as the offline engine sees it.</summary>
-public sealed record SourceColumn(string Name, string Type);
+/// <summary>A column of a source's real data, as the offline engine sees it: name, engine type, and the feature type it holds (null when none fits).</summary>
+public sealed record SourceColumn(string Name, string Type, Definitions.ValueType? ValueType = null);
 
 /// <summary>Reads the columns a data source really has (the Parquet file/folder, the PostgreSQL table or query), for validation.</summary>
 public interface ISourceSchemaReader

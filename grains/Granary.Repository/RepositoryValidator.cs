@@ -237,16 +237,30 @@ public static class RepositoryValidator
             if (columns is null) continue;
             // Definitions use mapped names; the data has the original column names.
             var nameToColumn = d.Value.FieldMapping.ToDictionary(kv => kv.Value, kv => kv.Key, StringComparer.Ordinal);
-            var wanted = v.Value.Entities.Select(e => (Name: entities[e].Value.JoinKey, Field: "entities[" + v.Value.Entities.ToList().IndexOf(e) + "]", Kind: "join key"))
-                .Concat(v.Value.Features.Select(f => (f.Name, Field: $"schema[{f.Name}]", Kind: "feature")));
-            foreach (var (name, field, kind) in wanted)
+            var wanted = v.Value.Entities.Select(e => (Name: entities[e].Value.JoinKey, Field: "entities[" + v.Value.Entities.ToList().IndexOf(e) + "]", Kind: "join key", Type: entities[e].Value.ValueType))
+                .Concat(v.Value.Features.Select(f => (f.Name, Field: $"schema[{f.Name}]", Kind: "feature", f.Type)));
+            foreach (var (name, field, kind, type) in wanted)
             {
                 var column = nameToColumn.GetValueOrDefault(name, name);
-                if (columns.Any(c => c.Name == column)) continue;
                 var mapped = column == name ? "" : $" (mapped from column '{column}')";
-                errors.Add(new RepositoryError(v.At(field), $"feature view '{v.Value.Name}': {kind} '{name}'{mapped} is not a column of source '{d.Value.Name}' ({Describe(d.Value)}); columns: {Known(columns.Select(c => c.Name))}"));
+                var found = columns.FirstOrDefault(c => c.Name == column);
+                if (found is null)
+                    errors.Add(new RepositoryError(v.At(field), $"feature view '{v.Value.Name}': {kind} '{name}'{mapped} is not a column of source '{d.Value.Name}' ({Describe(d.Value)}); columns: {Known(columns.Select(c => c.Name))}"));
+                else if (found.ValueType is { } actual && !Compatible(type, actual))
+                    errors.Add(new RepositoryError(v.At(field), $"feature view '{v.Value.Name}': {kind} '{name}'{mapped} is declared {type}, but column '{column}' of source '{d.Value.Name}' holds {actual} ({found.Type})"));
             }
         }
+    }
+
+    // Numbers may widen or narrow between integer and float widths (the engine casts); other kinds and list-ness must match.
+    private static bool Compatible(Definitions.ValueType declared, Definitions.ValueType actual)
+    {
+        static int Family(ScalarType t) => t switch
+        {
+            ScalarType.Int32 or ScalarType.Int64 or ScalarType.Float32 or ScalarType.Float64 => 0,
+            _ => 1 + (int)t,
+        };
+        return declared.IsList == actual.IsList && Family(declared.Scalar) == Family(actual.Scalar);
     }
 
     private static string Describe(DataSource s) => s switch

@@ -8,7 +8,8 @@ using Microsoft.Extensions.Logging;
 namespace Granary.Hosting;
 
 /// <summary>
-/// A feature store running in this process: one silo with every grain, the repository's stores, quiet logging.
+/// A feature store running in this process: one silo with every grain, the repository's stores (grain state in the
+/// configured online store), quiet logging.
 /// The CLI runs each command in one; tests use it as a real silo.
 /// </summary>
 public sealed class EmbeddedFeatureStore : IAsyncDisposable
@@ -49,7 +50,7 @@ public sealed class EmbeddedFeatureStore : IAsyncDisposable
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.UseGranary(silo =>
         {
-            silo.AddGranaryFeatureStore(config, root);
+            silo.AddGranaryFeatureStore(config, root).AddGranaryGrainStorage(config, root);
             configure?.Invoke(silo);
         });
         var host = builder.Build();

@@ -3,6 +3,8 @@ using Granary.Grains.Offline;
 using Granary.Grains.Registry;
 using Granary.Offline.DuckDb;
 using Granary.Offline.Postgres;
+using Granary.Persistence.Redis;
+using Granary.Persistence.Sqlite;
 using Granary.Registry.Sql;
 using Granary.Repository;
 using Granary.Runtime.Hosting;
@@ -40,6 +42,20 @@ public static class FeatureStoreHostingExtensions
 
         silo.AddFeatureStoreGrains();
         return silo;
+    }
+
+    /// <summary>
+    /// Adds the default grain-state storage from <paramref name="config"/>'s online store: a SQLite file (resolved against
+    /// <paramref name="repositoryRoot"/>) or Redis. Separate from <see cref="AddGranaryFeatureStore"/> so a silo executable
+    /// can choose its own storage instead.
+    /// </summary>
+    public static ISiloBuilder AddGranaryGrainStorage(this ISiloBuilder silo, RepositoryConfig config, string repositoryRoot)
+    {
+        if (config.OnlineStore.Kind == OnlineStoreKind.Redis)
+            return silo.AddRedisGrainStorageAsDefault(o => o.ConnectionString = config.OnlineStore.ConnectionString!);
+        var path = RepositoryConfig.ResolvePath(repositoryRoot, config.OnlineStore.Path);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        return silo.AddSqliteGrainStorageAsDefault(o => o.ConnectionString = $"Data Source={path}");
     }
 
     private sealed class RegistryStoreInitializer(IRegistryStore store) : IHostedService

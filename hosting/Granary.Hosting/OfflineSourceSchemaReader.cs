@@ -19,6 +19,6 @@ public sealed class OfflineSourceSchemaReader(IReadOnlyList<IOfflineStore> store
             throw new InvalidOperationException($"{hint}");
         }
         var columns = await store.GetSourceSchemaAsync(source, cancellationToken);
-        return columns.Select(c => new Repository.SourceColumn(c.Name, c.EngineType)).ToList();
+        return columns.Select(c => new Repository.SourceColumn(c.Name, c.EngineType, c.ValueType)).ToList();
     }
 }

@@ -16,15 +16,6 @@ public sealed class ClusterTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
-    private static async Task WaitUntil(Func<bool> condition, TimeSpan limit, string what)
-    {
-        var watch = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (watch.Elapsed > limit) throw new TimeoutException($"Not true within {limit}: {what}");
-            await Task.Delay(20);
-        }
-    }
 
     [Fact]
     public async Task Each_grain_runs_on_its_ring_owner_whichever_silo_is_called()
@@ -87,7 +78,7 @@ public sealed class ClusterTests : IAsyncLifetime
         var victim = _cluster.RunningSilos[2];
         var watch = Stopwatch.StartNew();
         await _cluster.KillSiloAsync(victim);
-        await WaitUntil(() => _cluster.RunningSilos.All(s => s.Silo.View.StatusOf(victim.Address) == SiloStatus.Dead),
+        await Eventually.WaitUntil(() => _cluster.RunningSilos.All(s => s.Silo.View.StatusOf(victim.Address) == SiloStatus.Dead),
             TimeSpan.FromSeconds(10), "survivors see the victim Dead");
         // 3 missed 200 ms probes, then two votes: well under 5 s even on a loaded machine.
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"declared dead after {watch.Elapsed}");
@@ -193,7 +184,7 @@ public sealed class ClusterTests : IAsyncLifetime
         foreach (var silo in _cluster.RunningSilos)
         {
             var catalog = (Granary.Runtime.Catalog.ActivationCatalog)silo.Services.GetService(typeof(Granary.Runtime.Catalog.ActivationCatalog))!;
-            await WaitUntil(() => catalog.GetActiveGrainIds().All(g => silo.Silo.View.Ring.OwnerOf(g) == silo.Address),
+            await Eventually.WaitUntil(() => catalog.GetActiveGrainIds().All(g => silo.Silo.View.Ring.OwnerOf(g) == silo.Address),
                 TimeSpan.FromSeconds(5), $"{silo.Name} holds only grains it owns");
         }
     }
@@ -221,8 +212,30 @@ public sealed class ClusterTests : IAsyncLifetime
         // Body: empty request context, then the int argument of Add.
         Assert.True(connection.Send(header, new BytesBody(new byte[] { 0, 0, 0, 0, 5, 0, 0, 0 })));
 
-        await WaitUntil(() => silo.Silo.ExpiredRequestsDropped > before, TimeSpan.FromSeconds(5), "the silo counts the dropped request");
+        await Eventually.WaitUntil(() => silo.Silo.ExpiredRequestsDropped > before, TimeSpan.FromSeconds(5), "the silo counts the dropped request");
         Assert.False(ActivationLog.Activations.ContainsKey(key));
         Assert.Equal(0, await silo.GrainFactory.GetGrain<IClusterCounterGrain>(key).Get());
+    }
+
+    [Fact]
+    public async Task A_request_that_cannot_be_serialized_fails_alone_and_the_connection_keeps_working()
+    {
+        var silos = _cluster.RunningSilos;
+        var key = Enumerable.Range(0, 100).Select(i => "unserializable-" + i)
+            .First(k => silos[0].Silo.View.Ring.OwnerOf(new GrainId(typeof(ClusterCounterGrain).FullName!, k)) != silos[0].Address);
+        var grain = silos[0].GrainFactory.GetGrain<IClusterCounterGrain>(key);
+        Assert.Equal(1, await grain.Add(1));
+
+        RequestContext.Set("not-serializable", new object());
+        try
+        {
+            var error = await Assert.ThrowsAsync<Granary.Runtime.Serialization.GrainSerializationException>(() => grain.Add(1));
+            Assert.Contains("not-serializable", error.Message);
+        }
+        finally
+        {
+            RequestContext.Clear();
+        }
+        Assert.Equal(2, await grain.Add(1));
     }
 }

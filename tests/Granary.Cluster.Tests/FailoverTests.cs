@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Granary.Runtime;
+using Granary.Persistence.Redis;
 using Granary.Runtime.Cluster.Testing;
 
 namespace Granary.Cluster.Tests;
@@ -17,15 +18,6 @@ public sealed class FailoverTests : IAsyncLifetime
     private static GrainId CounterId(string key) => new(typeof(ClusterCounterGrain).FullName!, key);
     private static GrainId ReminderId(string key) => new(typeof(ReminderCounterGrain).FullName!, key);
 
-    private static async Task WaitUntil(Func<bool> condition, TimeSpan limit, string what)
-    {
-        var watch = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (watch.Elapsed > limit) throw new TimeoutException($"Not true within {limit}: {what}");
-            await Task.Delay(20);
-        }
-    }
 
     [Fact]
     public async Task A_reminder_still_ticks_after_its_owner_is_killed()
@@ -36,12 +28,12 @@ public sealed class FailoverTests : IAsyncLifetime
             .First(k => silos[0].Silo.View.Ring.OwnerOf(ReminderId(k)) == victim.Address);
         await silos[0].GrainFactory.GetGrain<IReminderCounterGrain>(key).Start(TimeSpan.FromMilliseconds(300));
 
-        await WaitUntil(() => ReminderLog.Ticks.TryGetValue(key, out var t) && t.Count >= 2, TimeSpan.FromSeconds(5), "ticks on the owner");
+        await Eventually.WaitUntil(() => ReminderLog.Ticks.TryGetValue(key, out var t) && t.Count >= 2, TimeSpan.FromSeconds(5), "ticks on the owner");
         Assert.All(ReminderLog.Ticks[key], t => Assert.Equal(victim.Address.ToString(), t.Silo));
 
         await _cluster.KillSiloAsync(victim);
         var killedAt = DateTimeOffset.UtcNow;
-        await WaitUntil(() => ReminderLog.Ticks[key].Any(t => t.At > killedAt && t.Silo != victim.Address.ToString()),
+        await Eventually.WaitUntil(() => ReminderLog.Ticks[key].Any(t => t.At > killedAt && t.Silo != victim.Address.ToString()),
             TimeSpan.FromSeconds(10), "a tick delivered by a survivor after the kill");
         var after = ReminderLog.Ticks[key].Where(t => t.At > killedAt).ToList();
         Assert.All(after, t => Assert.NotEqual(victim.Address.ToString(), t.Silo));
@@ -94,9 +86,45 @@ public sealed class FailoverTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Three_silos_under_continuous_calls_lose_no_acknowledged_write_when_one_is_killed()
+    public Task Three_silos_under_continuous_calls_lose_no_acknowledged_write_when_one_is_killed()
+        => NoAcknowledgedWriteIsLost.RunAsync(_cluster);
+}
+
+/// <summary>The same run with grain state in a real Redis (unique key prefix per run).</summary>
+public sealed class RedisFailoverTests : IAsyncLifetime
+{
+    private readonly InProcessTestCluster _cluster;
+
+    public RedisFailoverTests()
     {
-        await using var client = await _cluster.CreateClientAsync(silo => TestClusters.RegisterGrains(silo));
+        var redis = Environment.GetEnvironmentVariable("GRANARY_TEST_REDIS");
+        if (string.IsNullOrEmpty(redis))
+        {
+            throw new InvalidOperationException("GRANARY_TEST_REDIS is not set; run `eval \"$(deploy/test-services.sh start)\"` (deploy/test-services.sh start) before the cluster tests.");
+        }
+        var prefix = "cluster-test-" + Guid.NewGuid().ToString("N")[..8];
+        _cluster = new InProcessTestCluster(silo => TestClusters.RegisterGrains(silo).AddRedisGrainStorageAsDefault(o =>
+        {
+            o.ConnectionString = redis;
+            o.KeyPrefix = prefix;
+        }));
+    }
+
+    public Task InitializeAsync() => _cluster.StartAsync(3);
+
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+
+    [Fact]
+    public Task Three_silos_with_Redis_state_lose_no_acknowledged_write_when_one_is_killed()
+        => NoAcknowledgedWriteIsLost.RunAsync(_cluster);
+}
+
+/// <summary>Eight writers increment 200 counters through a client while one of three silos is killed.</summary>
+public static class NoAcknowledgedWriteIsLost
+{
+    public static async Task RunAsync(InProcessTestCluster cluster)
+    {
+        await using var client = await cluster.CreateClientAsync(silo => TestClusters.RegisterGrains(silo));
         var acknowledged = new ConcurrentDictionary<string, int>();
         var failures = 0;
         using var stop = new CancellationTokenSource();
@@ -120,7 +148,7 @@ public sealed class FailoverTests : IAsyncLifetime
         })).ToList();
 
         await Task.Delay(500);
-        await _cluster.KillSiloAsync(_cluster.RunningSilos[1]);
+        await cluster.KillSiloAsync(cluster.RunningSilos[1]);
         await Task.Delay(2500);
         stop.Cancel();
         await Task.WhenAll(writers);

@@ -56,15 +56,6 @@ public sealed class MembershipProtocolTests
         }
     }
 
-    private static async Task WaitUntil(Func<bool> condition, TimeSpan limit, string what)
-    {
-        var watch = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (watch.Elapsed > limit) throw new TimeoutException($"Not true within {limit}: {what}");
-            await Task.Delay(20);
-        }
-    }
 
     [Fact]
     public async Task Silos_join_as_active_and_see_each_other()
@@ -76,7 +67,7 @@ public sealed class MembershipProtocolTests
         await a.Membership.JoinAsync(default);
         await b.Membership.JoinAsync(default);
 
-        await WaitUntil(() => a.Membership.View.ActiveSilos.Count == 2, TimeSpan.FromSeconds(5), "a sees b through gossip");
+        await Eventually.WaitUntil(() => a.Membership.View.ActiveSilos.Count == 2, TimeSpan.FromSeconds(5), "a sees b through gossip");
         Assert.Equal(SiloStatus.Active, b.Membership.View.StatusOf(a.Membership.Self));
         var data = await table.ReadAllAsync();
         Assert.All(data.Rows, r => Assert.Equal(SiloStatus.Active, r.Entry.Status));
@@ -91,11 +82,11 @@ public sealed class MembershipProtocolTests
         await using var b = new Node(table, options, "b");
         await using var c = new Node(table, options, "c");
         foreach (var node in new[] { a, b, c }) await node.Membership.JoinAsync(default);
-        await WaitUntil(() => a.Membership.View.ActiveSilos.Count == 3 && b.Membership.View.ActiveSilos.Count == 3, TimeSpan.FromSeconds(5), "all see 3 silos");
+        await Eventually.WaitUntil(() => a.Membership.View.ActiveSilos.Count == 3 && b.Membership.View.ActiveSilos.Count == 3, TimeSpan.FromSeconds(5), "all see 3 silos");
 
         var watch = Stopwatch.StartNew();
         c.Kill();
-        await WaitUntil(() => a.Membership.View.StatusOf(c.Membership.Self) == SiloStatus.Dead
+        await Eventually.WaitUntil(() => a.Membership.View.StatusOf(c.Membership.Self) == SiloStatus.Dead
                            && b.Membership.View.StatusOf(c.Membership.Self) == SiloStatus.Dead, TimeSpan.FromSeconds(10), "c declared dead");
         // 3 missed probes of 200 ms plus table round trips; the bound leaves room for a loaded machine.
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed}");
@@ -124,7 +115,7 @@ public sealed class MembershipProtocolTests
         Assert.Contains("declared dead", reason);
         var row = (await table.ReadAllAsync()).Find(c.Membership.Self)!.Value;
         Assert.Equal(SiloStatus.Dead, row.Entry.Status);
-        await WaitUntil(() => a.Membership.View.StatusOf(c.Membership.Self) == SiloStatus.Dead, TimeSpan.FromSeconds(5), "a sees c dead");
+        await Eventually.WaitUntil(() => a.Membership.View.StatusOf(c.Membership.Self) == SiloStatus.Dead, TimeSpan.FromSeconds(5), "a sees c dead");
     }
 
     [Fact]
@@ -138,7 +129,7 @@ public sealed class MembershipProtocolTests
         await b.Membership.JoinAsync(default);
 
         await b.Membership.BeginShutdownAsync(default);
-        await WaitUntil(() => a.Membership.View.StatusOf(b.Membership.Self) == SiloStatus.ShuttingDown, TimeSpan.FromSeconds(5), "a sees b shutting down");
+        await Eventually.WaitUntil(() => a.Membership.View.StatusOf(b.Membership.Self) == SiloStatus.ShuttingDown, TimeSpan.FromSeconds(5), "a sees b shutting down");
         Assert.DoesNotContain(b.Membership.Self, a.Membership.View.ActiveSilos);
         await b.Membership.CompleteShutdownAsync(default);
 

@@ -120,3 +120,39 @@ public sealed class CliEndToEndTests : IDisposable
         Assert.Contains("--repo", output);
     }
 }
+
+/// <summary>The built <c>granary</c> executable as a separate process: exit codes reach the shell.</summary>
+public sealed class CliProcessTests
+{
+    private static async Task<(int ExitCode, string Output)> RunGranaryAsync(string workingDirectory, params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "granary.dll");
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(dll);
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
+    [Fact]
+    public async Task The_executable_exits_1_with_a_message_when_there_is_no_repository()
+    {
+        var empty = Directory.CreateTempSubdirectory("granary-registry-tests-").FullName;
+        try
+        {
+            var (code, output) = await RunGranaryAsync(empty, "plan");
+            Assert.Equal(1, code);
+            Assert.Contains("no granary.yaml in", output);
+            var help = await RunGranaryAsync(empty, "--help");
+            Assert.Equal(0, help.ExitCode);
+            Assert.Contains("registry", help.Output);
+        }
+        finally
+        {
+            Directory.Delete(empty, recursive: true);
+        }
+    }
+}

@@ -214,6 +214,16 @@ public abstract class RegistryContractTests : IDisposable
     }
 
     [Fact]
+    public async Task Apply_checks_references_itself_for_clients_other_than_the_cli()
+    {
+        var registry = NewService();
+        var bad = WithView(Sample(), "driver_hourly_stats", v => v with { Entities = ["drivr"] });
+        var e = await Assert.ThrowsAsync<RegistryValidationException>(() => registry.ApplyAsync(Project, new ApplyRequest(bad, 0, false)));
+        Assert.Equal("apply: feature view 'driver_hourly_stats' references unknown entity 'drivr'; known: customer, driver", e.Message);
+        Assert.Empty(await registry.GetHistoryAsync(Project));
+    }
+
+    [Fact]
     public async Task Projects_are_listed_once_each()
     {
         var registry = NewService();

@@ -127,6 +127,22 @@ public sealed class RepositoryFormatTests : IDisposable
     }
 
     [Fact]
+    public void Granary_yaml_accepts_a_plain_path_as_the_sqlite_registry()
+    {
+        var config = RepositoryConfig.Parse("project: p1\nregistry: state/reg.db\n", "granary.yaml");
+        Assert.Equal((RegistryStoreKind.Sqlite, "state/reg.db"), (config.Registry.Kind, config.Registry.Path));
+    }
+
+    [Fact]
+    public void A_definition_file_may_hold_several_documents_and_kinds()
+    {
+        _repo.Write("features/extra.yaml", "entities:\n  - name: rider\n    join_key: rider_id\n---\nsources:\n  - name: rider_request\n    type: request\n    schema:\n      - {name: tip, type: Float64}\n");
+        var repo = _repo.Load();
+        Assert.Contains(repo.Entities, e => e.Value.Name == "rider" && e.Location == new SourceLocation("features/extra.yaml", 2));
+        Assert.Contains(repo.DataSources, s => s.Value.Name == "rider_request" && s.Location.Line == 6);
+    }
+
+    [Fact]
     public void Granary_yaml_names_an_unknown_store_type_and_the_known_ones()
     {
         var e = Assert.Throws<RepositoryValidationException>(() => RepositoryConfig.Parse("project: p\nonline_store:\n  type: dynamo\n", "granary.yaml"));

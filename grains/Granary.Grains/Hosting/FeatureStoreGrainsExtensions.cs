@@ -4,6 +4,7 @@ using Granary.Runtime.Hosting;
 using Granary.Transforms;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 
 namespace Granary.Grains.Hosting;
 
@@ -22,9 +23,17 @@ public static class FeatureStoreGrainsExtensions
         silo.Services.TryAddSingleton(sp => new RegistryService(
             sp.GetRequiredService<IRegistryStore>(), sp.GetRequiredService<TransformCatalog>(), sp.GetRequiredService<TimeProvider>()));
         silo.Services.TryAddSingleton<RegistryCache>();
+        silo.Services.AddHostedService(sp => new RegistryCacheShutdown(sp.GetRequiredService<RegistryCache>()));
         // Historical queries read definitions from the registry and run in whichever IOfflineStore reads their sources.
         silo.Services.TryAddSingleton<IFeatureDefinitionSource, RegistryFeatureDefinitionSource>();
         silo.Services.TryAddSingleton<OfflineStoreSelector>();
         return silo;
+    }
+
+    // Registered after the silo's own lifecycle service, so it stops first: the cache's long polls end before grains deactivate.
+    private sealed class RegistryCacheShutdown(RegistryCache cache) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StopAsync(CancellationToken cancellationToken) => cache.StopAsync();
     }
 }

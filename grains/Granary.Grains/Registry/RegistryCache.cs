@@ -54,12 +54,19 @@ public sealed partial class RegistryCache(IGrainFactory grains, ILogger<Registry
         }
     }
 
-    /// <summary>Stops following every project.</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>Stops following every project (cached snapshots stay readable).</summary>
+    public async Task StopAsync()
     {
+        if (_stopping.IsCancellationRequested) return;
         await _stopping.CancelAsync();
         foreach (var entry in _projects.Values)
             if (entry.IsValueCreated) await entry.Value.Follow.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    /// <summary>Stops following every project.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
         _stopping.Dispose();
     }
 

@@ -1,5 +1,6 @@
 using Granary.Definitions;
 using Granary.Runtime;
+using Microsoft.Extensions.Hosting;
 
 namespace Granary.Grains.Registry;
 
@@ -8,7 +9,12 @@ namespace Granary.Grains.Registry;
 /// <see cref="RegistryService"/> (whose store compare-and-set also guards against writers in other processes),
 /// and wakes long-polling readers the moment a new version exists.
 /// </summary>
-public sealed class RegistryGrain(RegistryService registry) : Grain, IRegistryGrain
+/// <remarks>
+/// Reentrant: a running long poll would otherwise hold the turn and block the apply it waits for. Interleaved applies stay
+/// correct because every write is a compare-and-set in the store, and the in-memory snapshot only moves forward.
+/// </remarks>
+[Reentrant]
+public sealed class RegistryGrain(RegistryService registry, IHostApplicationLifetime? lifetime = null) : Grain, IRegistryGrain
 {
     /// <summary>Longest a long poll is held, kept below the runtime's default 30 s response timeout.</summary>
     public static readonly TimeSpan MaxLongPoll = TimeSpan.FromSeconds(25);
@@ -88,7 +94,11 @@ public sealed class RegistryGrain(RegistryService registry) : Grain, IRegistryGr
             if (_latest.Version > knownVersion) return _latest;
             changed = _changed.Task;
         }
-        await Task.WhenAny(changed, Task.Delay(maxWait, GrainContext.Time));
+        // A silo that is stopping releases its waiters at once rather than holding its shutdown for the full wait.
+        var stopping = lifetime?.ApplicationStopping ?? CancellationToken.None;
+        using var wake = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        wake.CancelAfter(maxWait);
+        await changed.WaitAsync(wake.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
         var latest = Volatile.Read(ref _latest);
         if (latest.Version > knownVersion) return latest;
         // Nothing applied through this activation; a writer elsewhere (another CLI on the same database) may have.

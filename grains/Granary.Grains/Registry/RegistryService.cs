@@ -1,4 +1,5 @@
 using Granary.Definitions;
+using Granary.Repository;
 using Granary.Transforms;
 
 namespace Granary.Grains.Registry;
@@ -50,7 +51,7 @@ public sealed class RegistryService(IRegistryStore store, TransformCatalog trans
         var diff = RegistryDiff.Compute(current, definitions);
         if (diff.IsEmpty) return new ApplyResult(current.Version, Created: false, diff);
         if (diff.BreakingChanges.Count > 0 && !request.Force) throw new BreakingChangeException(project, diff.BreakingChanges);
-        CheckTransforms(definitions);
+        await CheckDefinitionsAsync(definitions, cancellationToken);
         var stored = await store.AppendVersionAsync(project, current.Version, definitions, Summarize("apply", diff, request.Force), cancellationToken);
         return new ApplyResult(stored.Version, Created: true, diff);
     }
@@ -91,23 +92,19 @@ public sealed class RegistryService(IRegistryStore store, TransformCatalog trans
         MaterializationIntervals = new Dictionary<string, IReadOnlyList<MaterializationInterval>>(),
     };
 
-    // The client compiled them already; the registry checks again because this is the code silos will load.
-    // Compiling through the catalog leaves the assembly cached for this silo's first use of the new version.
-    private void CheckTransforms(RegistrySnapshot definitions)
+    // The CLI validated the repository already (with file and line); the registry checks the definitions again because
+    // other clients can apply too, and the transforms are the code silos will load. Source columns are not re-read here:
+    // the data lives where the client is. Compiling through the catalog caches the assembly for this silo's first use.
+    private async Task CheckDefinitionsAsync(RegistrySnapshot definitions, CancellationToken cancellationToken)
     {
-        if (definitions.OnDemandFeatureViews.Count == 0 && definitions.TransformSources.Count == 0) return;
-        CompiledTransforms compiled;
         try
         {
-            compiled = transforms.Compile(definitions.TransformSources);
+            await RepositoryValidator.ValidateAsync(FeatureRepository.FromSnapshot(definitions, "apply"), schemas: null, transforms, cancellationToken);
         }
-        catch (TransformCompilationException e)
+        catch (RepositoryValidationException e)
         {
             throw new RegistryValidationException(e.Message);
         }
-        foreach (var view in definitions.OnDemandFeatureViews)
-            if (!compiled.Contains(view.Transform))
-                throw new RegistryValidationException($"on-demand feature view '{view.Name}' uses unknown transform '{view.Transform}'; known: {string.Join(", ", compiled.Names.DefaultIfEmpty("(none)"))}");
     }
 
     private static string Summarize(string verb, RegistryDiff diff, bool force)

@@ -136,7 +136,16 @@ internal sealed partial class SiloMessageHandler(
     private async Task RunAsync(GrainRequest request, Message message, InboundConnection connection)
     {
         var buffer = new ArrayBufferWriter<byte>(64);
-        await request.InvokeAndWriteResponseAsync(local, message.Header.Target, buffer);
+        try
+        {
+            await request.InvokeAndWriteResponseAsync(local, message.Header.Target, buffer);
+        }
+        catch (Exception e)
+        {
+            // Writing the result failed (e.g. a result type the serializer cannot handle): answer with the error.
+            buffer = new ArrayBufferWriter<byte>(128);
+            GrainRequest.WriteErrorResponse(buffer, new GrainSerializationException($"Could not send the result of {request.Method} on grain {message.Header.Target}: {e.Message}", e));
+        }
         if (message.Header.Kind == MessageKind.Request)
         {
             connection.SendResponse(message.Header.CorrelationId, ResultKind.Success, new BytesBody(buffer.WrittenMemory));

@@ -94,7 +94,8 @@ public sealed partial class ReminderService : IAsyncDisposable
     private async Task RefreshLoopAsync(CancellationToken cancellationToken)
     {
         try { await _table.InitializeAsync(cancellationToken); }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested) { LogRefreshFailed(e); }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { return; }
+        catch (Exception e) { LogRefreshFailed(e); }
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -197,7 +198,9 @@ public sealed partial class ReminderService : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Stop();
-        if (_loop is not null) await _loop;
+        if (_loop is null) return;
+        try { await _loop; }
+        catch (OperationCanceledException) { }
     }
 
     private sealed class Scheduled(ReminderEntry entry)

@@ -70,24 +70,27 @@ public sealed class InProcessTestCluster : IAsyncDisposable
     /// <summary>The silos still running.</summary>
     public IReadOnlyList<SiloHandle> RunningSilos => _silos.Where(s => s.IsRunning).ToList();
 
-    /// <summary>Options with test timings: 200 ms probes, 3 misses, 1 s minimum reminder period.</summary>
+    /// <summary>Options with test timings: 200 ms probes, 3 misses, 1 s IAmAlive, 200 ms minimum reminder period.</summary>
     public ClusterOptions CreateOptions()
     {
-        var options = new ClusterOptions
-        {
-            ClusterId = ClusterId,
-            SiloPort = 0,
-            ProbeTimeout = TimeSpan.FromMilliseconds(200),
-            NumMissedProbesLimit = 3,
-            IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(1),
-            TableRefreshTimeout = TimeSpan.FromSeconds(2),
-            DeathVoteExpirationTimeout = TimeSpan.FromSeconds(30),
-            ConnectTimeout = TimeSpan.FromSeconds(1),
-            MinimumReminderPeriod = TimeSpan.FromMilliseconds(200),
-            ReminderRefreshPeriod = TimeSpan.FromSeconds(2),
-        };
-        _configureOptions?.Invoke(options);
+        var options = new ClusterOptions();
+        ApplyTestOptions(options);
         return options;
+    }
+
+    private void ApplyTestOptions(ClusterOptions options)
+    {
+        options.ClusterId = ClusterId;
+        options.SiloPort = 0;
+        options.ProbeTimeout = TimeSpan.FromMilliseconds(200);
+        options.NumMissedProbesLimit = 3;
+        options.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(1);
+        options.TableRefreshTimeout = TimeSpan.FromSeconds(2);
+        options.DeathVoteExpirationTimeout = TimeSpan.FromSeconds(30);
+        options.ConnectTimeout = TimeSpan.FromSeconds(1);
+        options.MinimumReminderPeriod = TimeSpan.FromMilliseconds(200);
+        options.ReminderRefreshPeriod = TimeSpan.FromSeconds(2);
+        _configureOptions?.Invoke(options);
     }
 
     /// <summary>Starts <paramref name="count"/> silos one after another.</summary>
@@ -103,11 +106,14 @@ public sealed class InProcessTestCluster : IAsyncDisposable
         var name = $"silo-{_nextSilo++}";
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        var template = CreateOptions();
         builder.UseGranary(silo =>
         {
             _configureSilo(silo);
-            silo.UseCluster(o => CopyOptions(template, o, name));
+            silo.UseCluster(o =>
+            {
+                ApplyTestOptions(o);
+                o.SiloName = name;
+            });
             silo.UseMembershipTable(_ => MembershipTable);
             silo.UseReminderTable(_ => ReminderTable);
         });
@@ -117,27 +123,6 @@ public sealed class InProcessTestCluster : IAsyncDisposable
         handle.Silo.DeclaredDead += _ => handle.IsRunning = false;
         _silos.Add(handle);
         return handle;
-    }
-
-    private static void CopyOptions(ClusterOptions from, ClusterOptions to, string name)
-    {
-        to.ClusterId = from.ClusterId;
-        to.SiloHost = from.SiloHost;
-        to.SiloPort = from.SiloPort;
-        to.SiloName = name;
-        to.ProbeTimeout = from.ProbeTimeout;
-        to.NumMissedProbesLimit = from.NumMissedProbesLimit;
-        to.NumProbedSilos = from.NumProbedSilos;
-        to.NumVotesForDeathDeclaration = from.NumVotesForDeathDeclaration;
-        to.DeathVoteExpirationTimeout = from.DeathVoteExpirationTimeout;
-        to.IAmAliveTablePublishTimeout = from.IAmAliveTablePublishTimeout;
-        to.NumMissedTableIAmAliveLimit = from.NumMissedTableIAmAliveLimit;
-        to.TableRefreshTimeout = from.TableRefreshTimeout;
-        to.DefunctSiloExpiration = from.DefunctSiloExpiration;
-        to.ConnectTimeout = from.ConnectTimeout;
-        to.VirtualNodesPerSilo = from.VirtualNodesPerSilo;
-        to.MinimumReminderPeriod = from.MinimumReminderPeriod;
-        to.ReminderRefreshPeriod = from.ReminderRefreshPeriod;
     }
 
     /// <summary>Graceful stop: ShuttingDown, grains deactivate (persisting state), Dead.</summary>

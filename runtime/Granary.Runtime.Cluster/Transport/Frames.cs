@@ -24,11 +24,9 @@ public enum MessageKind : byte
 /// <summary>How a response ended.</summary>
 public enum ResultKind : byte
 {
-    /// <summary>The body is the result.</summary>
+    /// <summary>The body is the runtime's serialized response: a status byte, then the result or the exception's type and message.</summary>
     Success = 0,
-    /// <summary>The method threw; the body is the exception's type name and message.</summary>
-    Exception = 1,
-    /// <summary>The receiver did not run the call (wrong silo, shutting down, expired); the body is the reason. Safe to retry.</summary>
+    /// <summary>The receiver did not run the call (stopping, or the owner is unreachable); the body is the reason. Safe to route again.</summary>
     Rejection = 2,
 }
 
@@ -128,7 +126,16 @@ public static class FrameCodec
             WriteString(writer, header.Target.Key);
         }
         var variableLength = writer.WrittenCount - variableStart;
-        body.WriteTo(writer);
+        try
+        {
+            body.WriteTo(writer);
+        }
+        catch
+        {
+            // A half-written frame would corrupt every later frame on the connection: drop it entirely.
+            writer.Truncate(start);
+            throw;
+        }
         var total = writer.WrittenCount - start - 4;
         if (total > MaxFrameSize)
         {

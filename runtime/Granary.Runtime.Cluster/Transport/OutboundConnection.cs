@@ -81,7 +81,19 @@ public sealed class OutboundConnection : Connection
         header.CorrelationId = id;
         header.ExpiresAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + (long)timeout.TotalMilliseconds;
         _pending[id] = handler;
-        if (!Send(header, body))
+        bool sent;
+        try
+        {
+            sent = Send(header, body);
+        }
+        catch (Exception e)
+        {
+            // The body could not be serialized (e.g. an unsupported request-context value): nothing was sent.
+            _pending.TryRemove(id, out _);
+            handler.OnFailure(e);
+            return;
+        }
+        if (!sent)
         {
             _pending.TryRemove(id, out _);
             handler.OnFailure(new SiloUnavailableException(
