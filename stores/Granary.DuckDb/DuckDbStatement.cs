@@ -127,7 +127,13 @@ public sealed unsafe class DuckDbStatement : IDisposable
             {
                 if (cancellationToken.IsCancellationRequested) _connection.Interrupt();
                 var state = NativeMethods.PendingExecuteTask(pending);
-                if (state == DuckDbPendingState.ResultReady || state == DuckDbPendingState.Error) break;
+                if (state == DuckDbPendingState.Error)
+                {
+                    // The pending result holds DuckDB's own message; executing it would only wrap it.
+                    cancellationToken.ThrowIfCancellationRequested();
+                    throw new DuckDbException(NativeMethods.Utf8(NativeMethods.PendingError(pending)) ?? "DuckDB reported an unknown error.", _sql);
+                }
+                if (state == DuckDbPendingState.ResultReady) break;
                 if (state == DuckDbPendingState.NoTasksAvailable) Thread.Sleep(1);
                 if (progress is not null && Environment.TickCount64 - lastReport >= 100)
                 {

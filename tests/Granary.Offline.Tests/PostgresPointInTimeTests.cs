@@ -110,6 +110,31 @@ public sealed class PostgresPointInTimeTests : IClassFixture<PostgresSchemaFixtu
     }
 
     [Fact]
+    public async Task On_demand_views_run_on_rows_joined_in_postgres()
+    {
+        var registry = Registry("odfv", null, [1L, T0.AddMinutes(-5), Utc(T0), 1.5], [2L, T0.AddMinutes(-5), Utc(T0), 2.5]);
+        registry = registry with
+        {
+            DataSources = [.. registry.DataSources, new RequestSource { Name = "request", Schema = [new Field("factor", new(ScalarType.Float64))] }],
+            OnDemandFeatureViews = [new OnDemandFeatureView { Name = "scaled", Sources = ["stats", "request"], Transform = nameof(Scale), Features = [new Field("scaled_value", new(ScalarType.Float64))] }],
+        };
+        var plan = HistoricalRetrievalPlanner.ForFeatures(registry, [FeatureReference.Parse("scaled:scaled_value")], false, _ => new Scale());
+        var path = Path.Combine(_folder, "odfv.parquet");
+        var entities = EntityDataFrame.FromRows(["driver_id", "event_timestamp", "factor"], [[2L, T0, 10.0], [9L, T0, 3.0], [1L, T0, 2.0]]);
+        await _store.RunPointInTimeJoinAsync(new HistoricalRetrieval { Entities = entities, Plan = plan, OutputPath = path });
+        using var duck = new DuckDbOfflineStore();
+        using var connection = duck.Connect();
+        var (columns, rows) = TableData.ReadFile(connection, path);
+        Assert.Equal(["driver_id", "event_timestamp", "factor", "scaled_value"], columns);
+        Assert.Equal([25.0, null, 3.0], rows.Select(r => r[3]).ToArray());
+    }
+
+    private sealed class Scale : IOnDemandTransform
+    {
+        public void Transform(TransformRow row) => row["scaled_value"] = row.GetDouble("value") * row.GetDouble("factor");
+    }
+
+    [Fact]
     public async Task Source_schema_and_errors_come_from_the_server()
     {
         var registry = Registry("schema", null, [1L, T0, Utc(T0), 1.0]);
