@@ -125,6 +125,25 @@ public sealed class ActivationTests
     }
 
     [Fact]
+    public async Task A_failed_activation_fails_the_waiting_calls_and_the_next_call_activates_again()
+    {
+        await using var silo = await TestSilo.StartAsync();
+        var grain = silo.Grains.GetGrain<IFlakyActivationGrain>(Guid.NewGuid().ToString());
+        var first = await Assert.ThrowsAsync<InvalidOperationException>(() => grain.Hello());
+        Assert.Equal("cannot activate yet", first.Message);
+        Assert.Equal("hello", await grain.Hello());
+    }
+
+    [Fact]
+    public async Task A_grain_naming_an_unregistered_storage_provider_stops_start_up_with_the_fix()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestSilo.StartAsync(defaultStorage: false));
+        Assert.Contains("CounterGrain", error.Message);
+        Assert.Contains("'Default'", error.Message);
+        Assert.Contains("AddMemoryGrainStorageAsDefault", error.Message);
+    }
+
+    [Fact]
     public async Task Invalid_options_fail_start_up_with_a_message_naming_the_setting()
     {
         var error = await Assert.ThrowsAnyAsync<Exception>(() => TestSilo.StartAsync(

@@ -332,32 +332,28 @@ public interface IShortLivedGrain : IGrainWithStringKey
     Task Touch();
 }
 
-[CollectionAgeLimit("00:02:00")]
-public sealed class ShortLivedGrain : Grain, IShortLivedGrain
-{
-    public Task Touch() => Task.CompletedTask;
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        LifecycleGrain.Deactivations[GetPrimaryKeyString()] = reason.Code;
-        return Task.CompletedTask;
-    }
-}
-
 public interface IKeptAliveGrain : IGrainWithStringKey
 {
     Task Touch();
 }
 
-[KeepAlive]
-public sealed class KeptAliveGrain : Grain, IKeptAliveGrain
+/// <summary>Records its deactivation reason where the collection test looks.</summary>
+public abstract class RecordsDeactivationGrain : Grain
 {
     public Task Touch() => Task.CompletedTask;
+
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         LifecycleGrain.Deactivations[GetPrimaryKeyString()] = reason.Code;
         return Task.CompletedTask;
     }
 }
+
+[CollectionAgeLimit("00:02:00")]
+public sealed class ShortLivedGrain : RecordsDeactivationGrain, IShortLivedGrain;
+
+[KeepAlive]
+public sealed class KeptAliveGrain : RecordsDeactivationGrain, IKeptAliveGrain;
 
 public interface IBlockingGrain : IGrainWithStringKey
 {
@@ -371,4 +367,22 @@ public sealed class BlockingGrain : Grain, IBlockingGrain
         await Task.Yield(); // the rest runs as a queued turn of the activation
         Thread.Sleep(milliseconds);
     }
+}
+
+public interface IFlakyActivationGrain : IGrainWithStringKey
+{
+    Task<string> Hello();
+}
+
+/// <summary>Fails its first activation (per key), succeeds afterwards.</summary>
+public sealed class FlakyActivationGrain : Grain, IFlakyActivationGrain
+{
+    public static readonly ConcurrentDictionary<string, int> Attempts = new();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+        => Attempts.AddOrUpdate(GetPrimaryKeyString(), 1, (_, n) => n + 1) == 1
+            ? throw new InvalidOperationException("cannot activate yet")
+            : Task.CompletedTask;
+
+    public Task<string> Hello() => Task.FromResult("hello");
 }

@@ -30,7 +30,15 @@ public sealed class TestSilo : IAsyncDisposable
             configure?.Invoke(silo);
         });
         var host = builder.Build();
-        await host.StartAsync();
+        try
+        {
+            await host.StartAsync();
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
         return new TestSilo(host);
     }
 
