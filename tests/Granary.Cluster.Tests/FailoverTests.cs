@@ -2,6 +2,9 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Granary.Runtime;
 using Granary.Persistence.Redis;
+using Granary.Runtime.Cluster.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Granary.Runtime.Cluster.Testing;
 
 namespace Granary.Cluster.Tests;
@@ -83,6 +86,21 @@ public sealed class FailoverTests : IAsyncLifetime
         Assert.NotEqual(victim.Address.ToString(), await grain.WhereAmI());
         for (var i = 0; i < 20; i++) await client.GrainFactory.GetGrain<IClusterCounterGrain>("client-other-" + i).Add(1);
         Assert.DoesNotContain(victim.Address, client.View.ActiveSilos);
+    }
+
+    [Fact]
+    public async Task A_host_with_a_cluster_client_gets_an_IGrainFactory_that_reaches_the_silos()
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new Microsoft.Extensions.Hosting.HostApplicationBuilderSettings { DisableDefaults = true });
+        var options = _cluster.CreateOptions();
+        builder.Services.AddGranaryClusterClient(_ => _cluster.MembershipTable, o => o.ClusterId = options.ClusterId, silo => TestClusters.RegisterGrains(silo));
+        using var host = builder.Build();
+        await host.StartAsync();
+        var factory = host.Services.GetRequiredService<IGrainFactory>();
+        Assert.Equal(3, await factory.GetGrain<IClusterCounterGrain>("hosted-client").Add(3));
+        var owner = _cluster.RunningSilos[0].Silo.View.Ring.OwnerOf(CounterId("hosted-client"))!.ToString();
+        Assert.Equal(owner, await factory.GetGrain<IClusterCounterGrain>("hosted-client").WhereAmI());
+        await host.StopAsync();
     }
 
     [Fact]

@@ -205,9 +205,8 @@ public sealed partial class MembershipService : IAsyncDisposable
             if (cancellationToken.IsCancellationRequested) return;
             try
             {
-                var entry = _self with { IAmAliveTime = _time.GetUtcNow() };
-                await _table.UpdateIAmAliveAsync(entry, cancellationToken);
-                _self = entry;
+                // Only the table is updated: _self belongs to status writes, which stamp IAmAlive themselves.
+                await _table.UpdateIAmAliveAsync(_self with { IAmAliveTime = _time.GetUtcNow() }, cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { return; }
             catch (Exception e) { LogTableError("IAmAlive", e); }

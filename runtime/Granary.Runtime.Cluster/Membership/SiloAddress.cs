@@ -38,7 +38,4 @@ public sealed record SiloAddress(string Host, int Port, long Generation) : IComp
         c = Port.CompareTo(other.Port);
         return c != 0 ? c : Generation.CompareTo(other.Generation);
     }
-
-    /// <summary>Whether <paramref name="other"/> is the same endpoint (any generation).</summary>
-    public bool SameEndpoint(SiloAddress other) => Port == other.Port && Host == other.Host;
 }
