@@ -1,5 +1,7 @@
 using System.Reflection;
 using Granary.Clustering.PostgreSql;
+using Granary.Hosting;
+using Granary.Repository;
 using Granary.Persistence.Redis;
 using Granary.Runtime.Cluster.Hosting;
 using Granary.Runtime.Cluster.Membership;
@@ -25,8 +27,15 @@ var builder = Host.CreateApplicationBuilder(args.Where(a => a.Contains('=')).ToA
 builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
 builder.UseGranary(silo =>
 {
-    // The feature store's grains; the assembly is referenced even before it declares any grain.
-    silo.AddGrainsFromAssembly(Assembly.Load("Granary.Grains"));
+    if (settings.Repo is { } repo)
+    {
+        // The registry, offline stores and transform catalog named by the repository's granary.yaml.
+        silo.AddGranaryFeatureStore(RepositoryConfig.Load(repo), repo);
+    }
+    else
+    {
+        silo.AddGrainsFromAssembly(Assembly.Load("Granary.Grains"));
+    }
     if (settings.Redis is { } redis)
     {
         silo.AddRedisGrainStorageAsDefault(o =>

@@ -26,7 +26,7 @@ public sealed class SchedulingTests
     {
         await using var silo = await TestSilo.StartAsync();
         var grain = silo.Grains.GetGrain<IReentrantGrain>(Guid.NewGuid().ToString());
-        await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => Task.Run(() => grain.Work(60))));
+        await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => Task.Run(() => grain.Work(250))));
         Assert.True(await grain.MaxConcurrentCalls() > 1, "a [Reentrant] grain should interleave awaiting calls");
         Assert.False(await grain.ThreadsOverlapped(), "two threads ran grain code at the same time");
     }
@@ -36,7 +36,7 @@ public sealed class SchedulingTests
     {
         await using var silo = await TestSilo.StartAsync();
         var readers = silo.Grains.GetGrain<ISerialGrain>(Guid.NewGuid().ToString());
-        await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => readers.ReadWork(60)));
+        await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => readers.ReadWork(250)));
         Assert.True(await readers.MaxConcurrentCalls() > 1, "[ReadOnly] calls should interleave");
         Assert.False(await readers.ThreadsOverlapped());
 
@@ -50,7 +50,8 @@ public sealed class SchedulingTests
     {
         await using var silo = await TestSilo.StartAsync();
         var grain = silo.Grains.GetGrain<ISerialGrain>(Guid.NewGuid().ToString());
-        var slow = grain.Work(300);
+        // Generous: the interleaved call must finish inside the slow one even on a loaded CI machine.
+        var slow = grain.Work(3000);
         await Task.Delay(30);
         await grain.InterleavedWork(10);
         Assert.False(slow.IsCompleted, "the interleaved call should have finished while the slow one was still running");
