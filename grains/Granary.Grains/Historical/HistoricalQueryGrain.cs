@@ -26,12 +26,18 @@ public sealed class HistoricalQueryGrain(
         if (_live.State != HistoricalJobState.NotStarted) return await GetStatus();
         if (string.IsNullOrWhiteSpace(job.OutputPath)) throw new HistoricalRetrievalException("no output file given; pass a .parquet or .csv path");
         var snapshot = await definitions.GetSnapshotAsync(job.Project);
-        var plan = Plan(snapshot, job);
-        var store = stores.For(plan);
-        var entities = job.InlineEntities is { } inline
-            ? InlineEntities.ToDataFrame(inline)
-            : EntityDataFrame.FromFile(job.EntitiesPath ?? throw new HistoricalRetrievalException("no entity dataframe given; pass a .parquet or .csv file or inline rows"));
-        var retrieval = new HistoricalRetrieval { Entities = entities, Plan = plan, OutputPath = Path.GetFullPath(job.OutputPath) };
+        // Planning may compile on-demand transforms (Roslyn, seconds on first use) and reads the entity file's schema:
+        // run it off the activation's turn so no thread-pool thread is held inside the grain, but still before Start
+        // returns, so bad input fails the call with its message.
+        var retrieval = await Task.Run(() =>
+        {
+            var plan = Plan(snapshot, job);
+            var entities = job.InlineEntities is { } inline
+                ? InlineEntities.ToDataFrame(inline)
+                : EntityDataFrame.FromFile(job.EntitiesPath ?? throw new HistoricalRetrievalException("no entity dataframe given; pass a .parquet or .csv file or inline rows"));
+            return new HistoricalRetrieval { Entities = entities, Plan = plan, OutputPath = Path.GetFullPath(job.OutputPath) };
+        });
+        var store = stores.For(retrieval.Plan);
 
         lock (_gate)
         {
