@@ -21,7 +21,6 @@ install_deps() {
   local missing=()
   command -v redis-server >/dev/null || missing+=(redis-server)
   [ -n "$pg_bin" ] || missing+=(postgresql)
-  command -v chromium >/dev/null || missing+=(chromium)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]} ..." >&2
     apt-get update -qq >&2
