@@ -127,16 +127,7 @@ public sealed class DuckDbOfflineStore : IOfflineStore, IDisposable
             {
                 throw new HistoricalRetrievalException($"cannot read file source '{view.Source.Name}' of feature view '{view.View.Name}': {e.Message}");
             }
-            var names = columns.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
-            var needed = view.JoinKeys.Select(k => (k.SourceColumn, $"join key '{k.JoinKey}'"))
-                .Append((view.TimestampColumn, "timestamp field"))
-                .Concat(view.CreatedTimestampColumn is { } c ? [(c, "created timestamp field")] : [])
-                .Concat(view.Features.Select(f => (f.SourceColumn, $"feature '{f.Feature}'")));
-            foreach (var (column, role) in needed)
-            {
-                if (!names.Contains(column))
-                    throw new HistoricalRetrievalException($"source '{view.Source.Name}' of feature view '{view.View.Name}' has no column '{column}' ({role}); its columns: {string.Join(", ", names)}");
-            }
+            view.RequireSourceColumns(columns.Select(c => c.Name).ToHashSet(StringComparer.Ordinal));
             sources.Add(new ViewSource(read, columns.First(c => c.Name == view.TimestampColumn),
                 view.CreatedTimestampColumn is { } created ? columns.First(c => c.Name == created) : null));
         }

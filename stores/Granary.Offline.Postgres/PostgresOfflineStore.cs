@@ -152,16 +152,7 @@ public sealed class PostgresOfflineStore : IOfflineStore, IDisposable
     private static async Task ValidateSourceAsync(NpgsqlConnection pg, ViewRetrieval view, CancellationToken cancellationToken)
     {
         var columns = await ReadSchemaAsync(pg, view.Source, cancellationToken);
-        var names = columns.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
-        var needed = view.JoinKeys.Select(k => (k.SourceColumn, $"join key '{k.JoinKey}'"))
-            .Append((view.TimestampColumn, "timestamp field"))
-            .Concat(view.CreatedTimestampColumn is { } c ? [(c, "created timestamp field")] : [])
-            .Concat(view.Features.Select(f => (f.SourceColumn, $"feature '{f.Feature}'")));
-        foreach (var (column, role) in needed)
-        {
-            if (!names.Contains(column))
-                throw new HistoricalRetrievalException($"source '{view.Source.Name}' of feature view '{view.View.Name}' has no column '{column}' ({role}); its columns: {string.Join(", ", names)}");
-        }
+        view.RequireSourceColumns(columns.Select(c => c.Name).ToHashSet(StringComparer.Ordinal));
     }
 
     /// <summary>Sends the row id, the entity time (UTC) and the join-key columns to a PostgreSQL temporary table by binary COPY.</summary>

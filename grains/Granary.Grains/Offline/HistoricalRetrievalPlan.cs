@@ -37,6 +37,20 @@ public sealed record ViewRetrieval
     public required IReadOnlyList<FeatureColumn> Features { get; init; }
     /// <summary>The lookback window; null when the view has no TTL (null or zero).</summary>
     public TimeSpan? Ttl { get; init; }
+
+    /// <summary>Throws naming the first column this view reads that the source lacks (with its role), and the source's columns.</summary>
+    public void RequireSourceColumns(IReadOnlySet<string> sourceColumns)
+    {
+        var needed = JoinKeys.Select(k => (k.SourceColumn, $"join key '{k.JoinKey}'"))
+            .Append((TimestampColumn, "timestamp field"))
+            .Concat(CreatedTimestampColumn is { } c ? [(c, "created timestamp field")] : [])
+            .Concat(Features.Select(f => (f.SourceColumn, $"feature '{f.Feature}'")));
+        foreach (var (column, role) in needed)
+        {
+            if (!sourceColumns.Contains(column))
+                throw new HistoricalRetrievalException($"source '{Source.Name}' of feature view '{View.Name}' has no column '{column}' ({role}); its columns: {string.Join(", ", sourceColumns)}");
+        }
+    }
 }
 
 /// <summary>A join key: the source's stored column and the entity dataframe column it matches (after the join-key map).</summary>
