@@ -41,46 +41,23 @@ public sealed class DuckDbPointInTimePropertyTests : IDisposable
     [InlineData(3)]
     [InlineData(4)]
     [InlineData(5)]
-    public async Task Feature_references_match_the_brute_force_join(int seed)
+    public Task Feature_references_match_the_brute_force_join(int seed)
     {
         var scenario = Scenario(seed);
-        var plan = HistoricalRetrievalPlanner.ForFeatures(scenario.Registry,
-            new[] { "driver_hourly:conv_rate", "driver_hourly:trips", "driver_daily:rating", "driver_daily:tier", "customer_profile:spend", "global_stats:active_drivers" }
-                .Select(FeatureReference.Parse).ToList(), fullFeatureNames: false);
-        await AssertMatchesReference(scenario, plan, seed);
+        return scenario.AssertStoreMatchesReferenceAsync(_store, scenario.FeatureReferencePlan(), Path.Combine(_folder, $"out-{seed}.parquet"));
     }
 
     [Theory]
     [InlineData(11)]
     [InlineData(12)]
     [InlineData(13)]
-    public async Task Feature_service_with_aliases_and_full_names_matches_the_brute_force_join(int seed)
+    public Task Feature_service_with_aliases_and_full_names_matches_the_brute_force_join(int seed)
     {
         var scenario = Scenario(seed);
-        var plan = HistoricalRetrievalPlanner.ForService(scenario.Registry, "trip_model", fullFeatureNames: true);
+        var plan = scenario.ServicePlan();
         Assert.Contains("origin__temperature", plan.OutputColumns);
         Assert.Contains("destination__temperature", plan.OutputColumns);
-        await AssertMatchesReference(scenario, plan, seed);
-    }
-
-    private async Task AssertMatchesReference(PointInTimeScenario scenario, HistoricalRetrievalPlan plan, int seed)
-    {
-        var output = Path.Combine(_folder, $"out-{seed}.parquet");
-        var result = await _store.RunPointInTimeJoinAsync(new HistoricalRetrieval
-        {
-            Entities = EntityDataFrame.FromRows(scenario.EntityColumns, scenario.EntityRows),
-            Plan = plan,
-            OutputPath = output,
-        });
-        Assert.Equal(scenario.EntityRows.Count, result.EntityRows);
-        Assert.Equal(scenario.EntityRows.Count, result.OutputRows);
-
-        using var connection = _store.Connect();
-        var (columns, rows) = TableData.ReadFile(connection, output);
-        ResultAssert.SameRows(scenario.EntityColumns.Concat(plan.OutputColumns).ToList(), scenario.Expected(plan), columns, rows);
-        // The data must exercise the rules, not only NULLs.
-        Assert.True(rows.Count(r => r[^1] is not null) > 5, "too few matches to be meaningful");
-        Assert.Contains(rows, r => r.Skip(scenario.EntityColumns.Count).Any(v => v is null));
+        return scenario.AssertStoreMatchesReferenceAsync(_store, plan, Path.Combine(_folder, $"out-{seed}.parquet"));
     }
 
     public void Dispose()
