@@ -1,4 +1,5 @@
 using System.Buffers;
+using Granary.Runtime.Cluster.Diagnostics;
 using Granary.Runtime.Cluster.Membership;
 using Granary.Runtime.Invocation;
 using Granary.Runtime.Serialization;
@@ -10,10 +11,12 @@ namespace Granary.Runtime.Cluster.Transport;
 /// completes it from the response. A call the receiver did not run (rejected, or the connection could not be opened)
 /// is re-routed through <see cref="IRejectedCallRouter"/>, at most <see cref="MaxReroutes"/> times.
 /// </summary>
-public sealed class RemoteGrainCallTransport(SiloAddress silo, SiloConnector connector, IRejectedCallRouter rerouter, TimeSpan defaultTimeout)
+public sealed class RemoteGrainCallTransport(SiloAddress silo, SiloConnector connector, IRejectedCallRouter rerouter, TimeSpan defaultTimeout,
+    ClusterInstruments instruments)
     : Granary.Runtime.Messaging.IGrainCallTransport
 {
     private readonly IRejectedCallRouter rerouter = rerouter;
+    private readonly ClusterInstruments instruments = instruments;
 
     /// <summary>How many times a call that was not run is re-routed before failing (with growing pauses, see the router).</summary>
     public const int MaxReroutes = 20;
@@ -44,6 +47,7 @@ public sealed class RemoteGrainCallTransport(SiloAddress silo, SiloConnector con
             Target = target,
         };
         var call = new GrainCall<TResult>(this, target, request, attempt);
+        instruments.MessagesSent.Add(1);
         var timeout = method.ResponseTimeout ?? defaultTimeout;
         var connecting = connector.GetConnectionAsync(Silo);
         if (connecting.IsCompletedSuccessfully)
@@ -84,6 +88,7 @@ public sealed class RemoteGrainCallTransport(SiloAddress silo, SiloConnector con
                     _ = transport.rerouter.RerouteAsync(target, request, attempt + 1, OutboundConnection.ReadText(response.Body.Span));
                     break;
                 default:
+                    transport.instruments.SiloUnavailable.Add(1);
                     request.Fail(new SiloUnavailableException(
                         $"Silo {transport.Silo} refused {request.Method} on grain {target}: {OutboundConnection.ReadText(response.Body.Span)}", callMayHaveRun: false));
                     break;
@@ -98,6 +103,7 @@ public sealed class RemoteGrainCallTransport(SiloAddress silo, SiloConnector con
                 _ = transport.rerouter.RerouteAsync(target, request, attempt + 1, exception.Message);
                 return;
             }
+            transport.instruments.RecordFailure(exception);
             request.Fail(exception);
         }
 
@@ -117,6 +123,7 @@ public sealed class RemoteGrainCallTransport(SiloAddress silo, SiloConnector con
             Target = target,
             ExpiresAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + (long)(method.ResponseTimeout ?? defaultTimeout).TotalMilliseconds,
         };
+        instruments.MessagesSent.Add(1);
         var send = connector.GetConnectionAsync(Silo);
         if (send.IsCompletedSuccessfully)
         {
