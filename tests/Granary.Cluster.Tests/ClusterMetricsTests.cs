@@ -2,11 +2,8 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Granary.Runtime;
 using Granary.Runtime.Cluster.Testing;
-using Granary.Runtime.Cluster.Transport;
 using Granary.Runtime.Diagnostics;
-using Granary.Runtime.Invocation;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Granary.Cluster.Tests;
 
@@ -82,23 +79,9 @@ public sealed class ClusterMetricsTests : IAsyncLifetime
     public async Task An_expired_request_increments_the_expired_counter()
     {
         var silo = _cluster.RunningSilos[0];
-        var method = GrainInterfaceRegistry.Find(typeof(IClusterCounterGrain))!.Methods.First(m => m.MethodName == nameof(IClusterCounterGrain.Add));
-        await using var connector = new SiloConnector(_cluster.CreateOptions(), NullLogger.Instance);
-        var connection = await connector.GetConnectionAsync(silo.Address);
         var before = _metrics.Value(silo, "granary-cluster-messages-expired");
 
-        var header = new MessageHeader
-        {
-            Kind = MessageKind.Request,
-            Flags = MessageFlags.NoForward,
-            CorrelationId = 1,
-            ExpiresAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 1000,
-            InterfaceId = method.InterfaceId,
-            MethodId = method.MethodId,
-            Target = CounterId("metrics-expired-" + Guid.NewGuid().ToString("N")[..6]),
-        };
-        // Body: empty request context, then the int argument of Add.
-        Assert.True(connection.Send(header, new BytesBody(new byte[] { 0, 0, 0, 0, 5, 0, 0, 0 })));
+        await using var connector = await ExpiredRequests.SendAddAsync(_cluster, silo, "metrics-expired-" + Guid.NewGuid().ToString("N")[..6]);
 
         await Eventually.WaitUntil(() => _metrics.Value(silo, "granary-cluster-messages-expired") == before + 1, TimeSpan.FromSeconds(5),
             "granary-cluster-messages-expired counts the dropped request");

@@ -5,6 +5,7 @@ using Granary.Runtime.Cluster.Transport;
 using Granary.Runtime.Configuration;
 using Granary.Runtime.Diagnostics;
 using Granary.Runtime.Hosting;
+using Granary.Runtime.Invocation;
 using Granary.Runtime.Messaging;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -51,6 +52,7 @@ public sealed partial class ClusterClient : IAsyncDisposable
         _services = services.BuildServiceProvider();
         Instruments = new ClusterInstruments(_services.GetRequiredService<RuntimeInstruments>().Meter, () => _view);
         Router = new ClusterGrainCallRouter(() => _view, RefreshAsync, _connector, static _ => false, responseTimeout, Instruments);
+        Router.ReferenceInvoker = _services.GetRequiredService<IGrainCallInvoker>();
         GrainFactory = _services.GetRequiredService<IGrainFactory>();
     }
 

@@ -77,7 +77,9 @@ public sealed partial class ClusterSilo : IAsyncDisposable
         _options.Validate();
         var local = _services.GetRequiredService<ILocalGrainInvoker>();
         Router.Local = local;
-        _handler = new SiloMessageHandler(() => Address, () => View, _catalog.IsStatelessWorker, _connector, local,
+        var invoker = _services.GetRequiredService<IGrainCallInvoker>();
+        Router.ReferenceInvoker = invoker;
+        _handler = new SiloMessageHandler(() => Address, () => View, _catalog.IsStatelessWorker, _connector, local, invoker,
             () => _membership?.RequestRefresh(), Instruments, _services.GetService<TimeProvider>() ?? TimeProvider.System, _loggers.CreateLogger<SiloMessageHandler>());
         _listener = new TransportListener(new IPEndPoint(IPAddress.Parse(_options.SiloHost), _options.SiloPort), _options.ClusterId, _handler,
             _loggers.CreateLogger<TransportListener>());

@@ -19,6 +19,7 @@ internal sealed partial class SiloMessageHandler(
     Func<string, bool> runsLocallyOnly,
     SiloConnector connector,
     ILocalGrainInvoker local,
+    IGrainCallInvoker referenceInvoker,
     Action onMembershipChanged,
     ClusterInstruments instruments,
     TimeProvider time,
@@ -111,7 +112,8 @@ internal sealed partial class SiloMessageHandler(
         try
         {
             request = GrainInterfaceRegistry.CreateRequest(message.Header.InterfaceId, message.Header.MethodId);
-            var reader = new GrainReader(message.Body.Span);
+            // Grain references among the arguments become proxies that call through this silo.
+            var reader = new GrainReader(message.Body.Span) { Invoker = referenceInvoker };
             request.Context = RequestContextCodec.Read(ref reader);
             request.ReadArguments(ref reader);
             if (message.Header.ExpiresAtUnixMs != 0)

@@ -42,6 +42,12 @@ public sealed class ClusterGrainCallRouter : IGrainCallRouter, IRejectedCallRout
     /// <summary>The silo this router runs in; null for a client (every call is then remote).</summary>
     public SiloAddress? Self { get => _self; set => _self = value; }
 
+    /// <summary>
+    /// The invoker that grain references arriving in call results call through (the silo's or the client's
+    /// <see cref="IGrainCallInvoker"/>); set when the silo starts or the client connects.
+    /// </summary>
+    public IGrainCallInvoker? ReferenceInvoker { get; set; }
+
     /// <summary>Runs calls on this silo's catalog; null for a client.</summary>
     public ILocalGrainInvoker? Local { get; set; }
 
@@ -71,7 +77,7 @@ public sealed class ClusterGrainCallRouter : IGrainCallRouter, IRejectedCallRout
                 if (view.StatusOf(known) is SiloStatus.Dead or SiloStatus.None) _transports.TryRemove(known, out _);
             }
         }
-        return _transports.GetOrAdd(silo, s => new RemoteGrainCallTransport(s, _connector, this, _defaultTimeout, Instruments));
+        return _transports.GetOrAdd(silo, s => new RemoteGrainCallTransport(s, _connector, this, _defaultTimeout, Instruments, () => ReferenceInvoker));
     }
 
     /// <inheritdoc/>

@@ -12,11 +12,12 @@ namespace Granary.Runtime.Cluster.Transport;
 /// is re-routed through <see cref="IRejectedCallRouter"/>, at most <see cref="MaxReroutes"/> times.
 /// </summary>
 public sealed class RemoteGrainCallTransport(SiloAddress silo, SiloConnector connector, IRejectedCallRouter rerouter, TimeSpan defaultTimeout,
-    ClusterInstruments instruments)
+    ClusterInstruments instruments, Func<IGrainCallInvoker?> referenceInvoker)
     : Granary.Runtime.Messaging.IGrainCallTransport
 {
     private readonly IRejectedCallRouter rerouter = rerouter;
     private readonly ClusterInstruments instruments = instruments;
+    private readonly Func<IGrainCallInvoker?> referenceInvoker = referenceInvoker;
 
     /// <summary>How many times a call that was not run is re-routed before failing (with growing pauses, see the router).</summary>
     public const int MaxReroutes = 20;
@@ -82,7 +83,8 @@ public sealed class RemoteGrainCallTransport(SiloAddress silo, SiloConnector con
             switch (response.Header.Result)
             {
                 case ResultKind.Success:
-                    request.CompleteFromResponse(response.Body.Span);
+                    // Grain references in the result become proxies that call through this silo (or client).
+                    request.CompleteFromResponse(response.Body.Span, transport.referenceInvoker());
                     break;
                 case ResultKind.Rejection when attempt < MaxReroutes:
                     _ = transport.rerouter.RerouteAsync(target, request, attempt + 1, OutboundConnection.ReadText(response.Body.Span));
