@@ -51,6 +51,35 @@ public sealed class ClusterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Grain_references_cross_silos_as_arguments_and_results()
+    {
+        var silos = _cluster.RunningSilos;
+        var (caller, relayOwner, targetOwner) = (silos[0], silos[1], silos[2]);
+        var ring = caller.Silo.View.Ring;
+        var prefix = "ref-" + Guid.NewGuid().ToString("N")[..6] + "-";
+        string KeyOn(string type, SiloHandle owner, string kind) => Enumerable.Range(0, 500).Select(i => prefix + kind + i)
+            .First(k => ring.OwnerOf(new GrainId(type, k)) == owner.Address);
+        var relayKey = KeyOn(typeof(RelayGrain).FullName!, relayOwner, "relay-");
+        var targetKey = KeyOn(typeof(ClusterCounterGrain).FullName!, targetOwner, "target-");
+        var nextKey = KeyOn(typeof(ClusterCounterGrain).FullName!, targetOwner, "next-");
+
+        // The relay (silo B) gets a reference to a grain on silo C as an argument, calls it, and returns another reference.
+        var target = caller.GrainFactory.GetGrain<IClusterCounterGrain>(targetKey);
+        var next = await caller.GrainFactory.GetGrain<IRelayGrain>(relayKey).AddThroughAndHandOff(target, 4, nextKey);
+
+        Assert.Equal(4, await target.Get());
+        Assert.Equal(6, await next.Add(6));
+        Assert.Equal(targetOwner.Address.ToString(), await next.WhereAmI());
+
+        // The same through a cluster client, which has no silo of its own.
+        await using var client = await _cluster.CreateClientAsync(silo => TestClusters.RegisterGrains(silo));
+        var fromClient = await client.GrainFactory.GetGrain<IRelayGrain>(relayKey)
+            .AddThroughAndHandOff(client.GrainFactory.GetGrain<IClusterCounterGrain>(targetKey), 1, nextKey);
+        Assert.Equal(5, await target.Get());
+        Assert.Equal(7, await fromClient.Add(1));
+    }
+
+    [Fact]
     public async Task Hundred_callers_racing_on_ten_grains_make_exactly_one_activation_each()
     {
         var prefix = "race-" + Guid.NewGuid().ToString("N")[..6] + "-";
@@ -193,24 +222,10 @@ public sealed class ClusterTests : IAsyncLifetime
     public async Task A_request_past_its_expiry_is_dropped_without_running()
     {
         var silo = _cluster.RunningSilos[0];
-        var method = GrainInterfaceRegistry.Find(typeof(IClusterCounterGrain))!.Methods.First(m => m.MethodName == nameof(IClusterCounterGrain.Add));
         var key = "expired-" + Guid.NewGuid().ToString("N")[..6];
-        await using var connector = new SiloConnector(_cluster.CreateOptions(), NullLogger.Instance);
-        var connection = await connector.GetConnectionAsync(silo.Address);
         var before = silo.Silo.ExpiredRequestsDropped;
 
-        var header = new MessageHeader
-        {
-            Kind = MessageKind.Request,
-            Flags = MessageFlags.NoForward,
-            CorrelationId = 1,
-            ExpiresAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 1000,
-            InterfaceId = method.InterfaceId,
-            MethodId = method.MethodId,
-            Target = new GrainId(typeof(ClusterCounterGrain).FullName!, key),
-        };
-        // Body: empty request context, then the int argument of Add.
-        Assert.True(connection.Send(header, new BytesBody(new byte[] { 0, 0, 0, 0, 5, 0, 0, 0 })));
+        await using var connector = await ExpiredRequests.SendAddAsync(_cluster, silo, key);
 
         await Eventually.WaitUntil(() => silo.Silo.ExpiredRequestsDropped > before, TimeSpan.FromSeconds(5), "the silo counts the dropped request");
         Assert.False(ActivationLog.Activations.ContainsKey(key));

@@ -82,6 +82,21 @@ public sealed class ReminderCounterGrain : Grain, IReminderCounterGrain, IRemind
 }
 
 /// <summary>A test cluster whose silos share one memory storage (it stands for Redis: state outlives any silo).</summary>
+public interface IRelayGrain : IGrainWithStringKey
+{
+    /// <summary>Adds through <paramref name="target"/> (a reference received as an argument) and returns a reference to <paramref name="nextKey"/>.</summary>
+    Task<IClusterCounterGrain> AddThroughAndHandOff(IClusterCounterGrain target, int amount, string nextKey);
+}
+
+public sealed class RelayGrain : Grain, IRelayGrain
+{
+    public async Task<IClusterCounterGrain> AddThroughAndHandOff(IClusterCounterGrain target, int amount, string nextKey)
+    {
+        await target.Add(amount);
+        return GrainContext.GrainFactory.GetGrain<IClusterCounterGrain>(nextKey);
+    }
+}
+
 public static class TestClusters
 {
     public static InProcessTestCluster Create(MemoryGrainStorage? sharedStorage = null)
@@ -92,5 +107,6 @@ public static class TestClusters
 
     public static ISiloBuilder RegisterGrains(ISiloBuilder silo) => silo
         .AddGrain<ClusterCounterGrain>()
-        .AddGrain<ReminderCounterGrain>();
+        .AddGrain<ReminderCounterGrain>()
+        .AddGrain<RelayGrain>();
 }

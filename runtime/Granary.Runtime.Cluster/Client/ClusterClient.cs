@@ -1,8 +1,11 @@
+using Granary.Runtime.Cluster.Diagnostics;
 using Granary.Runtime.Cluster.Membership;
 using Granary.Runtime.Cluster.Ownership;
 using Granary.Runtime.Cluster.Transport;
 using Granary.Runtime.Configuration;
+using Granary.Runtime.Diagnostics;
 using Granary.Runtime.Hosting;
+using Granary.Runtime.Invocation;
 using Granary.Runtime.Messaging;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -36,7 +39,6 @@ public sealed partial class ClusterClient : IAsyncDisposable
         _options = options;
         _logger = loggers.CreateLogger<ClusterClient>();
         _connector = new SiloConnector(options, loggers.CreateLogger<SiloConnector>());
-        Router = new ClusterGrainCallRouter(() => _view, RefreshAsync, _connector, static _ => false, responseTimeout);
         var services = new ServiceCollection();
         services.AddSingleton(loggers);
         services.AddLogging();
@@ -45,8 +47,12 @@ public sealed partial class ClusterClient : IAsyncDisposable
             registerGrains(silo);
             silo.Configure<MessagingOptions>(m => m.ResponseTimeout = responseTimeout);
         });
-        services.Replace(ServiceDescriptor.Singleton<IGrainCallRouter>(Router));
+        // Resolved lazily: the router needs the meter of the provider it is registered in.
+        services.Replace(ServiceDescriptor.Singleton<IGrainCallRouter>(_ => Router!));
         _services = services.BuildServiceProvider();
+        Instruments = new ClusterInstruments(_services.GetRequiredService<RuntimeInstruments>().Meter, () => _view);
+        Router = new ClusterGrainCallRouter(() => _view, RefreshAsync, _connector, static _ => false, responseTimeout, Instruments);
+        Router.ReferenceInvoker = _services.GetRequiredService<IGrainCallInvoker>();
         GrainFactory = _services.GetRequiredService<IGrainFactory>();
     }
 
@@ -71,6 +77,9 @@ public sealed partial class ClusterClient : IAsyncDisposable
 
     /// <summary>The client's current view of the cluster.</summary>
     public ClusterView View => _view;
+
+    /// <summary>The cluster instruments on this client's <c>Granary.Runtime</c> meter (messages sent, silo-unavailable failures).</summary>
+    public ClusterInstruments Instruments { get; }
 
     /// <summary>The router that picks the owning silo of each call.</summary>
     public ClusterGrainCallRouter Router { get; }

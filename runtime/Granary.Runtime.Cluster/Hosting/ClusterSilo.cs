@@ -1,10 +1,12 @@
 using System.Net;
 using Granary.Runtime.Catalog;
+using Granary.Runtime.Cluster.Diagnostics;
 using Granary.Runtime.Cluster.Membership;
 using Granary.Runtime.Cluster.Ownership;
 using Granary.Runtime.Cluster.Reminders;
 using Granary.Runtime.Cluster.Transport;
 using Granary.Runtime.Configuration;
+using Granary.Runtime.Diagnostics;
 using Granary.Runtime.Invocation;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -33,7 +35,8 @@ public sealed partial class ClusterSilo : IAsyncDisposable
     private int _stopped;
 
     /// <summary>Created by DI (see <c>UseCluster</c>).</summary>
-    public ClusterSilo(IServiceProvider services, IOptions<ClusterOptions> options, IOptions<MessagingOptions> messaging, ActivationCatalog catalog, ILoggerFactory loggers)
+    public ClusterSilo(IServiceProvider services, IOptions<ClusterOptions> options, IOptions<MessagingOptions> messaging, ActivationCatalog catalog, ILoggerFactory loggers,
+        RuntimeInstruments runtimeInstruments)
     {
         _services = services;
         _options = options.Value;
@@ -43,7 +46,8 @@ public sealed partial class ClusterSilo : IAsyncDisposable
         _loggers = loggers;
         _logger = loggers.CreateLogger<ClusterSilo>();
         _connector = new SiloConnector(_options, loggers.CreateLogger<SiloConnector>());
-        Router = new ClusterGrainCallRouter(() => View, RefreshViewAsync, _connector, catalog.IsStatelessWorker, messaging.Value.ResponseTimeout);
+        Instruments = new ClusterInstruments(runtimeInstruments.Meter, () => View);
+        Router = new ClusterGrainCallRouter(() => View, RefreshViewAsync, _connector, catalog.IsStatelessWorker, messaging.Value.ResponseTimeout, Instruments);
     }
 
     /// <summary>This silo's identity (set once started).</summary>
@@ -58,8 +62,11 @@ public sealed partial class ClusterSilo : IAsyncDisposable
     /// <summary>The membership protocol (null before start).</summary>
     public MembershipService? Membership => _membership;
 
-    /// <summary>Incoming requests dropped because they had expired.</summary>
-    public long ExpiredRequestsDropped => _handler?.ExpiredDropped ?? 0;
+    /// <summary>The cluster instruments on this silo's <c>Granary.Runtime</c> meter.</summary>
+    public ClusterInstruments Instruments { get; }
+
+    /// <summary>Incoming requests dropped because they had expired (also <c>granary-cluster-messages-expired</c>).</summary>
+    public long ExpiredRequestsDropped => Instruments.ExpiredDropped;
 
     /// <summary>Raised when the silo found itself declared dead and stopped serving (the host should exit).</summary>
     public event Action<string>? DeclaredDead;
@@ -70,8 +77,10 @@ public sealed partial class ClusterSilo : IAsyncDisposable
         _options.Validate();
         var local = _services.GetRequiredService<ILocalGrainInvoker>();
         Router.Local = local;
-        _handler = new SiloMessageHandler(() => Address, () => View, _catalog.IsStatelessWorker, _connector, local,
-            () => _membership?.RequestRefresh(), _services.GetService<TimeProvider>() ?? TimeProvider.System, _loggers.CreateLogger<SiloMessageHandler>());
+        var invoker = _services.GetRequiredService<IGrainCallInvoker>();
+        Router.ReferenceInvoker = invoker;
+        _handler = new SiloMessageHandler(() => Address, () => View, _catalog.IsStatelessWorker, _connector, local, invoker,
+            () => _membership?.RequestRefresh(), Instruments, _services.GetService<TimeProvider>() ?? TimeProvider.System, _loggers.CreateLogger<SiloMessageHandler>());
         _listener = new TransportListener(new IPEndPoint(IPAddress.Parse(_options.SiloHost), _options.SiloPort), _options.ClusterId, _handler,
             _loggers.CreateLogger<TransportListener>());
         var self = SiloAddress.New(_options.SiloHost, _listener.Endpoint.Port);
@@ -81,6 +90,7 @@ public sealed partial class ClusterSilo : IAsyncDisposable
         _membership = new MembershipService(self, _options.SiloName ?? $"{self.Host}:{self.Port}", _table, _connector, _options,
             _loggers.CreateLogger<MembershipService>(), OnDeclaredDead, _services.GetService<TimeProvider>());
         _membership.ViewChanged += OnViewChanged;
+        _membership.PeerDeclaredDead += _ => Instruments.DeathsDeclared.Add(1);
         if (_services.GetService<IReminderTable>() is not null)
         {
             _reminders = _services.GetRequiredService<ReminderService>();
@@ -95,6 +105,7 @@ public sealed partial class ClusterSilo : IAsyncDisposable
 
     private void OnViewChanged(ClusterView view)
     {
+        Instruments.MembershipChanges.Add(1);
         if (Volatile.Read(ref _stopped) != 0 || Router.Self is not { } self) return;
         // Grains whose ring range moved to another silo are deactivated here; their next call activates them at the owner.
         foreach (var grain in _catalog.GetActiveGrainIds())

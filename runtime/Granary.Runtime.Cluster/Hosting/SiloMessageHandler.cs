@@ -1,4 +1,5 @@
 using System.Buffers;
+using Granary.Runtime.Cluster.Diagnostics;
 using Granary.Runtime.Cluster.Membership;
 using Granary.Runtime.Cluster.Transport;
 using Granary.Runtime.Invocation;
@@ -18,7 +19,9 @@ internal sealed partial class SiloMessageHandler(
     Func<string, bool> runsLocallyOnly,
     SiloConnector connector,
     ILocalGrainInvoker local,
+    IGrainCallInvoker referenceInvoker,
     Action onMembershipChanged,
+    ClusterInstruments instruments,
     TimeProvider time,
     ILogger logger) : IIncomingMessageHandler
 {
@@ -26,10 +29,6 @@ internal sealed partial class SiloMessageHandler(
     public const int MaxForwardCount = 2;
 
     private volatile bool _accepting = true;
-    private long _expiredDropped;
-
-    /// <summary>Requests dropped because they expired before they could run.</summary>
-    public long ExpiredDropped => Interlocked.Read(ref _expiredDropped);
 
     /// <summary>Stops running requests: later ones are rejected so callers re-route them.</summary>
     public void StopAccepting() => _accepting = false;
@@ -39,10 +38,11 @@ internal sealed partial class SiloMessageHandler(
     public void OnRequest(Message request, InboundConnection connection)
     {
         ref readonly var header = ref request.Header;
+        instruments.MessagesReceived.Add(1);
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         if (request.IsExpired(now))
         {
-            Interlocked.Increment(ref _expiredDropped);
+            instruments.RecordExpired();
             LogExpired(header.Target, header.MethodId);
             return;
         }
@@ -58,6 +58,8 @@ internal sealed partial class SiloMessageHandler(
             var owner = view().Ring.OwnerOf(target);
             if (owner is not null && owner != me)
             {
+                instruments.MessagesForwarded.Add(1);
+                instruments.MessagesSent.Add(1);
                 _ = ForwardAsync(request, connection, owner);
                 return;
             }
@@ -110,7 +112,8 @@ internal sealed partial class SiloMessageHandler(
         try
         {
             request = GrainInterfaceRegistry.CreateRequest(message.Header.InterfaceId, message.Header.MethodId);
-            var reader = new GrainReader(message.Body.Span);
+            // Grain references among the arguments become proxies that call through this silo.
+            var reader = new GrainReader(message.Body.Span) { Invoker = referenceInvoker };
             request.Context = RequestContextCodec.Read(ref reader);
             request.ReadArguments(ref reader);
             if (message.Header.ExpiresAtUnixMs != 0)

@@ -49,6 +49,9 @@ public sealed partial class MembershipService : IAsyncDisposable
     /// <summary>Raised (on a background thread) after the view changed.</summary>
     public event Action<ClusterView>? ViewChanged;
 
+    /// <summary>Raised when this silo's vote declared a peer Dead (the argument).</summary>
+    public event Action<SiloAddress>? PeerDeclaredDead;
+
     /// <summary>Inserts this silo as Joining, checks it can reach the active silos, becomes Active and starts the protocol loops.</summary>
     public async Task JoinAsync(CancellationToken cancellationToken)
     {
@@ -307,7 +310,11 @@ public sealed partial class MembershipService : IAsyncDisposable
             var entry = row.Entry with { SuspectTimes = votes, Status = declareDead ? SiloStatus.Dead : row.Entry.Status };
             if (await _table.UpdateRowAsync(entry, row.ETag, data.Version.Next(), cancellationToken))
             {
-                if (declareDead) LogDeclaredPeerDead(target, votes.Count, needed);
+                if (declareDead)
+                {
+                    LogDeclaredPeerDead(target, votes.Count, needed);
+                    PeerDeclaredDead?.Invoke(target);
+                }
                 else LogVoted(target, votes.Count, needed);
                 Gossip();
                 await RefreshAsync(cancellationToken);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Granary.Runtime.Cluster.Diagnostics;
 using Granary.Runtime.Cluster.Membership;
 using Granary.Runtime.Cluster.Transport;
 using Granary.Runtime.Invocation;
@@ -24,18 +25,28 @@ public sealed class ClusterGrainCallRouter : IGrainCallRouter, IRejectedCallRout
 
     /// <summary>Creates a router; a silo then sets <see cref="Self"/> and <see cref="Local"/> when it starts (a client never does).</summary>
     public ClusterGrainCallRouter(Func<ClusterView> view, Func<CancellationToken, Task> refreshView, SiloConnector connector,
-        Func<string, bool> runsLocallyOnly, TimeSpan defaultTimeout)
+        Func<string, bool> runsLocallyOnly, TimeSpan defaultTimeout, ClusterInstruments instruments)
     {
         _view = view;
         _refreshView = refreshView;
         _connector = connector;
         _runsLocallyOnly = runsLocallyOnly;
         _defaultTimeout = defaultTimeout;
+        Instruments = instruments;
         _noSilo = new NoActiveSiloTransport(this);
     }
 
+    /// <summary>Counters of the calls this router sends.</summary>
+    public ClusterInstruments Instruments { get; }
+
     /// <summary>The silo this router runs in; null for a client (every call is then remote).</summary>
     public SiloAddress? Self { get => _self; set => _self = value; }
+
+    /// <summary>
+    /// The invoker that grain references arriving in call results call through (the silo's or the client's
+    /// <see cref="IGrainCallInvoker"/>); set when the silo starts or the client connects.
+    /// </summary>
+    public IGrainCallInvoker? ReferenceInvoker { get; set; }
 
     /// <summary>Runs calls on this silo's catalog; null for a client.</summary>
     public ILocalGrainInvoker? Local { get; set; }
@@ -66,7 +77,7 @@ public sealed class ClusterGrainCallRouter : IGrainCallRouter, IRejectedCallRout
                 if (view.StatusOf(known) is SiloStatus.Dead or SiloStatus.None) _transports.TryRemove(known, out _);
             }
         }
-        return _transports.GetOrAdd(silo, s => new RemoteGrainCallTransport(s, _connector, this, _defaultTimeout));
+        return _transports.GetOrAdd(silo, s => new RemoteGrainCallTransport(s, _connector, this, _defaultTimeout, Instruments, () => ReferenceInvoker));
     }
 
     /// <inheritdoc/>
@@ -80,6 +91,7 @@ public sealed class ClusterGrainCallRouter : IGrainCallRouter, IRejectedCallRout
         }
         catch (Exception e)
         {
+            Instruments.SiloUnavailable.Add(1);
             request.Fail(new SiloUnavailableException($"Could not route {request.Method} on grain {target} ({reason}); reading the membership failed: {e.Message}", callMayHaveRun: false, e));
             return;
         }
@@ -88,6 +100,7 @@ public sealed class ClusterGrainCallRouter : IGrainCallRouter, IRejectedCallRout
         {
             if (attempt >= RemoteGrainCallTransport.MaxReroutes)
             {
+                Instruments.SiloUnavailable.Add(1);
                 request.Fail(new SiloUnavailableException($"No active silo can run {request.Method} on grain {target} ({reason}).", callMayHaveRun: false));
                 return;
             }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Granary.Runtime.Cluster.Diagnostics;
 using Granary.Runtime.Cluster.Membership;
 using Granary.Runtime.Invocation;
 using Granary.Runtime.Serialization;
@@ -10,10 +11,13 @@ namespace Granary.Runtime.Cluster.Transport;
 /// completes it from the response. A call the receiver did not run (rejected, or the connection could not be opened)
 /// is re-routed through <see cref="IRejectedCallRouter"/>, at most <see cref="MaxReroutes"/> times.
 /// </summary>
-public sealed class RemoteGrainCallTransport(SiloAddress silo, SiloConnector connector, IRejectedCallRouter rerouter, TimeSpan defaultTimeout)
+public sealed class RemoteGrainCallTransport(SiloAddress silo, SiloConnector connector, IRejectedCallRouter rerouter, TimeSpan defaultTimeout,
+    ClusterInstruments instruments, Func<IGrainCallInvoker?> referenceInvoker)
     : Granary.Runtime.Messaging.IGrainCallTransport
 {
     private readonly IRejectedCallRouter rerouter = rerouter;
+    private readonly ClusterInstruments instruments = instruments;
+    private readonly Func<IGrainCallInvoker?> referenceInvoker = referenceInvoker;
 
     /// <summary>How many times a call that was not run is re-routed before failing (with growing pauses, see the router).</summary>
     public const int MaxReroutes = 20;
@@ -44,6 +48,7 @@ public sealed class RemoteGrainCallTransport(SiloAddress silo, SiloConnector con
             Target = target,
         };
         var call = new GrainCall<TResult>(this, target, request, attempt);
+        instruments.MessagesSent.Add(1);
         var timeout = method.ResponseTimeout ?? defaultTimeout;
         var connecting = connector.GetConnectionAsync(Silo);
         if (connecting.IsCompletedSuccessfully)
@@ -78,12 +83,14 @@ public sealed class RemoteGrainCallTransport(SiloAddress silo, SiloConnector con
             switch (response.Header.Result)
             {
                 case ResultKind.Success:
-                    request.CompleteFromResponse(response.Body.Span);
+                    // Grain references in the result become proxies that call through this silo (or client).
+                    request.CompleteFromResponse(response.Body.Span, transport.referenceInvoker());
                     break;
                 case ResultKind.Rejection when attempt < MaxReroutes:
                     _ = transport.rerouter.RerouteAsync(target, request, attempt + 1, OutboundConnection.ReadText(response.Body.Span));
                     break;
                 default:
+                    transport.instruments.SiloUnavailable.Add(1);
                     request.Fail(new SiloUnavailableException(
                         $"Silo {transport.Silo} refused {request.Method} on grain {target}: {OutboundConnection.ReadText(response.Body.Span)}", callMayHaveRun: false));
                     break;
@@ -98,6 +105,7 @@ public sealed class RemoteGrainCallTransport(SiloAddress silo, SiloConnector con
                 _ = transport.rerouter.RerouteAsync(target, request, attempt + 1, exception.Message);
                 return;
             }
+            transport.instruments.RecordFailure(exception);
             request.Fail(exception);
         }
 
@@ -117,6 +125,7 @@ public sealed class RemoteGrainCallTransport(SiloAddress silo, SiloConnector con
             Target = target,
             ExpiresAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + (long)(method.ResponseTimeout ?? defaultTimeout).TotalMilliseconds,
         };
+        instruments.MessagesSent.Add(1);
         var send = connector.GetConnectionAsync(Silo);
         if (send.IsCompletedSuccessfully)
         {
