@@ -50,6 +50,7 @@ public sealed class HistoricalQueryGrain(
 
         _cancel = new CancellationTokenSource();
         var token = _cancel.Token;
+        var time = GrainContext.Time; // the silo's clock (tests substitute one), also for the job's finish time
         var progress = new InlineProgress(p => Update(s => s with { Phase = p.Phase, Percent = p.Percent, EntityRows = Math.Max(s.EntityRows, p.EntityRows), OutputRows = p.OutputRows }));
         _job = Task.Run(async () =>
         {
@@ -59,16 +60,16 @@ public sealed class HistoricalQueryGrain(
                 Update(s => s with
                 {
                     State = HistoricalJobState.Succeeded, Phase = "done", Percent = 100, EntityRows = result.EntityRows, OutputRows = result.OutputRows,
-                    Columns = result.Columns, FinishedAt = DateTimeOffset.UtcNow,
+                    Columns = result.Columns, FinishedAt = time.GetUtcNow(),
                 });
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
-                Update(s => s with { State = HistoricalJobState.Cancelled, FinishedAt = DateTimeOffset.UtcNow });
+                Update(s => s with { State = HistoricalJobState.Cancelled, FinishedAt = time.GetUtcNow() });
             }
             catch (Exception e)
             {
-                Update(s => s with { State = HistoricalJobState.Failed, Error = e.Message, FinishedAt = DateTimeOffset.UtcNow });
+                Update(s => s with { State = HistoricalJobState.Failed, Error = e.Message, FinishedAt = time.GetUtcNow() });
             }
         }, CancellationToken.None);
         return Snapshot();
