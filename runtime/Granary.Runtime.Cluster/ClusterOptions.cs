@@ -30,6 +30,8 @@ public sealed class ClusterOptions
     public static readonly TimeSpan DefaultMinimumReminderPeriod = TimeSpan.FromMinutes(1);
     /// <summary>Default <see cref="ReminderRefreshPeriod"/>: 5 min.</summary>
     public static readonly TimeSpan DefaultReminderRefreshPeriod = TimeSpan.FromMinutes(5);
+    /// <summary>Default <see cref="MaxJoinAttemptTime"/>: 5 min.</summary>
+    public static readonly TimeSpan DefaultMaxJoinAttemptTime = TimeSpan.FromMinutes(5);
     /// <summary>Default <see cref="VirtualNodesPerSilo"/>: 30.</summary>
     public const int DefaultVirtualNodesPerSilo = 30;
 
@@ -67,6 +69,9 @@ public sealed class ClusterOptions
     /// <summary>Dead rows whose IAmAlive is older than this are deleted.</summary>
     public TimeSpan DefunctSiloExpiration { get; set; } = DefaultDefunctSiloExpiration;
 
+    /// <summary>How long a joining silo keeps retrying to reach every active, non-stale silo before it gives up (its row becomes Dead and start-up fails).</summary>
+    public TimeSpan MaxJoinAttemptTime { get; set; } = DefaultMaxJoinAttemptTime;
+
     /// <summary>How long opening a TCP connection to a silo may take.</summary>
     public TimeSpan ConnectTimeout { get; set; } = DefaultConnectTimeout;
 
@@ -93,6 +98,7 @@ public sealed class ClusterOptions
         Positive(IAmAliveTablePublishTimeout, nameof(IAmAliveTablePublishTimeout));
         Positive(TableRefreshTimeout, nameof(TableRefreshTimeout));
         Positive(ConnectTimeout, nameof(ConnectTimeout));
+        Positive(MaxJoinAttemptTime, nameof(MaxJoinAttemptTime));
         Positive(MinimumReminderPeriod, nameof(MinimumReminderPeriod));
         Positive(ReminderRefreshPeriod, nameof(ReminderRefreshPeriod));
         if (NumMissedProbesLimit < 1) throw new InvalidOperationException($"ClusterOptions.NumMissedProbesLimit must be at least 1; it is {NumMissedProbesLimit}.");

@@ -95,7 +95,16 @@ public sealed partial class ClusterSilo : IAsyncDisposable
         {
             _reminders = _services.GetRequiredService<ReminderService>();
         }
-        await _membership.JoinAsync(cancellationToken);
+        try
+        {
+            await _membership.JoinAsync(cancellationToken);
+        }
+        catch
+        {
+            // A silo that did not join must not keep listening or connecting: it is not a member.
+            Kill();
+            throw;
+        }
         _reminders?.Start();
         LogStarted(self);
     }

@@ -52,18 +52,16 @@ public sealed partial class MembershipService : IAsyncDisposable
     /// <summary>Raised when this silo's vote declared a peer Dead (the argument).</summary>
     public event Action<SiloAddress>? PeerDeclaredDead;
 
-    /// <summary>Inserts this silo as Joining, checks it can reach the active silos, becomes Active and starts the protocol loops.</summary>
+    /// <summary>
+    /// Inserts this silo as Joining, checks it can reach every Active non-stale silo (retrying until
+    /// <see cref="ClusterOptions.MaxJoinAttemptTime"/>), becomes Active and starts the protocol loops. When some
+    /// peer stays unreachable the row is written Dead and <see cref="ClusterJoinException"/> is thrown.
+    /// </summary>
     public async Task JoinAsync(CancellationToken cancellationToken)
     {
         await _table.InitializeAsync(cancellationToken);
         await WriteOwnStatusAsync(SiloStatus.Joining, insert: true, cancellationToken);
-        var view = await RefreshAsync(cancellationToken);
-        // Connectivity check: a silo that cannot reach the others would only be voted dead later.
-        foreach (var peer in view.ActiveSilos)
-        {
-            if (peer == Self || IsStale(view, peer)) continue;
-            if (!await ProbeAsync(peer)) LogJoinProbeFailed(peer);
-        }
+        await EnsureActiveSilosReachableAsync(cancellationToken);
         await WriteOwnStatusAsync(SiloStatus.Active, insert: false, cancellationToken);
         await RefreshAsync(cancellationToken);
         Gossip();
@@ -71,6 +69,67 @@ public sealed partial class MembershipService : IAsyncDisposable
         _loops.Add(Task.Run(() => IAmAliveLoopAsync(_stopping.Token)));
         _loops.Add(Task.Run(() => ProbeLoopAsync(_stopping.Token)));
         LogJoined(Self, _view.ActiveSilos.Count);
+    }
+
+    /// <summary>
+    /// Orleans' join-time connectivity check: a silo that cannot reach an active peer would split the cluster's view,
+    /// so it refuses to become Active. The table is re-read on every attempt, so a peer declared Dead (or gone stale)
+    /// meanwhile, such as a killed silo, stops blocking the join.
+    /// </summary>
+    private async Task EnsureActiveSilosReachableAsync(CancellationToken cancellationToken)
+    {
+        var deadline = _time.GetUtcNow() + _options.MaxJoinAttemptTime;
+        var backOff = TimeSpan.FromMilliseconds(100);
+        for (var attempt = 1; ; attempt++)
+        {
+            var data = await _table.ReadAllAsync(cancellationToken);
+            var now = _time.GetUtcNow();
+            var peers = new List<SiloAddress>();
+            foreach (var row in data.Rows)
+            {
+                var entry = row.Entry;
+                if (entry.Silo != Self && entry.Status == SiloStatus.Active && !IsStale(entry, now)) peers.Add(entry.Silo);
+            }
+            var probes = new Task<bool>[peers.Count];
+            for (var i = 0; i < peers.Count; i++) probes[i] = ProbeAsync(peers[i]);
+            await Task.WhenAll(probes);
+            var unreachable = new List<SiloAddress>();
+            for (var i = 0; i < peers.Count; i++)
+            {
+                if (!probes[i].Result) unreachable.Add(peers[i]);
+            }
+            if (unreachable.Count == 0) return;
+
+            var remaining = deadline - _time.GetUtcNow();
+            if (remaining <= TimeSpan.Zero)
+            {
+                throw await GiveUpJoinAsync(unreachable, attempt, cancellationToken);
+            }
+            LogJoinProbeFailed(string.Join(", ", unreachable), attempt);
+            await Task.Delay(backOff < remaining ? backOff : remaining, _time, cancellationToken);
+            backOff = TimeSpan.FromMilliseconds(Math.Min(backOff.TotalMilliseconds * 2, 1000));
+        }
+    }
+
+    /// <summary>Writes this silo's row Dead and returns the exception that names the unreachable silos.</summary>
+    private async Task<ClusterJoinException> GiveUpJoinAsync(List<SiloAddress> unreachable, int attempts, CancellationToken cancellationToken)
+    {
+        var names = string.Join(", ", unreachable);
+        try
+        {
+            // Dead is final: peers never route to this generation, and a restart joins as a new generation.
+            await WriteOwnStatusAsync(SiloStatus.Dead, insert: false, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogTableError("join give-up", e);
+        }
+        LogJoinFailed(Self, names, attempts);
+        return new ClusterJoinException(Self, unreachable,
+            $"Silo {Self} could not join the cluster: active silo(s) {names} stayed unreachable for " +
+            $"ClusterOptions.MaxJoinAttemptTime ({_options.MaxJoinAttemptTime}, {attempts} attempts). Check the network and " +
+            "firewall between the silos (the silo port must be open both ways); if those silos are gone, wait until their " +
+            "peers declare them dead, or until their IAmAlive goes stale (rows with a stale IAmAlive are skipped), then start this silo again.");
     }
 
     /// <summary>Marks this silo ShuttingDown (graceful stop, first stage): peers stop routing new grains here.</summary>
@@ -324,15 +383,8 @@ public sealed partial class MembershipService : IAsyncDisposable
         }
     }
 
-    private bool IsStale(ClusterView view, SiloAddress silo)
-    {
-        var staleAfter = _options.IAmAliveTablePublishTimeout * _options.NumMissedTableIAmAliveLimit;
-        foreach (var member in view.Members)
-        {
-            if (member.Silo == silo) return _time.GetUtcNow() - member.IAmAliveTime > staleAfter;
-        }
-        return true;
-    }
+    private bool IsStale(MembershipEntry entry, DateTimeOffset now)
+        => now - entry.IAmAliveTime > _options.IAmAliveTablePublishTimeout * _options.NumMissedTableIAmAliveLimit;
 
     private static async Task DelayQuietly(TimeSpan delay, CancellationToken cancellationToken)
     {
@@ -353,8 +405,11 @@ public sealed partial class MembershipService : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Silo {Silo} joined the cluster; {ActiveCount} active silos.")]
     private partial void LogJoined(SiloAddress silo, int activeCount);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Joining silo could not reach active silo {Peer}; it will be probed and voted on if it stays unreachable.")]
-    private partial void LogJoinProbeFailed(SiloAddress peer);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Joining silo could not reach active silo(s) {Peers} (attempt {Attempt}); retrying until MaxJoinAttemptTime.")]
+    private partial void LogJoinProbeFailed(string peers, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Silo {Silo} gave up joining after {Attempts} attempts: active silo(s) {Peers} unreachable; its row is now Dead.")]
+    private partial void LogJoinFailed(SiloAddress silo, string peers, int attempts);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Probe of {Peer} missed ({Missed} in a row).")]
     private partial void LogProbeMissed(SiloAddress peer, int missed);

@@ -70,7 +70,7 @@ public sealed class InProcessTestCluster : IAsyncDisposable
     /// <summary>The silos still running.</summary>
     public IReadOnlyList<SiloHandle> RunningSilos => _silos.Where(s => s.IsRunning).ToList();
 
-    /// <summary>Options with test timings: 200 ms probes, 3 misses, 1 s IAmAlive, 200 ms minimum reminder period.</summary>
+    /// <summary>Options with test timings: 200 ms probes, 3 misses, 1 s IAmAlive, 30 s MaxJoinAttemptTime, 200 ms minimum reminder period.</summary>
     public ClusterOptions CreateOptions()
     {
         var options = new ClusterOptions();
@@ -88,6 +88,8 @@ public sealed class InProcessTestCluster : IAsyncDisposable
         options.TableRefreshTimeout = TimeSpan.FromSeconds(2);
         options.DeathVoteExpirationTimeout = TimeSpan.FromSeconds(30);
         options.ConnectTimeout = TimeSpan.FromSeconds(1);
+        // Long enough for a killed peer to be declared dead (about a second) while a new silo joins.
+        options.MaxJoinAttemptTime = TimeSpan.FromSeconds(30);
         options.MinimumReminderPeriod = TimeSpan.FromMilliseconds(200);
         options.ReminderRefreshPeriod = TimeSpan.FromSeconds(2);
         _configureOptions?.Invoke(options);
@@ -118,7 +120,15 @@ public sealed class InProcessTestCluster : IAsyncDisposable
             silo.UseReminderTable(_ => ReminderTable);
         });
         var host = builder.Build();
-        await host.StartAsync();
+        try
+        {
+            await host.StartAsync();
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
         var handle = new SiloHandle(host, host.Services.GetRequiredService<ClusterSilo>(), name);
         handle.Silo.DeclaredDead += _ => handle.IsRunning = false;
         _silos.Add(handle);
