@@ -79,5 +79,14 @@ cluster.DeclaredDead += reason =>
     exitCode = 3;
     host.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
 };
-await host.RunAsync();
+try
+{
+    await host.RunAsync();
+}
+catch (ClusterJoinException e)
+{
+    // Joining would split the cluster's view: say which silos were unreachable and stop with a distinct code.
+    logger.LogCritical("{Message}", e.Message);
+    return 4;
+}
 return exitCode;
