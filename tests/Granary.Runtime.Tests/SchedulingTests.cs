@@ -62,7 +62,7 @@ public sealed class SchedulingTests
     [Fact]
     public async Task A_calling_B_calling_A_times_out_unless_A_is_reentrant()
     {
-        await using var silo = await TestSilo.StartAsync(silo => silo.Configure<Configuration.MessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMilliseconds(500)));
+        await using var silo = await TestSilo.StartAsync(silo => silo.Configure<Configuration.MessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(2)));
         var a = silo.Grains.GetGrain<IChainGrain>("a-" + Guid.NewGuid());
         await Assert.ThrowsAsync<TimeoutException>(() => a.Start("b-" + Guid.NewGuid()));
 

@@ -98,7 +98,13 @@ public sealed class GrainCallDispatcher : IGrainCallInvoker, ILocalGrainInvoker
         {
             return await response.WaitAsync(timeout, _time).ConfigureAwait(false);
         }
-        catch (TimeoutException) when (!response.IsCompleted)
+        catch (TimeoutException) when (response.IsCompleted)
+        {
+            // The reply raced the timer and completed first (or the grain itself threw TimeoutException): the caller
+            // gets the reply or the grain's own exception, never a bare timer exception without the call's details.
+            return await response.ConfigureAwait(false);
+        }
+        catch (TimeoutException)
         {
             _instruments.Timeouts.Add(1);
             RuntimeLog.CallTimedOut(_logger, request.Method.ToString(), target, timeout);
