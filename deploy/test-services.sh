@@ -2,7 +2,7 @@
 # Starts (or stops) the real servers Granary's tests use, on 127.0.0.1 only:
 #   Redis on $GRANARY_TEST_REDIS_PORT (default 16379) and PostgreSQL on $GRANARY_TEST_PG_PORT (default 15432).
 # Usage: deploy/test-services.sh start|stop|env
-# `start` installs missing Debian packages and the DuckDB native library (npm) first, then prints the
+# `start` installs missing Debian packages first, then prints the
 # environment variables the tests read; `eval "$(deploy/test-services.sh env)"` exports them.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,7 +14,6 @@ pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || tr
 print_env() {
   echo "export GRANARY_TEST_REDIS=127.0.0.1:$redis_port"
   echo "export GRANARY_TEST_POSTGRES='Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres;Pooling=true'"
-  echo "export GRANARY_DUCKDB_LIBRARY=$here/node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so"
 }
 
 install_deps() {
@@ -26,10 +25,6 @@ install_deps() {
     apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
     pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-  fi
-  if [ ! -f "$here/node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so" ]; then
-    echo "installing the DuckDB native library (npm) ..." >&2
-    (cd "$here" && npm install --no-audit --no-fund --loglevel=error >&2)
   fi
 }
 

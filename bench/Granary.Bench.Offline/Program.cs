@@ -6,7 +6,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Granary.Definitions;
 using Granary.DuckDb;
-using Granary.Grains.Offline;
+using Granary.Offline;
 using Granary.Offline.DuckDb;
 
 if (args.Length == 2 && args[0] == "--sql")

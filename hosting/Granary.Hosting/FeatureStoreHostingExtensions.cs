@@ -1,5 +1,5 @@
 using Granary.Grains.Hosting;
-using Granary.Grains.Offline;
+using Granary.Offline;
 using Granary.Grains.Registry;
 using Granary.Offline.DuckDb;
 using Granary.Offline.Postgres;

@@ -1,5 +1,5 @@
 using Granary.Definitions;
-using Granary.Grains.Offline;
+using Granary.Offline;
 using Granary.Repository;
 
 namespace Granary.Hosting;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Granary.Definitions;
 using Granary.DuckDb;
-using Granary.Grains.Offline;
+using Granary.Offline;
 
 namespace Granary.Offline.DuckDb;
 

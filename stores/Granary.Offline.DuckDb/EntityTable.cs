@@ -1,5 +1,5 @@
 using Granary.DuckDb;
-using Granary.Grains.Offline;
+using Granary.Offline;
 
 namespace Granary.Offline.DuckDb;
 

@@ -1,5 +1,5 @@
 using Granary.Definitions;
-using Granary.Grains.Offline;
+using Granary.Offline;
 
 namespace Granary.Offline.DuckDb;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using Granary.DuckDb;
-using Granary.Grains.Offline;
+using Granary.Offline;
 
 namespace Granary.Offline.DuckDb;
 

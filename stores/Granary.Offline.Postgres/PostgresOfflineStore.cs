@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Granary.Definitions;
 using Granary.DuckDb;
-using Granary.Grains.Offline;
+using Granary.Offline;
 using Granary.Offline.DuckDb;
 using Npgsql;
 using NpgsqlTypes;

@@ -1,6 +1,6 @@
 using System.Text;
 using Granary.Definitions;
-using Granary.Grains.Offline;
+using Granary.Offline;
 using Granary.Offline.DuckDb;
 
 namespace Granary.Offline.Postgres;

@@ -1,7 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
 using Granary.Definitions;
-using Granary.Grains.Registry;
 
 namespace Granary.Registry.Sql;
 

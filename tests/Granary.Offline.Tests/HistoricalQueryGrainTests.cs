@@ -1,6 +1,6 @@
 using Granary.Definitions;
 using Granary.Grains.Historical;
-using Granary.Grains.Offline;
+using Granary.Offline;
 using Granary.Grains.Registry;
 using Granary.Offline.DuckDb;
 using Granary.Registry.Sql;

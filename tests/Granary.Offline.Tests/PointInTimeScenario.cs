@@ -1,7 +1,7 @@
 using Xunit;
 using Granary.Offline.DuckDb;
 using Granary.Definitions;
-using Granary.Grains.Offline;
+using Granary.Offline;
 
 namespace Granary.Offline.Tests;
 

@@ -1,5 +1,5 @@
 using Granary.Cli;
-using Granary.Grains.Offline;
+using Granary.Offline;
 using Granary.Hosting;
 using Granary.Offline.DuckDb;
 using Granary.Offline.Postgres;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Granary.Grains.Historical;
-using Granary.Grains.Offline;
+using Granary.Offline;
 using Spectre.Console;
 
 namespace Granary.Cli.Commands;

@@ -38,17 +38,6 @@ public sealed record HistoricalJobRequest
     public string OutputPath { get; init; } = "";
 }
 
-/// <summary>One inline entity column: its name, type and values as invariant text (ISO 8601 for timestamps; null for NULL).</summary>
-public sealed record InlineEntityColumn
-{
-    /// <summary>The column name.</summary>
-    public string Name { get; init; } = "";
-    /// <summary>The value type; timestamps may carry an offset (converted to UTC) or none (taken as UTC).</summary>
-    public ScalarType Type { get; init; } = ScalarType.String;
-    /// <summary>The values, one per row.</summary>
-    public IReadOnlyList<string?> Values { get; init; } = [];
-}
-
 /// <summary>Where a historical job is.</summary>
 public enum HistoricalJobState
 {

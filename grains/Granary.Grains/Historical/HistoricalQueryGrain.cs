@@ -1,5 +1,5 @@
 using Granary.Definitions;
-using Granary.Grains.Offline;
+using Granary.Offline;
 using Granary.Runtime;
 
 namespace Granary.Grains.Historical;
