@@ -47,11 +47,12 @@ public sealed class RegistryConflictException : GranaryException
 /// <summary>An apply would break feature services; it is refused unless forced.</summary>
 public sealed class BreakingChangeException : GranaryException
 {
-    /// <summary>Refuses an apply to <paramref name="project"/> because of <paramref name="changes"/>.</summary>
-    public BreakingChangeException(string project, IReadOnlyList<BreakingChange> changes)
-        : base($"apply to project '{project}' refused: it breaks feature services:{Environment.NewLine}" +
+    /// <summary>Refuses an apply (or another <paramref name="action"/>, e.g. "roll back") to <paramref name="project"/> because of <paramref name="changes"/>.</summary>
+    public BreakingChangeException(string project, IReadOnlyList<BreakingChange> changes, string action = "apply")
+        : base($"{action} to project '{project}' refused: it breaks feature services:{Environment.NewLine}" +
                string.Join(Environment.NewLine, changes.Select(c => "  " + c)) +
-               $"{Environment.NewLine}Apply with --force to accept the break, or keep the features.")
+               $"{Environment.NewLine}{char.ToUpperInvariant(action[0])}{action[1..]} with --force to accept the break, or keep the features.",
+               $"pass --force to {action} anyway")
     {
         Project = project;
         Changes = changes;

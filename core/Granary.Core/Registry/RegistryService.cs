@@ -56,8 +56,11 @@ public sealed class RegistryService(IRegistryStore store, TransformCatalog trans
         return new ApplyResult(stored.Version, Created: true, diff);
     }
 
-    /// <summary>Creates a new version whose definitions equal version <paramref name="version"/>'s.</summary>
-    public async Task<ApplyResult> RollbackAsync(string project, long version, long? expectedVersion = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Creates a new version whose definitions equal version <paramref name="version"/>'s. Like apply, a rollback that breaks
+    /// feature services is refused with <see cref="BreakingChangeException"/> unless <paramref name="force"/>.
+    /// </summary>
+    public async Task<ApplyResult> RollbackAsync(string project, long version, long? expectedVersion = null, bool force = false, CancellationToken cancellationToken = default)
     {
         var target = await GetVersionAsync(project, version, cancellationToken);
         var current = await GetLatestAsync(project, cancellationToken);
@@ -66,7 +69,8 @@ public sealed class RegistryService(IRegistryStore store, TransformCatalog trans
         if (version == current.Version)
             throw new RegistryValidationException($"project '{project}' is already at version {version}; roll back to an earlier version (see 'granary registry history')");
         var diff = RegistryDiff.Compute(current, target);
-        var stored = await store.AppendVersionAsync(project, current.Version, Normalize(project, target), $"rollback to version {version}", cancellationToken);
+        if (diff.BreakingChanges.Count > 0 && !force) throw new BreakingChangeException(project, diff.BreakingChanges, "roll back");
+        var stored = await store.AppendVersionAsync(project, current.Version, Normalize(project, target), $"rollback to version {version}" + (force && diff.BreakingChanges.Count > 0 ? " (forced)" : ""), cancellationToken);
         return new ApplyResult(stored.Version, Created: true, diff);
     }
 

@@ -1,5 +1,5 @@
 using Granary.Definitions;
-using Granary.Runtime;
+using Granary.Offline;
 
 namespace Granary.Grains.Historical;
 
@@ -7,38 +7,44 @@ namespace Granary.Grains.Historical;
 /// One training-data job (key = job id): a point-in-time join of an entity dataframe against feature views, run inside the
 /// offline engine and streamed to a Parquet or CSV file. <see cref="Start"/> returns at once; callers poll <see cref="GetStatus"/>.
 /// </summary>
+[Alias("granary.historical-query")]
 public interface IHistoricalQueryGrain : IGrainWithStringKey
 {
     /// <summary>Validates the request against the registry and starts the job; bad features or services fail this call. Starting a started job returns its status.</summary>
+    [Alias("start")]
     Task<HistoricalJobStatus> Start(HistoricalJobRequest job);
 
     /// <summary>The job's state, phase, progress and row counts.</summary>
+    [Alias("status")]
     Task<HistoricalJobStatus> GetStatus();
 
     /// <summary>Stops a running job; its status becomes <see cref="HistoricalJobState.Cancelled"/>.</summary>
+    [Alias("cancel")]
     Task<HistoricalJobStatus> Cancel();
 }
 
 /// <summary>What a historical job retrieves: entities (file or inline), features (references or a service), and the output file.</summary>
+[GenerateSerializer, Immutable, Alias("granary.HistoricalJobRequest")]
 public sealed record HistoricalJobRequest
 {
     /// <summary>The project whose registry defines the features.</summary>
-    public string Project { get; init; } = "";
+    [Id(0)] public string Project { get; init; } = "";
     /// <summary>A Parquet or CSV entity dataframe file (as seen by the silo); null when <see cref="InlineEntities"/> is given.</summary>
-    public string? EntitiesPath { get; init; }
+    [Id(1)] public string? EntitiesPath { get; init; }
     /// <summary>Entity rows given inline, column by column.</summary>
-    public IReadOnlyList<InlineEntityColumn>? InlineEntities { get; init; }
+    [Id(2)] public IReadOnlyList<InlineEntityColumn>? InlineEntities { get; init; }
     /// <summary>Feature references <c>view:feature</c>; empty when <see cref="FeatureService"/> is given.</summary>
-    public IReadOnlyList<string> Features { get; init; } = [];
+    [Id(3)] public IReadOnlyList<string> Features { get; init; } = [];
     /// <summary>A feature service name, instead of <see cref="Features"/>.</summary>
-    public string? FeatureService { get; init; }
+    [Id(4)] public string? FeatureService { get; init; }
     /// <summary>Name output columns <c>view__feature</c>.</summary>
-    public bool FullFeatureNames { get; init; }
+    [Id(5)] public bool FullFeatureNames { get; init; }
     /// <summary>The output file (as seen by the silo); <c>.csv</c> writes CSV, otherwise Parquet.</summary>
-    public string OutputPath { get; init; } = "";
+    [Id(6)] public string OutputPath { get; init; } = "";
 }
 
 /// <summary>Where a historical job is.</summary>
+[GenerateSerializer, Alias("granary.HistoricalJobState")]
 public enum HistoricalJobState
 {
     /// <summary>Never started.</summary>
@@ -54,30 +60,31 @@ public enum HistoricalJobState
 }
 
 /// <summary>A historical job's status as polled by callers.</summary>
+[GenerateSerializer, Immutable, Alias("granary.HistoricalJobStatus")]
 public sealed record HistoricalJobStatus
 {
     /// <summary>The job id.</summary>
-    public string JobId { get; init; } = "";
+    [Id(0)] public string JobId { get; init; } = "";
     /// <summary>The state.</summary>
-    public HistoricalJobState State { get; init; }
+    [Id(1)] public HistoricalJobState State { get; init; }
     /// <summary>The current phase while running (loading entities, joining, on-demand transforms, writing, done).</summary>
-    public string Phase { get; init; } = "";
+    [Id(2)] public string Phase { get; init; } = "";
     /// <summary>Progress of the current phase in percent, as estimated by the engine.</summary>
-    public double Percent { get; init; }
+    [Id(3)] public double Percent { get; init; }
     /// <summary>Rows in the entity dataframe (known once loaded).</summary>
-    public long EntityRows { get; init; }
+    [Id(4)] public long EntityRows { get; init; }
     /// <summary>Rows written to the output (known at the end).</summary>
-    public long OutputRows { get; init; }
+    [Id(5)] public long OutputRows { get; init; }
     /// <summary>The output columns in order (known at the end).</summary>
-    public IReadOnlyList<string> Columns { get; init; } = [];
+    [Id(6)] public IReadOnlyList<string> Columns { get; init; } = [];
     /// <summary>The output file's full path.</summary>
-    public string OutputPath { get; init; } = "";
+    [Id(7)] public string OutputPath { get; init; } = "";
     /// <summary>Why the job failed, when it did.</summary>
-    public string? Error { get; init; }
+    [Id(8)] public string? Error { get; init; }
     /// <summary>When the job started.</summary>
-    public DateTimeOffset? StartedAt { get; init; }
+    [Id(9)] public DateTimeOffset? StartedAt { get; init; }
     /// <summary>When the job ended.</summary>
-    public DateTimeOffset? FinishedAt { get; init; }
+    [Id(10)] public DateTimeOffset? FinishedAt { get; init; }
 
     /// <summary>Whether the job has ended (succeeded, failed or cancelled).</summary>
     public bool IsFinished => State is HistoricalJobState.Succeeded or HistoricalJobState.Failed or HistoricalJobState.Cancelled;

@@ -1,6 +1,5 @@
 using Granary.Definitions;
 using Granary.Offline;
-using Granary.Runtime;
 
 namespace Granary.Grains.Historical;
 
@@ -13,7 +12,8 @@ namespace Granary.Grains.Historical;
 [GrainType("historical-query")]
 public sealed class HistoricalQueryGrain(
     IFeatureDefinitionSource definitions,
-    OfflineStoreSelector stores) : Grain, IHistoricalQueryGrain
+    OfflineStoreSelector stores,
+    TimeProvider time) : Grain, IHistoricalQueryGrain
 {
     private readonly Lock _gate = new();
     private HistoricalJobStatus _live = new();
@@ -43,14 +43,13 @@ public sealed class HistoricalQueryGrain(
         {
             _live = new HistoricalJobStatus
             {
-                JobId = GetPrimaryKeyString(), State = HistoricalJobState.Running, Phase = "starting",
-                OutputPath = retrieval.OutputPath, StartedAt = GrainContext.Time.GetUtcNow(),
+                JobId = this.GetPrimaryKeyString(), State = HistoricalJobState.Running, Phase = "starting",
+                OutputPath = retrieval.OutputPath, StartedAt = time.GetUtcNow(),
             };
         }
 
         _cancel = new CancellationTokenSource();
         var token = _cancel.Token;
-        var time = GrainContext.Time; // the silo's clock (tests substitute one), also for the job's finish time
         var progress = new InlineProgress(p => Update(s => s with { Phase = p.Phase, Percent = p.Percent, EntityRows = Math.Max(s.EntityRows, p.EntityRows), OutputRows = p.OutputRows }));
         _job = Task.Run(async () =>
         {
@@ -89,7 +88,7 @@ public sealed class HistoricalQueryGrain(
     private Func<OnDemandFeatureView, IOnDemandTransform> TransformsOf(RegistrySnapshot snapshot) => view => definitions.GetTransform(snapshot, view);
 
     /// <inheritdoc/>
-    public Task<HistoricalJobStatus> GetStatus() => Task.FromResult(Snapshot() with { JobId = GetPrimaryKeyString() });
+    public Task<HistoricalJobStatus> GetStatus() => Task.FromResult(Snapshot() with { JobId = this.GetPrimaryKeyString() });
 
     /// <inheritdoc/>
     public async Task<HistoricalJobStatus> Cancel()

@@ -1,5 +1,5 @@
 using Granary.Definitions;
-using Granary.Grains.Registry;
+using Granary.Registry;
 using Granary.Transforms;
 
 namespace Granary.Grains.Historical;

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Granary.Definitions;
-using Granary.Runtime;
 using Microsoft.Extensions.Logging;
 
 namespace Granary.Grains.Registry;

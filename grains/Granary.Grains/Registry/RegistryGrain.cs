@@ -1,6 +1,7 @@
 using Granary.Definitions;
-using Granary.Runtime;
+using Granary.Registry;
 using Microsoft.Extensions.Hosting;
+using Orleans.Concurrency;
 
 namespace Granary.Grains.Registry;
 
@@ -14,16 +15,17 @@ namespace Granary.Grains.Registry;
 /// correct because every write is a compare-and-set in the store, and the in-memory snapshot only moves forward.
 /// </remarks>
 [Reentrant]
+[GrainType("registry")]
 public sealed class RegistryGrain(RegistryService registry, IHostApplicationLifetime? lifetime = null) : Grain, IRegistryGrain
 {
-    /// <summary>Longest a long poll is held, kept below the runtime's default 30 s response timeout.</summary>
+    /// <summary>Longest a long poll is held, kept below Orleans' default 30 s response timeout.</summary>
     public static readonly TimeSpan MaxLongPoll = TimeSpan.FromSeconds(25);
 
     private readonly Lock _gate = new();
     private RegistrySnapshot _latest = RegistryService.Empty("");
     private TaskCompletionSource _changed = NewSignal();
 
-    private string Project => GetPrimaryKeyString();
+    private string Project => this.GetPrimaryKeyString();
 
     /// <inheritdoc/>
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -59,11 +61,11 @@ public sealed class RegistryGrain(RegistryService registry, IHostApplicationLife
     public Task<IReadOnlyList<RegistryVersionInfo>> GetHistoryAsync() => registry.GetHistoryAsync(Project);
 
     /// <inheritdoc/>
-    public async Task<ApplyResult> RollbackAsync(long version, long? expectedVersion)
+    public async Task<ApplyResult> RollbackAsync(long version, long? expectedVersion, bool force)
     {
         try
         {
-            var result = await registry.RollbackAsync(Project, version, expectedVersion);
+            var result = await registry.RollbackAsync(Project, version, expectedVersion, force);
             Publish(await registry.GetVersionAsync(Project, result.Version));
             return result;
         }

@@ -1,0 +1,43 @@
+using Granary.Grains.Historical;
+using Granary.Grains.Registry;
+using Granary.Offline;
+using Granary.Registry;
+using Granary.Transforms;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Orleans.Runtime;
+
+namespace Granary.Grains.Hosting;
+
+/// <summary>Adds the silo-wide services the feature store's grains use; the stores they need are added by the host (Granary.Hosting).</summary>
+public static class GranaryGrainsExtensions
+{
+    /// <summary>
+    /// Adds the transform catalog, the registry service, the per-silo registry cache (stopped before grains deactivate),
+    /// and what historical queries need. Needs an <see cref="IRegistryStore"/> and any number of <see cref="IOfflineStore"/>s.
+    /// Grain classes themselves are found by Orleans from this assembly's generated code.
+    /// </summary>
+    public static ISiloBuilder AddGranaryGrains(this ISiloBuilder silo)
+    {
+        var services = silo.Services;
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<TransformCatalog>();
+        services.TryAddSingleton(sp => new RegistryService(
+            sp.GetRequiredService<IRegistryStore>(), sp.GetRequiredService<TransformCatalog>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<RegistryCache>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, RegistryCacheLifecycle>();
+        services.TryAddSingleton<IFeatureDefinitionSource, RegistryFeatureDefinitionSource>();
+        services.TryAddSingleton<OfflineStoreSelector>();
+        return silo;
+    }
+
+    /// <summary>
+    /// Stops the registry cache's long polls when the silo leaves the Active stage, i.e. before grains are deactivated,
+    /// so no poll holds a registry grain's shutdown.
+    /// </summary>
+    private sealed class RegistryCacheLifecycle(RegistryCache cache) : ILifecycleParticipant<ISiloLifecycle>
+    {
+        public void Participate(ISiloLifecycle lifecycle)
+            => lifecycle.Subscribe(nameof(RegistryCacheLifecycle), ServiceLifecycleStage.Active, _ => Task.CompletedTask, _ => cache.StopAsync());
+    }
+}
