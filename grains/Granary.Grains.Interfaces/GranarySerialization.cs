@@ -12,9 +12,18 @@ namespace Granary.Grains;
 /// </summary>
 public static class GranarySerialization
 {
-    /// <summary>Registers the JSON codec for core's model types (exceptions excluded: Orleans' exception codec carries those).</summary>
+    /// <summary>
+    /// Registers the JSON codec for core's model types, and lets Orleans' exception codec carry Granary's exceptions
+    /// (message, stack and <see cref="Exception.Data"/>, where <see cref="GranaryException"/> keeps its typed data).
+    /// </summary>
     public static IServiceCollection AddGranarySerialization(this IServiceCollection services)
-        => services.AddSerializer(serializer => serializer.AddJsonSerializer(IsCoreModelType, RegistryJson.Options));
+    {
+        services.Configure<ExceptionSerializationOptions>(o =>
+        {
+            if (!o.SupportedNamespacePrefixes.Contains("Granary")) o.SupportedNamespacePrefixes.Add("Granary");
+        });
+        return services.AddSerializer(serializer => serializer.AddJsonSerializer(IsCoreModelType, RegistryJson.Options));
+    }
 
     private static readonly System.Reflection.Assembly CoreAssembly = typeof(RegistrySnapshot).Assembly;
 

@@ -28,20 +28,17 @@ public sealed class RegistryConflictException : GranaryException
     public RegistryConflictException(string project, long expectedVersion, long currentVersion)
         : base($"registry of project '{project}' is at version {currentVersion}, not {expectedVersion}: another apply or rollback won; run plan again and re-apply")
     {
-        Project = project;
-        ExpectedVersion = expectedVersion;
-        CurrentVersion = currentVersion;
+        Keep(nameof(Project), project);
+        Keep(nameof(ExpectedVersion), expectedVersion);
+        Keep(nameof(CurrentVersion), currentVersion);
     }
 
-    /// <summary>Recreates the exception from its message (when it crosses silos).</summary>
-    public RegistryConflictException(string message) : base(message) => Project = "";
-
     /// <summary>The project.</summary>
-    public string Project { get; }
+    public string Project => Kept(nameof(Project), "");
     /// <summary>The version the caller based its change on.</summary>
-    public long ExpectedVersion { get; }
+    public long ExpectedVersion => Kept(nameof(ExpectedVersion), 0L);
     /// <summary>The version found in the registry.</summary>
-    public long CurrentVersion { get; }
+    public long CurrentVersion => Kept(nameof(CurrentVersion), 0L);
 }
 
 /// <summary>An apply would break feature services; it is refused unless forced.</summary>
@@ -54,21 +51,14 @@ public sealed class BreakingChangeException : GranaryException
                $"{Environment.NewLine}{char.ToUpperInvariant(action[0])}{action[1..]} with --force to accept the break, or keep the features.",
                $"pass --force to {action} anyway")
     {
-        Project = project;
-        Changes = changes;
-    }
-
-    /// <summary>Recreates the exception from its message (when it crosses silos).</summary>
-    public BreakingChangeException(string message) : base(message)
-    {
-        Project = "";
-        Changes = [];
+        Keep(nameof(Project), project);
+        Keep(nameof(Changes), changes.ToArray());
     }
 
     /// <summary>The project.</summary>
-    public string Project { get; }
+    public string Project => Kept(nameof(Project), "");
     /// <summary>Each broken use.</summary>
-    public IReadOnlyList<BreakingChange> Changes { get; }
+    public IReadOnlyList<BreakingChange> Changes => Kept<BreakingChange[]>(nameof(Changes), []);
 }
 
 /// <summary>The requested registry version or object does not exist.</summary>

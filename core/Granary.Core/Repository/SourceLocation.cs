@@ -16,11 +16,13 @@ public sealed record RepositoryError(SourceLocation Location, string Message)
 }
 
 /// <summary>The repository could not be loaded or failed validation; <see cref="Errors"/> lists every problem found.</summary>
-public sealed class RepositoryValidationException(IReadOnlyList<RepositoryError> errors)
-    : GranaryException(Format(errors))
+public sealed class RepositoryValidationException : GranaryException
 {
+    /// <summary>A failed load or validation with every problem found.</summary>
+    public RepositoryValidationException(IReadOnlyList<RepositoryError> errors) : base(Format(errors)) => Keep(nameof(Errors), errors.ToArray());
+
     /// <summary>Every problem, in file order.</summary>
-    public IReadOnlyList<RepositoryError> Errors { get; } = errors;
+    public IReadOnlyList<RepositoryError> Errors => Kept<RepositoryError[]>(nameof(Errors), []);
 
     private static string Format(IReadOnlyList<RepositoryError> errors)
         => errors.Count == 1

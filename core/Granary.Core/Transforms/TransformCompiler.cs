@@ -18,11 +18,15 @@ public sealed record TransformCompileError(string File, int Line, int Column, st
 }
 
 /// <summary>The transform sources did not compile; <see cref="Errors"/> lists each error with file and line.</summary>
-public sealed class TransformCompilationException(IReadOnlyList<TransformCompileError> errors)
-    : GranaryException("on-demand transforms do not compile:" + Environment.NewLine + string.Join(Environment.NewLine, errors.Select(e => "  " + e)))
+public sealed class TransformCompilationException : GranaryException
 {
+    /// <summary>A failed compile with every error.</summary>
+    public TransformCompilationException(IReadOnlyList<TransformCompileError> errors)
+        : base("on-demand transforms do not compile:" + Environment.NewLine + string.Join(Environment.NewLine, errors.Select(e => "  " + e)))
+        => Keep(nameof(Errors), errors.ToArray());
+
     /// <summary>The compile errors.</summary>
-    public IReadOnlyList<TransformCompileError> Errors { get; } = errors;
+    public IReadOnlyList<TransformCompileError> Errors => Kept<TransformCompileError[]>(nameof(Errors), []);
 }
 
 /// <summary>Compiles transform sources (file name -> C#) with Roslyn into an in-memory assembly, deterministically.</summary>
