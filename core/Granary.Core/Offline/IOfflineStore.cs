@@ -47,6 +47,13 @@ public sealed record LatestRowsQuery
     public required DateTimeOffset Start { get; init; }
     /// <summary>Inclusive upper bound on the event timestamp.</summary>
     public required DateTimeOffset End { get; init; }
+    /// <summary>
+    /// How many partitions the entity keys are split into (by a hash of the join key values); 1 reads every key.
+    /// Materialization reads each partition on its own, on any silo.
+    /// </summary>
+    public int PartitionCount { get; init; } = 1;
+    /// <summary>Which partition to read, 0 .. <see cref="PartitionCount"/> - 1.</summary>
+    public int PartitionIndex { get; init; }
 }
 
 /// <summary>The latest row of one entity key: key values (in <see cref="LatestRowsQuery.JoinKeys"/> order), timestamps, and feature values (in <see cref="LatestRowsQuery.Features"/> order).</summary>

@@ -1,4 +1,5 @@
 using Granary.Grains.Historical;
+using Granary.Grains.Online;
 using Granary.Grains.Registry;
 using Granary.Offline;
 using Granary.Registry;
@@ -14,7 +15,8 @@ public static class GranaryGrainsExtensions
 {
     /// <summary>
     /// Adds the transform catalog, the registry service, the per-silo registry cache (stopped before grains deactivate),
-    /// and what historical queries need. Needs an <see cref="IRegistryStore"/> and any number of <see cref="IOfflineStore"/>s.
+    /// what historical queries need, and the online tier's per-silo services. Needs an <see cref="IRegistryStore"/>, any
+    /// number of <see cref="IOfflineStore"/>s and, for online reads, materialization and push, an <see cref="Granary.Online.IOnlineStore"/>.
     /// Grain classes themselves are found by Orleans from this assembly's generated code.
     /// </summary>
     public static ISiloBuilder AddGranaryGrains(this ISiloBuilder silo)
@@ -28,6 +30,10 @@ public static class GranaryGrainsExtensions
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, RegistryCacheLifecycle>();
         services.TryAddSingleton<IFeatureDefinitionSource, RegistryFeatureDefinitionSource>();
         services.TryAddSingleton<OfflineStoreSelector>();
+        // Online tier: per-silo cache epochs (materialization invalidates them through the silo-pinned grain), materialization defaults.
+        services.TryAddSingleton<OnlineCacheEpochs>();
+        services.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
+        services.AddOptions<MaterializationOptions>().BindConfiguration("Granary:Materialization");
         return silo;
     }
 

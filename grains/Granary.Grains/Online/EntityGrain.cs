@@ -1,0 +1,132 @@
+using Granary.Definitions;
+using Granary.Grains.Registry;
+using Granary.Online;
+using Microsoft.Extensions.Logging;
+
+namespace Granary.Grains.Online;
+
+/// <summary>
+/// One entity key: the newest row of each feature view over it, cached from the online store (the last-known-good layer
+/// while the store is down), evaluated per read against the view's ttl and freshness SLA at the silo's clock.
+/// Writes go to the store first (which enforces newest-wins), then to the cache.
+/// </summary>
+[GrainType("entity")]
+public sealed partial class EntityGrain(
+    IOnlineStore store, RegistryCache registry, OnlineCacheEpochs epochs, TimeProvider time, ILogger<EntityGrain> logger) : Grain, IEntityGrain
+{
+    private readonly Dictionary<string, CachedView> _views = new(StringComparer.Ordinal);
+    private EntityKey _key = null!;
+
+    /// <inheritdoc/>
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _key = EntityKey.Parse(this.GetPrimaryKeyString());
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public async Task<EntityReadReply> ReadAsync(EntityReadRequest request)
+    {
+        var snapshot = await registry.GetAsync(_key.Project);
+        await LoadAsync(request.Views);
+        var now = time.GetUtcNow();
+        var values = new object?[request.FeatureCount];
+        var statuses = new byte[values.Length];
+        var eventMicros = new long[request.Views.Length];
+        var stale = new bool[request.Views.Length];
+        var i = 0;
+        for (var v = 0; v < request.Views.Length; v++)
+        {
+            var view = ViewOf(snapshot, request.Views[v]);
+            var row = _views[request.Views[v]].Row;
+            var ttl = view.HasTtl ? view.Ttl : null;
+            var sla = OnlineReadRules.FreshnessSlaOf(view);
+            eventMicros[v] = row is null ? EntityReadReply.NoRow : OnlineTime.ToMicros(row.EventTimestamp);
+            foreach (var feature in request.Features[v])
+            {
+                var result = OnlineReadRules.Evaluate(row, feature, ttl, sla, now);
+                values[i] = result.Value;
+                statuses[i++] = (byte)result.Status;
+                stale[v] |= result.Stale;
+            }
+        }
+        return new EntityReadReply(values, statuses, eventMicros, stale);
+    }
+
+    /// <inheritdoc/>
+    public async Task<bool[]> WriteAsync(EntityWrite write)
+    {
+        var snapshot = await registry.GetAsync(_key.Project);
+        var rows = new OnlineRow[write.Rows.Length];
+        for (var r = 0; r < rows.Length; r++)
+        {
+            rows[r] = write.Rows[r].ToOnlineRow(_key);
+            OnlineValueTypes.Check(rows[r], ViewOf(snapshot, rows[r].FeatureView));
+        }
+        var outcomes = await store.WriteAsync(rows);
+        var applied = new bool[rows.Length];
+        for (var r = 0; r < rows.Length; r++)
+        {
+            var row = rows[r];
+            applied[r] = outcomes[r] == OnlineWriteOutcome.Applied;
+            if (applied[r])
+            {
+                // Applied means the store now holds this row: it is the newest, whatever was cached.
+                var cached = _views.TryGetValue(row.FeatureView, out var c) ? c : null;
+                if (cached?.Row is null || row.CompareVersion(cached.Row) >= 0)
+                    _views[row.FeatureView] = new CachedView(row, epochs.Current(_key.Project, row.FeatureView));
+            }
+            else
+            {
+                // The store holds something newer than this row, which the cache may not have seen: reload on next read.
+                _views.Remove(row.FeatureView);
+            }
+        }
+        return applied;
+    }
+
+    /// <summary>Loads the views not cached, or cached before the view's last invalidation, in one store read.</summary>
+    private async Task LoadAsync(string[] views)
+    {
+        List<string>? missing = null;
+        foreach (var view in views)
+        {
+            if (!_views.TryGetValue(view, out var cached) || cached.Epoch != epochs.Current(_key.Project, view))
+                (missing ??= []).Add(view);
+        }
+        if (missing is null) return;
+        var loadedAt = missing.Select(v => epochs.Current(_key.Project, v)).ToArray();
+        try
+        {
+            var result = await store.ReadAsync([_key], missing);
+            for (var v = 0; v < missing.Count; v++)
+            {
+                var row = result[0, v];
+                // A write that landed while the read was in flight may be newer than what the read saw.
+                if (_views.TryGetValue(missing[v], out var cached) && cached.Row is { } held && (row is null || held.CompareVersion(row) > 0))
+                    row = held;
+                _views[missing[v]] = new CachedView(row, loadedAt[v]);
+            }
+        }
+        catch (OnlineStoreUnavailableException e)
+        {
+            // Serve what is held (the SLA flags it stale as it ages); a view never loaded has nothing to serve.
+            if (missing.Any(v => !_views.ContainsKey(v))) throw;
+            LogServingCached(logger, _key.Canonical, e.Message);
+        }
+    }
+
+    private static FeatureView ViewOf(RegistrySnapshot snapshot, string name)
+    {
+        foreach (var view in snapshot.FeatureViews)
+            if (view.Name == name) return view;
+        throw new OnlineRowSchemaException(
+            $"project '{snapshot.Project}' (registry version {snapshot.Version}) has no feature view '{name}'; known: {string.Join(", ", snapshot.FeatureViews.Select(v => v.Name).DefaultIfEmpty("(none)"))}",
+            "apply the repository that defines it, or fix the name");
+    }
+
+    private sealed record CachedView(OnlineRow? Row, long Epoch);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Online store unreachable; entity {Entity} serves its cached rows ({Reason})")]
+    private static partial void LogServingCached(ILogger logger, string entity, string reason);
+}

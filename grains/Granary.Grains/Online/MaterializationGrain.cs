@@ -1,0 +1,232 @@
+using Granary.Definitions;
+using Granary.Grains.Registry;
+using Granary.Offline;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Runtime;
+
+namespace Granary.Grains.Online;
+
+/// <summary>Materialization defaults.</summary>
+public sealed class MaterializationOptions
+{
+    /// <summary>Entity-hash partitions per run (spread over the silos); default 8.</summary>
+    public int Partitions { get; set; } = 8;
+    /// <summary>Rows per online-store write batch; default 2,000.</summary>
+    public int BatchSize { get; set; } = 2_000;
+    /// <summary>Write batches in flight per partition (pipelining); default 4.</summary>
+    public int BatchesInFlight { get; set; } = 4;
+    /// <summary>Attempts per partition before the run fails (a silo dying mid-partition costs one); default 5.</summary>
+    public int PartitionAttempts { get; set; } = 5;
+}
+
+/// <summary>The checkpoint of a materialization run, kept in grain state so a run survives its silo.</summary>
+[GenerateSerializer, Alias("granary.MaterializationCheckpoint")]
+public sealed class MaterializationCheckpoint
+{
+    /// <summary>Identifies the run (partition grains are keyed by it).</summary>
+    [Id(0)] public string RunId { get; set; } = "";
+    /// <summary>The run's state.</summary>
+    [Id(1)] public MaterializationRunState State { get; set; }
+    /// <summary>Window start.</summary>
+    [Id(2)] public DateTimeOffset Start { get; set; }
+    /// <summary>Window end.</summary>
+    [Id(3)] public DateTimeOffset End { get; set; }
+    /// <summary>Rows written per partition; -1 while a partition is not finished.</summary>
+    [Id(4)] public long[] PartitionRows { get; set; } = [];
+    /// <summary>Why the run failed.</summary>
+    [Id(5)] public string? Error { get; set; }
+    /// <summary>When it started.</summary>
+    [Id(6)] public DateTimeOffset? StartedAt { get; set; }
+    /// <summary>When it ended.</summary>
+    [Id(7)] public DateTimeOffset? FinishedAt { get; set; }
+    /// <summary>Resumes after a silo failure.</summary>
+    [Id(8)] public int Resumes { get; set; }
+    /// <summary>The schedule's lookback, when scheduled.</summary>
+    [Id(9)] public TimeSpan ScheduleLookback { get; set; }
+}
+
+/// <summary>
+/// Coordinates runs of one view: plans partitions, runs them on partition grains (placed anywhere in the cluster), records
+/// each finished partition in the checkpoint, and on completion invalidates every silo's cached rows of the view and
+/// records the interval in the registry. The run loop lives in the activation; a new activation resumes a running checkpoint.
+/// </summary>
+[GrainType("materialization")]
+public sealed partial class MaterializationGrain(
+    [PersistentState("materialization")] IPersistentState<MaterializationCheckpoint> checkpoint,
+    RegistryCache registry,
+    TimeProvider time,
+    IOptions<MaterializationOptions> options,
+    ILogger<MaterializationGrain> logger) : Grain, IMaterializationGrain
+{
+    private const string ScheduleReminder = "materialize-schedule";
+    private Task? _run;
+
+    private string Project => this.GetPrimaryKeyString()[..this.GetPrimaryKeyString().IndexOf('/')];
+    private string View => this.GetPrimaryKeyString()[(this.GetPrimaryKeyString().IndexOf('/') + 1)..];
+
+    /// <inheritdoc/>
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (checkpoint.State.State == MaterializationRunState.Running)
+        {
+            // The silo that ran this checkpoint stopped: carry on with the partitions not yet finished.
+            checkpoint.State.Resumes++;
+            LogResuming(logger, this.GetPrimaryKeyString(), checkpoint.State.PartitionRows.Count(r => r >= 0), checkpoint.State.PartitionRows.Length);
+            _run = RunAsync();
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public async Task<MaterializationStatus> StartAsync(DateTimeOffset start, DateTimeOffset end, bool incremental)
+    {
+        var snapshot = await registry.GetAsync(Project);
+        var view = snapshot.FeatureViews.FirstOrDefault(v => v.Name == View) ?? throw new MaterializationException(
+            $"project '{Project}' (registry version {snapshot.Version}) has no feature view '{View}'; known: {string.Join(", ", snapshot.FeatureViews.Select(v => v.Name).DefaultIfEmpty("(none)"))}");
+        if (!view.Online) throw new MaterializationException($"feature view '{View}' has online: false; set online: true to materialize it");
+        if (incremental) start = IncrementalStart(snapshot, view, end);
+        if (end < start) throw new MaterializationException($"materialization window of '{View}' ends ({end:O}) before it starts ({start:O})", "pass an end after the start");
+
+        var state = checkpoint.State;
+        if (state.State == MaterializationRunState.Running)
+        {
+            if (state.Start == start && state.End == end) return await GetStatusAsync();
+            throw new MaterializationException($"feature view '{View}' is already materializing [{state.Start:O}, {state.End:O}]; wait for it to finish",
+                "poll its status, then start the next window");
+        }
+        var partitions = Math.Max(1, options.Value.Partitions);
+        checkpoint.State = new MaterializationCheckpoint
+        {
+            RunId = Guid.NewGuid().ToString("N"), State = MaterializationRunState.Running, Start = start, End = end,
+            PartitionRows = Enumerable.Repeat(-1L, partitions).ToArray(), StartedAt = time.GetUtcNow(), ScheduleLookback = state.ScheduleLookback,
+        };
+        await checkpoint.WriteStateAsync();
+        _run = RunAsync();
+        return await GetStatusAsync();
+    }
+
+    /// <inheritdoc/>
+    public async Task<MaterializationStatus> GetStatusAsync()
+    {
+        var state = checkpoint.State;
+        long rows = state.PartitionRows.Where(r => r > 0).Sum();
+        if (state.State == MaterializationRunState.Running)
+        {
+            // Rows of running partitions, best effort: a partition on a silo that is going away just counts as 0.
+            var running = state.PartitionRows.Select((r, i) => (r, i)).Where(p => p.r < 0)
+                .Select(p => Partition(p.i).GetProgressAsync().ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : 0, TaskScheduler.Default));
+            rows += (await Task.WhenAll(running)).Sum();
+        }
+        return new MaterializationStatus
+        {
+            View = View, State = state.State, Start = state.Start, End = state.End, Partitions = state.PartitionRows.Length,
+            PartitionsDone = state.PartitionRows.Count(r => r >= 0), RowsWritten = rows, Error = state.Error,
+            StartedAt = state.StartedAt, FinishedAt = state.FinishedAt, Resumes = state.Resumes,
+        };
+    }
+
+    /// <inheritdoc/>
+    public async Task ScheduleAsync(TimeSpan? every, TimeSpan lookback)
+    {
+        if (every is null)
+        {
+            if (await this.GetReminder(ScheduleReminder) is { } reminder) await this.UnregisterReminder(reminder);
+            return;
+        }
+        checkpoint.State.ScheduleLookback = lookback;
+        await checkpoint.WriteStateAsync();
+        await this.RegisterOrUpdateReminder(ScheduleReminder, every.Value, every.Value);
+    }
+
+    /// <inheritdoc/>
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != ScheduleReminder || checkpoint.State.State == MaterializationRunState.Running) return;
+        var now = time.GetUtcNow();
+        try
+        {
+            await StartAsync(now - checkpoint.State.ScheduleLookback, now, incremental: false);
+        }
+        catch (Exception e) when (e is GranaryException)
+        {
+            LogScheduledRunRefused(logger, this.GetPrimaryKeyString(), e.Message);
+        }
+    }
+
+    private static DateTimeOffset IncrementalStart(RegistrySnapshot snapshot, FeatureView view, DateTimeOffset end)
+    {
+        if (snapshot.MaterializationIntervals.TryGetValue(view.Name, out var intervals) && intervals.Count > 0)
+            return intervals.Max(i => i.End);
+        return end - (view.HasTtl ? view.Ttl!.Value : TimeSpan.FromDays(7 * 52));
+    }
+
+    private IMaterializationPartitionGrain Partition(int index)
+        => GrainFactory.GetGrain<IMaterializationPartitionGrain>($"{this.GetPrimaryKeyString()}/{checkpoint.State.RunId}/{index}");
+
+    /// <summary>The run loop: every unfinished partition at once, each retried on failure; then invalidate, record, finish.</summary>
+    private async Task RunAsync()
+    {
+        // A long run must not be collected as idle between status polls.
+        DelayDeactivation(TimeSpan.FromDays(1));
+        var state = checkpoint.State;
+        try
+        {
+            var pending = state.PartitionRows.Select((rows, index) => (rows, index)).Where(p => p.rows < 0)
+                .Select(p => RunPartitionAsync(p.index, state.PartitionRows.Length)).ToList();
+            await Task.WhenAll(pending);
+            await InvalidateSilosAsync();
+            await GrainFactory.GetGrain<IRegistryGrain>(Project).RecordMaterializationIntervalAsync(View, state.Start, state.End);
+            state.State = MaterializationRunState.Succeeded;
+        }
+        catch (Exception e)
+        {
+            state.State = MaterializationRunState.Failed;
+            state.Error = e is GranaryException ? e.Message : $"{e.Message} ({e.GetType().Name})";
+            LogRunFailed(logger, this.GetPrimaryKeyString(), e);
+        }
+        state.FinishedAt = time.GetUtcNow();
+        await checkpoint.WriteStateAsync();
+        DelayDeactivation(TimeSpan.Zero);
+    }
+
+    private async Task RunPartitionAsync(int index, int count)
+    {
+        var state = checkpoint.State;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var rows = await Partition(index).RunAsync(Project, View, state.Start, state.End, index, count);
+                state.PartitionRows[index] = rows;
+                await checkpoint.WriteStateAsync();
+                return;
+            }
+            catch (Exception e) when (e is not GranaryException && attempt < options.Value.PartitionAttempts)
+            {
+                // A silo died or a store hiccuped: newest-wins makes rewriting the partition's rows harmless.
+                LogPartitionRetry(logger, this.GetPrimaryKeyString(), index, attempt, e.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * Math.Pow(2, attempt)));
+            }
+        }
+    }
+
+    private async Task InvalidateSilosAsync()
+    {
+        var silos = await GrainFactory.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+        await Task.WhenAll(silos.Keys.Select(silo =>
+            GrainFactory.GetGrain<ISiloOnlineCacheGrain>(silo.ToParsableString()).InvalidateAsync(Project, [View])));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Materialization {Key} resumes: {Done} of {Total} partitions were finished")]
+    private static partial void LogResuming(ILogger logger, string key, int done, int total);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Materialization {Key}: partition {Partition} failed (attempt {Attempt}); retrying: {Reason}")]
+    private static partial void LogPartitionRetry(ILogger logger, string key, int partition, int attempt, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Materialization {Key} failed")]
+    private static partial void LogRunFailed(ILogger logger, string key, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Scheduled materialization {Key} not started: {Reason}")]
+    private static partial void LogScheduledRunRefused(ILogger logger, string key, string reason);
+}
