@@ -5,7 +5,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using Granary.Definitions;
-using Granary.DuckDb;
 using Granary.Offline;
 using Granary.Offline.DuckDb;
 
@@ -15,18 +14,17 @@ if (args.Length == 2 && args[0] == "--sql")
     using var sqlStore = new DuckDbOfflineStore(new DuckDbOfflineStoreOptions { MemoryLimit = "4GB" });
     using var sqlConnection = sqlStore.Connect();
     var sqlClock = Stopwatch.StartNew();
-    using var sqlStatement = sqlConnection.Prepare(File.Exists(args[1]) ? File.ReadAllText(args[1]) : args[1]);
-    var sqlRows = sqlStatement.ExecuteWithProgress(null);
+    var sqlRows = sqlConnection.ExecuteWithProgress(File.Exists(args[1]) ? File.ReadAllText(args[1]) : args[1], progress: null);
     Console.WriteLine($"{sqlClock.Elapsed.TotalSeconds:F2} s, {sqlRows} rows");
     return;
 }
 
 var options = BenchOptions.Parse(args);
 Console.WriteLine($"Granary offline benchmark: {options.Entities:N0} entity rows, 3 views x {options.Rows:N0} rows, {options.Keys:N0} keys, memory_limit {options.MemoryLimit}, cache {options.Cache}");
-Console.WriteLine($"DuckDB {DuckDbDatabase.LibraryVersion}, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
-
 var storeOptions = new DuckDbOfflineStoreOptions { RepositoryPath = options.Cache, MemoryLimit = options.MemoryLimit, TempDirectory = Path.Combine(options.Cache, "spill") };
 using var store = new DuckDbOfflineStore(storeOptions);
+using (var versionConnection = store.Connect())
+    Console.WriteLine($"DuckDB {versionConnection.QueryScalar("SELECT version()")} (DuckDB.NET {typeof(DuckDB.NET.Data.DuckDBConnection).Assembly.GetName().Version}), {Environment.ProcessorCount} cores, .NET {Environment.Version}");
 BenchData.Generate(store, options);
 
 var registry = BenchData.Registry();
@@ -52,8 +50,7 @@ long RunGranary() => store.RunPointInTimeJoinAsync(new HistoricalRetrieval { Ent
 long RunHand()
 {
     using var connection = store.Connect();
-    using var statement = connection.Prepare(handSql);
-    return statement.ExecuteWithProgress(null);
+    return connection.ExecuteWithProgress(handSql, progress: null);
 }
 
 // Rounds alternate which query goes first, so neither always gets the other's warm page cache; each query's best

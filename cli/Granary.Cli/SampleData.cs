@@ -1,5 +1,5 @@
 using System.Globalization;
-using Granary.DuckDb;
+using Granary.Offline.DuckDb;
 using Granary.Repository;
 
 namespace Granary.Cli;
@@ -17,13 +17,12 @@ public static class SampleData
         var endLiteral = end.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + "+00";
         var drivers = string.Join(", ", SampleRepository.DriverIds);
         var customers = string.Join(", ", SampleRepository.CustomerIds);
-        var driverPath = Quote(Path.Combine(repositoryRoot, SampleRepository.DriverStatsPath));
-        var customerPath = Quote(Path.Combine(repositoryRoot, SampleRepository.CustomerProfilePath));
+        var driverPath = Sql.Literal(Path.Combine(repositoryRoot, SampleRepository.DriverStatsPath));
+        var customerPath = Sql.Literal(Path.Combine(repositoryRoot, SampleRepository.CustomerProfilePath));
         Directory.CreateDirectory(Path.Combine(repositoryRoot, "data"));
 
-        using var database = DuckDbDatabase.Open();
-        using var connection = database.Connect();
-        connection.Execute("SET TimeZone = 'UTC'");
+        using var store = new DuckDbOfflineStore();
+        using var connection = store.Connect();
         // Values derive from hash(key, time) so a re-run with the same end time writes the same data.
         connection.Execute($"""
             COPY (
@@ -54,6 +53,4 @@ public static class SampleData
         var customerRows = Convert.ToInt64(connection.QueryScalar($"SELECT count(*) FROM read_parquet({customerPath})"), CultureInfo.InvariantCulture);
         return (driverRows, customerRows);
     }
-
-    private static string Quote(string path) => "'" + path.Replace("'", "''", StringComparison.Ordinal) + "'";
 }

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using DuckDB.NET.Data;
 using Granary.Definitions;
-using Granary.DuckDb;
 using Granary.Offline;
 
 namespace Granary.Offline.DuckDb;
@@ -14,7 +14,9 @@ namespace Granary.Offline.DuckDb;
 public sealed class DuckDbOfflineStore : IOfflineStore, IDisposable
 {
     private readonly DuckDbOfflineStoreOptions _options;
-    private readonly DuckDbDatabase _database;
+    private readonly Lock _connectLock = new();
+    // Keeps the in-memory database alive; every operation works on a connection duplicated from it.
+    private readonly DuckDBConnection _database;
 
     /// <summary>Opens the store's in-memory DuckDB database with the given options.</summary>
     public DuckDbOfflineStore(DuckDbOfflineStoreOptions? options = null)
@@ -22,14 +24,26 @@ public sealed class DuckDbOfflineStore : IOfflineStore, IDisposable
         _options = options ?? new DuckDbOfflineStoreOptions();
         var settings = _options.ToDuckDbSettings();
         Directory.CreateDirectory(settings["temp_directory"]);
-        _database = DuckDbDatabase.Open(settings: settings);
+        var connectionString = new DuckDBConnectionStringBuilder { DataSource = DuckDBConnectionStringBuilder.InMemoryDataSource };
+        foreach (var (name, value) in settings) connectionString[name] = value;
+        _database = new DuckDBConnection(connectionString.ConnectionString);
+        _database.Open();
     }
 
-    /// <summary>Opens a connection set to UTC, so naive timestamps are read as UTC and zoned ones are converted.</summary>
-    public DuckDbConnection Connect()
+    /// <summary>
+    /// Opens a new connection to the store's database, set to UTC (naive timestamps are read as UTC, zoned ones converted)
+    /// and with DuckDB's progress tracking on (read by <see cref="DuckDbConnectionExtensions.ExecuteWithProgress"/>, never printed).
+    /// Dispose it after use.
+    /// </summary>
+    public DuckDBConnection Connect()
     {
-        var connection = _database.Connect();
-        connection.Execute("SET TimeZone = 'UTC'");
+        DuckDBConnection connection;
+        lock (_connectLock)
+        {
+            connection = _database.Duplicate();
+            connection.Open();
+        }
+        connection.Execute("SET TimeZone = 'UTC'; SET enable_progress_bar = true; SET enable_progress_bar_print = false;");
         return connection;
     }
 
@@ -44,33 +58,13 @@ public sealed class DuckDbOfflineStore : IOfflineStore, IDisposable
         IReadOnlyList<DuckDbColumn> columns;
         try
         {
-            columns = EntityTable.Describe(connection, $"SELECT * FROM {read}");
+            columns = connection.Describe($"SELECT * FROM {read}");
         }
-        catch (DuckDbException e)
+        catch (DuckDBException e)
         {
             throw new HistoricalRetrievalException($"cannot read the schema of file source '{source.Name}': {e.Message}");
         }
-        return Task.FromResult<IReadOnlyList<SourceColumn>>(columns.Select(c => new SourceColumn(c.Name, c.SqlType, ValueTypeOf(c))).ToList());
-    }
-
-    /// <summary>The feature value type of a DuckDB column type; null when none fits.</summary>
-    public static Definitions.ValueType? ValueTypeOf(DuckDbColumn column)
-    {
-        static ScalarType? Scalar(DuckDbType type) => type switch
-        {
-            DuckDbType.TinyInt or DuckDbType.SmallInt or DuckDbType.Integer or DuckDbType.UTinyInt or DuckDbType.USmallInt => ScalarType.Int32,
-            DuckDbType.BigInt or DuckDbType.UInteger or DuckDbType.UBigInt => ScalarType.Int64,
-            DuckDbType.Float => ScalarType.Float32,
-            DuckDbType.Double or DuckDbType.Decimal => ScalarType.Float64,
-            DuckDbType.Varchar => ScalarType.String,
-            DuckDbType.Boolean => ScalarType.Bool,
-            DuckDbType.Blob => ScalarType.Bytes,
-            _ when EntityTable.IsTime(type) => ScalarType.UnixTimestamp,
-            _ => null,
-        };
-        if (column.Type == DuckDbType.List)
-            return Scalar(column.ElementType) is { } element ? new Definitions.ValueType(element, IsList: true) : null;
-        return Scalar(column.Type) is { } scalar ? new Definitions.ValueType(scalar) : null;
+        return Task.FromResult<IReadOnlyList<SourceColumn>>(columns.Select(c => new SourceColumn(c.Name, c.SqlType, DuckDbTypeMap.ValueTypeOf(c.SqlType))).ToList());
     }
 
     /// <inheritdoc/>
@@ -81,37 +75,30 @@ public sealed class DuckDbOfflineStore : IOfflineStore, IDisposable
     /// <summary>Builds the SQL a retrieval would run, after loading and validating the entity dataframe (for docs, tests and debugging).</summary>
     public string ExplainPointInTimeJoin(HistoricalRetrieval request)
     {
-        using var connection = Connect();
-        var entities = EntityTable.Load(connection, request.Entities, "granary_entities", _options.RepositoryPath);
-        var sources = Validate(connection, request.Plan, entities);
+        using var workspace = new RetrievalWorkspace(Connect);
+        var entities = EntityTable.Load(workspace.Connection, request.Entities, workspace.EntityTable, _options.RepositoryPath);
+        var sources = Validate(workspace.Connection, request.Plan, entities);
         return PointInTimeJoinSql.Build(request.Plan, entities, sources, keepInternalColumns: request.Plan.OnDemandViews.Count > 0);
     }
 
     private HistoricalRetrievalResult RunPointInTimeJoin(HistoricalRetrieval request, IProgress<HistoricalRetrievalProgress>? progress, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        using var connection = Connect();
+        using var workspace = new RetrievalWorkspace(Connect);
         progress?.Report(new("loading entities", 0, 0, 0));
-        var entities = EntityTable.Load(connection, request.Entities, "granary_entities", _options.RepositoryPath);
-        try
-        {
-            var sources = Validate(connection, request.Plan, entities);
-            var onDemand = request.Plan.OnDemandViews.Count > 0;
-            var sql = PointInTimeJoinSql.Build(request.Plan, entities, sources, keepInternalColumns: onDemand);
-            var written = RetrievalOutputWriter.Write(connection, request.Plan, entities, sql, joinedTableReady: false, request.OutputPath,
-                progress is null ? null : progress.Report, cancellationToken);
-            progress?.Report(new("done", 100, entities.RowCount, written));
-            var columns = entities.Columns.Select(c => c.Name).Concat(request.Plan.OutputColumns).ToList();
-            return new HistoricalRetrievalResult(entities.RowCount, written, columns, Path.GetFullPath(request.OutputPath), clock.Elapsed);
-        }
-        finally
-        {
-            connection.Execute($"DROP TABLE IF EXISTS {entities.TableName}");
-        }
+        var entities = EntityTable.Load(workspace.Connection, request.Entities, workspace.EntityTable, _options.RepositoryPath);
+        var sources = Validate(workspace.Connection, request.Plan, entities);
+        var onDemand = request.Plan.OnDemandViews.Count > 0;
+        var sql = PointInTimeJoinSql.Build(request.Plan, entities, sources, keepInternalColumns: onDemand);
+        var written = RetrievalOutputWriter.Write(workspace, request.Plan, entities, sql, request.OutputPath,
+            progress is null ? null : progress.Report, cancellationToken);
+        progress?.Report(new("done", 100, entities.RowCount, written));
+        var columns = entities.Columns.Select(c => c.Name).Concat(request.Plan.OutputColumns).ToList();
+        return new HistoricalRetrievalResult(entities.RowCount, written, columns, Path.GetFullPath(request.OutputPath), clock.Elapsed);
     }
 
     /// <summary>Checks entity columns and source columns against the plan; returns each view's read expression.</summary>
-    private List<ViewSource> Validate(DuckDbConnection connection, HistoricalRetrievalPlan plan, EntityTable entities)
+    private List<ViewSource> Validate(DuckDBConnection connection, HistoricalRetrievalPlan plan, EntityTable entities)
     {
         ValidateEntityColumns(plan, entities);
         var sources = new List<ViewSource>();
@@ -121,9 +108,9 @@ public sealed class DuckDbOfflineStore : IOfflineStore, IDisposable
             IReadOnlyList<DuckDbColumn> columns;
             try
             {
-                columns = EntityTable.Describe(connection, $"SELECT * FROM {read}");
+                columns = connection.Describe($"SELECT * FROM {read}");
             }
-            catch (DuckDbException e)
+            catch (DuckDBException e)
             {
                 throw new HistoricalRetrievalException($"cannot read file source '{view.Source.Name}' of feature view '{view.View.Name}': {e.Message}");
             }
@@ -135,7 +122,7 @@ public sealed class DuckDbOfflineStore : IOfflineStore, IDisposable
     }
 
     /// <summary>Checks that every join-key column is in the entity dataframe and no output name collides with one of its columns.</summary>
-    public static void ValidateEntityColumns(HistoricalRetrievalPlan plan, EntityTable entities)
+    internal static void ValidateEntityColumns(HistoricalRetrievalPlan plan, EntityTable entities)
     {
         foreach (var view in plan.Views)
         {
@@ -159,14 +146,14 @@ public sealed class DuckDbOfflineStore : IOfflineStore, IDisposable
         using var connection = Connect();
         var read = ParquetSources.ReadExpression(query.Source, _options.RepositoryPath);
         var keys = query.JoinKeys.Select(k => Sql.Identifier(OfflineSources.StoredColumn(query.Source, k))).ToList();
-        var columns = EntityTable.Describe(connection, $"SELECT * FROM {read}");
+        var columns = connection.Describe($"SELECT * FROM {read}");
         DuckDbColumn Column(string name) => columns.FirstOrDefault(c => c.Name == name)
             ?? throw new HistoricalRetrievalException($"source '{query.Source.Name}' has no column '{name}'; its columns: {string.Join(", ", columns.Select(c => c.Name))}");
         var tsName = OfflineSources.StoredColumn(query.Source, query.Source.TimestampField);
         var ts = Sql.Identifier(tsName);
-        var eventMicros = EntityTable.EpochMicros(ts, Column(tsName));
+        var eventMicros = DuckDbTypeMap.EpochMicros(ts, Column(tsName));
         var createdName = string.IsNullOrEmpty(query.Source.CreatedTimestampField) ? null : OfflineSources.StoredColumn(query.Source, query.Source.CreatedTimestampField);
-        var created = createdName is null ? "NULL::BIGINT" : EntityTable.EpochMicros(Sql.Identifier(createdName), Column(createdName));
+        var created = createdName is null ? "NULL::BIGINT" : DuckDbTypeMap.EpochMicros(Sql.Identifier(createdName), Column(createdName));
         var features = query.Features.Select(f => Sql.Identifier(OfflineSources.StoredColumn(query.Source, f)));
         var partition = keys.Count == 0 ? "" : $"PARTITION BY {string.Join(", ", keys)} ";
         var sql = $"""
@@ -175,10 +162,7 @@ public sealed class DuckDbOfflineStore : IOfflineStore, IDisposable
             WHERE {eventMicros} BETWEEN $1 AND $2
             QUALIFY row_number() OVER ({partition}ORDER BY {ts} DESC{(createdName is null ? "" : $", {Sql.Identifier(createdName)} DESC NULLS LAST")}) = 1
             """;
-        using var statement = connection.Prepare(sql);
-        statement.Bind(1, DuckDbTime.ToMicros(query.Start));
-        statement.Bind(2, DuckDbTime.ToMicros(query.End));
-        using var rows = new DuckDbRowReader(statement.Query());
+        using var rows = connection.QueryRows(sql, DuckDbTypeMap.ToMicros(query.Start), DuckDbTypeMap.ToMicros(query.End));
         var keyCount = keys.Count;
         while (rows.Read())
         {
@@ -188,10 +172,10 @@ public sealed class DuckDbOfflineStore : IOfflineStore, IDisposable
             var values = new object?[query.Features.Count];
             for (var i = 0; i < values.Length; i++) values[i] = rows.GetValue(keyCount + 2 + i);
             var createdMicros = (long?)rows.GetValue(keyCount + 1);
-            yield return new LatestFeatureRow(keyValues, DuckDbTime.FromMicros((long)rows.GetValue(keyCount)!), createdMicros is { } c ? DuckDbTime.FromMicros(c) : null, values);
+            yield return new LatestFeatureRow(keyValues, DuckDbTypeMap.FromMicros((long)rows.GetValue(keyCount)!), createdMicros is { } c ? DuckDbTypeMap.FromMicros(c) : null, values);
         }
     }
 
-    /// <summary>Closes the database.</summary>
+    /// <summary>Closes the database (connections from <see cref="Connect"/> must be disposed first).</summary>
     public void Dispose() => _database.Dispose();
 }

@@ -4,7 +4,7 @@ using Granary.Offline;
 namespace Granary.Offline.DuckDb;
 
 /// <summary>Turns file sources into DuckDB table functions: a file is read directly, a folder as every Parquet file below it.</summary>
-public static class ParquetSources
+internal static class ParquetSources
 {
     /// <summary>The <c>read_parquet(...)</c> expression for a file source; throws when the path does not exist.</summary>
     public static string ReadExpression(DataSource source, string? repositoryPath)

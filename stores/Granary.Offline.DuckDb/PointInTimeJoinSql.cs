@@ -1,11 +1,10 @@
 using System.Text;
-using Granary.DuckDb;
 using Granary.Offline;
 
 namespace Granary.Offline.DuckDb;
 
 /// <summary>A view's source as the join reads it: the table expression, its event timestamp column and its created timestamp column (if any).</summary>
-public sealed record ViewSource(string Relation, DuckDbColumn TimestampColumn, DuckDbColumn? CreatedColumn);
+internal sealed record ViewSource(string Relation, DuckDbColumn TimestampColumn, DuckDbColumn? CreatedColumn);
 
 /// <summary>
 /// Builds DuckDB's point-in-time join: per view, <c>ASOF LEFT JOIN</c> on the join keys and the latest event time at or
@@ -14,7 +13,7 @@ public sealed record ViewSource(string Relation, DuckDbColumn TimestampColumn, D
 /// created time (ASOF takes a single inequality; measured cheaper than deduplicating with a window first).
 /// One output row per entity row, in entity row order.
 /// </summary>
-public static class PointInTimeJoinSql
+internal static class PointInTimeJoinSql
 {
     /// <summary>The join as a SELECT. With <paramref name="keepInternalColumns"/> it also returns the row id and hidden on-demand inputs.</summary>
     /// <param name="plan">The planned views.</param>
@@ -78,12 +77,12 @@ public static class PointInTimeJoinSql
         sql.Append($"{alias} AS ( -- feature view {view.View.Name}{(view.NameToUse != view.View.Name ? $" as {view.NameToUse}" : "")}\n    SELECT ");
         foreach (var key in view.JoinKeys)
             sql.Append(Column(key.SourceColumn, key.JoinKey)).Append(", ");
-        var eventMicros = EntityTable.EpochMicros(Sql.Identifier(view.TimestampColumn), source.TimestampColumn);
+        var eventMicros = DuckDbTypeMap.EpochMicros(Sql.Identifier(view.TimestampColumn), source.TimestampColumn);
         sql.Append($"{eventMicros} AS __event_us");
         if (view.CreatedTimestampColumn is { } created && source.CreatedColumn is { } createdColumn)
         {
             // Event time in the high 64 bits, created time (NULL lowest) in the low 64: the max is the latest event, then the latest created.
-            var createdMicros = EntityTable.EpochMicros(Sql.Identifier(created), createdColumn);
+            var createdMicros = DuckDbTypeMap.EpochMicros(Sql.Identifier(created), createdColumn);
             sql.Append($",\n        {eventMicros}::HUGEINT * {TwoTo64} + (coalesce({createdMicros}::HUGEINT, -9223372036854775808::HUGEINT) + 9223372036854775808::HUGEINT) AS __event_order");
         }
         foreach (var feature in view.Features)

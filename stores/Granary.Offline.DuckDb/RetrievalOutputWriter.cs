@@ -1,84 +1,52 @@
 using System.Globalization;
 using System.Text;
 using Granary.Definitions;
-using Granary.DuckDb;
 using Granary.Offline;
 
 namespace Granary.Offline.DuckDb;
 
 /// <summary>
 /// Writes a joined result to the output file with DuckDB's COPY (Parquet or CSV), applying on-demand views on the way:
-/// their inputs are streamed chunk by chunk through the compiled transforms and the outputs appended to a staging table,
-/// so no step holds the whole result in .NET memory.
+/// their inputs are streamed chunk by chunk through the compiled transforms and the outputs appended (through a second
+/// connection) to a staging table, so no step holds the whole result in .NET memory, whatever the number of rows.
 /// </summary>
-public static class RetrievalOutputWriter
+internal static class RetrievalOutputWriter
 {
-    private const string JoinedTable = "granary_joined";
-    private const string OnDemandTable = "granary_on_demand";
-
     /// <summary>
     /// Writes the result of <paramref name="joinQuery"/> (a SELECT with internal columns when the plan has on-demand views,
-    /// without otherwise) or, when <paramref name="joinedTableReady"/>, of the already filled table <c>granary_joined</c>.
+    /// without otherwise) or, when it is null, of the already filled <see cref="RetrievalWorkspace.JoinedTable"/>.
     /// Returns the rows written.
     /// </summary>
-    public static long Write(DuckDbConnection connection, HistoricalRetrievalPlan plan, EntityTable entities, string? joinQuery, bool joinedTableReady,
+    public static long Write(RetrievalWorkspace workspace, HistoricalRetrievalPlan plan, EntityTable entities, string? joinQuery,
         string outputPath, Action<HistoricalRetrievalProgress>? progress, CancellationToken cancellationToken)
     {
+        var connection = workspace.Connection;
         var copyOptions = OutputFiles.FormatOf(outputPath) == OutputFormat.Csv ? "(FORMAT csv, HEADER true)" : "(FORMAT parquet, COMPRESSION snappy)";
         var target = Sql.Literal(Path.GetFullPath(outputPath));
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outputPath))!);
 
-        if (plan.OnDemandViews.Count == 0 && !joinedTableReady)
-        {
-            using var copy = connection.Prepare($"COPY (\n{joinQuery}\n) TO {target} {copyOptions}");
-            return copy.ExecuteWithProgress(p => progress?.Invoke(new("joining", p, entities.RowCount, 0)), cancellationToken);
-        }
+        if (plan.OnDemandViews.Count == 0 && joinQuery is not null)
+            return connection.ExecuteWithProgress($"COPY (\n{joinQuery}\n) TO {target} {copyOptions}", p => progress?.Invoke(new("joining", p, entities.RowCount, 0)), cancellationToken);
 
-        if (!joinedTableReady)
-        {
-            using var stage = connection.Prepare($"CREATE OR REPLACE TEMP TABLE {JoinedTable} AS\n{joinQuery}");
-            stage.ExecuteWithProgress(p => progress?.Invoke(new("joining", p, entities.RowCount, 0)), cancellationToken);
-        }
+        if (joinQuery is not null)
+            connection.ExecuteWithProgress($"CREATE OR REPLACE TEMP TABLE {workspace.JoinedTable} AS\n{joinQuery}", p => progress?.Invoke(new("joining", p, entities.RowCount, 0)), cancellationToken);
 
         var select = new StringBuilder("SELECT ");
         select.Append(string.Join(", ", entities.Columns.Select(c => "j." + Sql.Identifier(c.Name))));
         var onDemandColumns = plan.OnDemandViews.SelectMany(v => v.Outputs).Select(o => o.ColumnName).ToHashSet(StringComparer.Ordinal);
         foreach (var column in plan.OutputColumns)
             select.Append(", ").Append(onDemandColumns.Contains(column) ? "o." : "j.").Append(Sql.Identifier(column));
-        select.Append($"\nFROM {JoinedTable} j");
+        select.Append($"\nFROM {workspace.JoinedTable} j");
         if (plan.OnDemandViews.Count > 0)
         {
-            ApplyOnDemandViews(connection, plan, entities, progress, cancellationToken);
-            select.Append($"\nJOIN {OnDemandTable} o USING ({EntityTable.RowIdColumn})");
+            ApplyOnDemandViews(workspace, plan, entities, progress, cancellationToken);
+            select.Append($"\nJOIN {workspace.OnDemandTable} o USING ({EntityTable.RowIdColumn})");
         }
         select.Append($"\nORDER BY j.{EntityTable.RowIdColumn}");
-        using (var copy = connection.Prepare($"COPY (\n{select}\n) TO {target} {copyOptions}"))
-        {
-            var written = copy.ExecuteWithProgress(p => progress?.Invoke(new("writing", p, entities.RowCount, 0)), cancellationToken);
-            connection.Execute($"DROP TABLE IF EXISTS {JoinedTable}; DROP TABLE IF EXISTS {OnDemandTable};");
-            return written;
-        }
+        return connection.ExecuteWithProgress($"COPY (\n{select}\n) TO {target} {copyOptions}", p => progress?.Invoke(new("writing", p, entities.RowCount, 0)), cancellationToken);
     }
 
-    /// <summary>The DuckDB column type of a feature value type.</summary>
-    public static string DuckDbTypeOf(Definitions.ValueType type)
-    {
-        var scalar = type.Scalar switch
-        {
-            ScalarType.Int32 => "INTEGER",
-            ScalarType.Int64 => "BIGINT",
-            ScalarType.Float32 => "FLOAT",
-            ScalarType.Float64 => "DOUBLE",
-            ScalarType.String => "VARCHAR",
-            ScalarType.Bool => "BOOLEAN",
-            ScalarType.Bytes => "BLOB",
-            ScalarType.UnixTimestamp => "TIMESTAMPTZ",
-            _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown scalar type"),
-        };
-        return type.IsList ? scalar + "[]" : scalar;
-    }
-
-    private static void ApplyOnDemandViews(DuckDbConnection connection, HistoricalRetrievalPlan plan, EntityTable entities,
+    private static void ApplyOnDemandViews(RetrievalWorkspace workspace, HistoricalRetrievalPlan plan, EntityTable entities,
         Action<HistoricalRetrievalProgress>? progress, CancellationToken cancellationToken)
     {
         var outputs = plan.OnDemandViews.SelectMany(v => v.Outputs).ToList();
@@ -87,26 +55,30 @@ public static class RetrievalOutputWriter
             if (output.Type.IsList)
                 throw new HistoricalRetrievalException($"on-demand feature '{output.Feature}' is a list ({output.Type}); offline retrieval supports scalar on-demand outputs only");
         }
-        var definition = string.Join(", ", outputs.Select(o => $"{Sql.Identifier(o.ColumnName)} {DuckDbTypeOf(o.Type)}"));
-        connection.Execute($"CREATE OR REPLACE TEMP TABLE {OnDemandTable} ({EntityTable.RowIdColumn} BIGINT, {definition})");
-
-        // One query reads every input column once; each view gets its own reusable TransformRow.
-        var inputColumns = plan.OnDemandViews.SelectMany(v => v.Inputs).Select(i => i.ColumnName).Distinct(StringComparer.Ordinal).ToList();
         foreach (var input in plan.OnDemandViews.SelectMany(v => v.Inputs.Where(i => i.FromEntityDataFrame).Select(i => (v, i))))
         {
             if (!entities.Has(input.i.ColumnName))
                 throw new HistoricalRetrievalException($"on-demand feature view '{input.v.View.Name}' needs request field '{input.i.Name}', which is not a column of the entity dataframe (columns: {entities.ColumnList})");
         }
+        var definition = string.Join(", ", outputs.Select(o => $"{Sql.Identifier(o.ColumnName)} {DuckDbTypeMap.SqlTypeOf(o.Type)}"));
+        workspace.Connection.Execute($"CREATE OR REPLACE TABLE {workspace.OnDemandTable} ({EntityTable.RowIdColumn} BIGINT, {definition})");
+
+        // One query reads every input column once; each view gets its own reusable TransformRow. The rows come in any
+        // order (the final COPY orders by row id), so DuckDB need not sort them first.
+        var inputColumns = plan.OnDemandViews.SelectMany(v => v.Inputs).Select(i => i.ColumnName).Distinct(StringComparer.Ordinal).ToList();
         var ordinals = inputColumns.Select((c, i) => (c, i + 1)).ToDictionary(x => x.c, x => x.Item2, StringComparer.Ordinal);
         var rows = plan.OnDemandViews.Select(_ => new TransformRow()).ToArray();
-        var query = $"SELECT {EntityTable.RowIdColumn}{string.Concat(inputColumns.Select(c => ", " + Sql.Identifier(c)))} FROM {JoinedTable} ORDER BY {EntityTable.RowIdColumn}";
-        using var reader = connection.QueryRows(query);
-        using var appender = connection.CreateAppender(OnDemandTable);
+        var query = $"SELECT {EntityTable.RowIdColumn}{string.Concat(inputColumns.Select(c => ", " + Sql.Identifier(c)))} FROM {workspace.JoinedTable}";
+        using var reader = workspace.Connection.QueryRows(query);
+        using var writer = workspace.OpenWriter();
+        using var appender = writer.CreateAppender(workspace.OnDemandTable);
         long done = 0;
         var lastReport = Environment.TickCount64;
         while (reader.Read())
         {
-            appender.Append((long)reader.GetValue(0)!);
+            var rowId = (long)reader.GetValue(0)!;
+            var appended = appender.CreateRow();
+            appended.AppendValue(rowId);
             for (var v = 0; v < plan.OnDemandViews.Count; v++)
             {
                 var view = plan.OnDemandViews[v];
@@ -119,16 +91,16 @@ public static class RetrievalOutputWriter
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    throw new HistoricalRetrievalException($"transform '{view.View.Transform}' of on-demand feature view '{view.View.Name}' failed on entity row {reader.GetValue(0)}: {e.Message}");
+                    throw new HistoricalRetrievalException($"transform '{view.View.Transform}' of on-demand feature view '{view.View.Name}' failed on entity row {rowId}: {e.Message}");
                 }
                 foreach (var output in view.Outputs)
                 {
                     if (!row.Contains(output.Feature))
                         throw new HistoricalRetrievalException($"transform '{view.View.Transform}' of on-demand feature view '{view.View.Name}' did not set output '{output.Feature}'");
-                    AppendAs(appender, row[output.Feature], output);
+                    DuckDbTypeMap.Append(appended, Convert(row[output.Feature], output));
                 }
             }
-            appender.EndRow();
+            appended.EndRow();
             done++;
             if ((done & 4095) == 0)
             {
@@ -145,25 +117,23 @@ public static class RetrievalOutputWriter
     // Transforms see instants as DateTimeOffset (UTC), whatever the engine's timestamp flavour.
     private static object? ForTransform(object? value) => value is DateTime t ? new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc)) : value;
 
-    private static void AppendAs(DuckDbAppender appender, object? value, FeatureColumn output)
+    /// <summary>A transform's output converted to the declared type of the column it is appended to.</summary>
+    private static object? Convert(object? value, FeatureColumn output)
     {
-        if (value is null)
-        {
-            appender.AppendNull();
-            return;
-        }
+        if (value is null) return null;
         try
         {
-            switch (output.Type.Scalar)
+            var invariant = CultureInfo.InvariantCulture;
+            return output.Type.Scalar switch
             {
-                case ScalarType.Int32: appender.Append(Convert.ToInt32(value, CultureInfo.InvariantCulture)); break;
-                case ScalarType.Int64: appender.Append(Convert.ToInt64(value, CultureInfo.InvariantCulture)); break;
-                case ScalarType.Float32: appender.Append(Convert.ToSingle(value, CultureInfo.InvariantCulture)); break;
-                case ScalarType.Float64: appender.Append(Convert.ToDouble(value, CultureInfo.InvariantCulture)); break;
-                case ScalarType.Bool: appender.Append(Convert.ToBoolean(value, CultureInfo.InvariantCulture)); break;
-                case ScalarType.String: appender.Append(Convert.ToString(value, CultureInfo.InvariantCulture) ?? ""); break;
-                default: appender.AppendValue(value); break;
-            }
+                ScalarType.Int32 => System.Convert.ToInt32(value, invariant),
+                ScalarType.Int64 => System.Convert.ToInt64(value, invariant),
+                ScalarType.Float32 => System.Convert.ToSingle(value, invariant),
+                ScalarType.Float64 => System.Convert.ToDouble(value, invariant),
+                ScalarType.Bool => System.Convert.ToBoolean(value, invariant),
+                ScalarType.String => System.Convert.ToString(value, invariant) ?? "",
+                _ => value,
+            };
         }
         catch (Exception e) when (e is InvalidCastException or FormatException or OverflowException)
         {

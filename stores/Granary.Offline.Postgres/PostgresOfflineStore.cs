@@ -1,8 +1,8 @@
 using System.Data;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using DuckDB.NET.Data;
 using Granary.Definitions;
-using Granary.DuckDb;
 using Granary.Offline;
 using Granary.Offline.DuckDb;
 using Npgsql;
@@ -58,7 +58,7 @@ public sealed class PostgresOfflineStore : IOfflineStore, IDisposable
             for (var i = 0; i < reader.FieldCount; i++)
             {
                 var type = reader.GetDataTypeName(i);
-                columns.Add(new SourceColumn(reader.GetName(i), type, ValueTypeOf(type)));
+                columns.Add(new SourceColumn(reader.GetName(i), type, PostgresTypeMap.ValueTypeOf(type)));
             }
             return columns;
         }
@@ -66,25 +66,6 @@ public sealed class PostgresOfflineStore : IOfflineStore, IDisposable
         {
             throw new HistoricalRetrievalException($"cannot read PostgreSQL source '{source.Name}': {e.MessageText}");
         }
-    }
-
-    /// <summary>The feature value type of a PostgreSQL type name; null when none fits.</summary>
-    public static Definitions.ValueType? ValueTypeOf(string postgresType)
-    {
-        var isList = postgresType.EndsWith("[]", StringComparison.Ordinal);
-        ScalarType? scalar = postgresType.TrimEnd('[', ']') switch
-        {
-            "smallint" or "integer" => ScalarType.Int32,
-            "bigint" => ScalarType.Int64,
-            "real" => ScalarType.Float32,
-            "double precision" or "numeric" => ScalarType.Float64,
-            "text" or "character varying" or "character" => ScalarType.String,
-            "boolean" => ScalarType.Bool,
-            "bytea" => ScalarType.Bytes,
-            "timestamp without time zone" or "timestamp with time zone" or "date" => ScalarType.UnixTimestamp,
-            _ => null,
-        };
-        return scalar is { } s ? new Definitions.ValueType(s, isList) : null;
     }
 
     /// <inheritdoc/>
@@ -100,9 +81,10 @@ public sealed class PostgresOfflineStore : IOfflineStore, IDisposable
             if (feature.Type.IsList)
                 throw new HistoricalRetrievalException($"feature '{feature.Feature}' is a list ({feature.Type}); the PostgreSQL offline store retrieves scalar features only");
         }
-        using var duck = _duckDb.Connect();
+        using var workspace = new RetrievalWorkspace(_duckDb.Connect);
+        var duck = workspace.Connection;
         progress?.Report(new("loading entities", 0, 0, 0));
-        var entities = EntityTable.Load(duck, request.Entities, EntityTableName, _options.DuckDb.RepositoryPath);
+        var entities = EntityTable.Load(duck, request.Entities, workspace.EntityTable, _options.DuckDb.RepositoryPath);
         DuckDbOfflineStore.ValidateEntityColumns(plan, entities);
 
         await using var pg = await OpenAsync(cancellationToken);
@@ -111,21 +93,22 @@ public sealed class PostgresOfflineStore : IOfflineStore, IDisposable
         progress?.Report(new("uploading entities", 0, entities.RowCount, 0));
         await UploadEntitiesAsync(duck, pg, plan, entities, cancellationToken);
 
-        // The joined features stream into a DuckDB table keyed by entity row id.
+        // The joined features stream into a DuckDB table keyed by entity row id (DuckDB spills it past its memory limit).
         var features = plan.Views.SelectMany(v => v.Features).ToList();
-        duck.Execute($"CREATE OR REPLACE TEMP TABLE granary_pg_features ({EntityTable.RowIdColumn} BIGINT{string.Concat(features.Select(f => $", {Sql.Identifier(f.ColumnName)} {RetrievalOutputWriter.DuckDbTypeOf(f.Type)}"))})");
+        duck.Execute($"CREATE OR REPLACE TEMP TABLE {workspace.RemoteFeaturesTable} ({EntityTable.RowIdColumn} BIGINT{string.Concat(features.Select(f => $", {Sql.Identifier(f.ColumnName)} {DuckDbTypeMap.SqlTypeOf(f.Type)}"))})");
         await using (var command = new NpgsqlCommand(PostgresPointInTimeJoinSql.Build(plan, EntityTableName), pg))
         {
             command.CommandTimeout = 0;
             await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken);
-            using var appender = duck.CreateAppender("granary_pg_features");
+            using var appender = duck.CreateAppender(workspace.RemoteFeaturesTable);
             long rows = 0;
             var lastReport = Environment.TickCount64;
             while (await reader.ReadAsync(cancellationToken))
             {
+                var row = appender.CreateRow();
                 for (var i = 0; i < reader.FieldCount; i++)
-                    appender.AppendValue(await reader.IsDBNullAsync(i, cancellationToken) ? null : reader.GetValue(i));
-                appender.EndRow();
+                    DuckDbTypeMap.Append(row, await reader.IsDBNullAsync(i, cancellationToken) ? null : PostgresTypeMap.ForDuckDb(reader.GetValue(i)));
+                row.EndRow();
                 rows++;
                 if (progress is not null && Environment.TickCount64 - lastReport >= 100)
                 {
@@ -136,14 +119,13 @@ public sealed class PostgresOfflineStore : IOfflineStore, IDisposable
         }
 
         duck.Execute($"""
-            CREATE OR REPLACE TEMP TABLE granary_joined AS
+            CREATE OR REPLACE TEMP TABLE {workspace.JoinedTable} AS
             SELECT e.* EXCLUDE ({EntityTable.TimestampUtcColumn}), f.*
-            FROM {EntityTableName} e JOIN granary_pg_features f ON f.{EntityTable.RowIdColumn} = e.rowid;
-            DROP TABLE granary_pg_features;
+            FROM {workspace.EntityTable} e JOIN {workspace.RemoteFeaturesTable} f ON f.{EntityTable.RowIdColumn} = e.rowid;
+            DROP TABLE {workspace.RemoteFeaturesTable};
             """);
-        var written = RetrievalOutputWriter.Write(duck, plan, entities, joinQuery: null, joinedTableReady: true, request.OutputPath,
+        var written = RetrievalOutputWriter.Write(workspace, plan, entities, joinQuery: null, request.OutputPath,
             progress is null ? null : progress.Report, cancellationToken);
-        duck.Execute($"DROP TABLE IF EXISTS {EntityTableName}");
         progress?.Report(new("done", 100, entities.RowCount, written));
         var columns = entities.Columns.Select(c => c.Name).Concat(plan.OutputColumns).ToList();
         return new HistoricalRetrievalResult(entities.RowCount, written, columns, Path.GetFullPath(request.OutputPath), clock.Elapsed);
@@ -156,11 +138,12 @@ public sealed class PostgresOfflineStore : IOfflineStore, IDisposable
     }
 
     /// <summary>Sends the row id, the entity time (UTC) and the join-key columns to a PostgreSQL temporary table by binary COPY.</summary>
-    private static async Task UploadEntitiesAsync(DuckDbConnection duck, NpgsqlConnection pg, HistoricalRetrievalPlan plan, EntityTable entities, CancellationToken cancellationToken)
+    private static async Task UploadEntitiesAsync(DuckDBConnection duck, NpgsqlConnection pg, HistoricalRetrievalPlan plan, EntityTable entities, CancellationToken cancellationToken)
     {
         var keyColumns = plan.Views.SelectMany(v => v.JoinKeys).Select(k => k.EntityColumn).Distinct(StringComparer.Ordinal)
-            .Select(name => entities.Columns.First(c => c.Name == name)).ToList();
-        var definitions = keyColumns.Select(c => $", {Sql.Identifier(c.Name)} {PostgresTypeOf(c)}");
+            .Select(name => entities.Columns.First(c => c.Name == name))
+            .Select(c => (c.Name, Type: PostgresTypeMap.JoinKeyTypeOf(c.Name, DuckDbTypeMap.ValueTypeOf(c.SqlType), c.SqlType))).ToList();
+        var definitions = keyColumns.Select(c => $", {Sql.Identifier(c.Name)} {c.Type.SqlType}");
         await using (var create = new NpgsqlCommand(
             $"DROP TABLE IF EXISTS {EntityTableName}; CREATE TEMP TABLE {EntityTableName} ({EntityTable.RowIdColumn} bigint PRIMARY KEY, {PostgresPointInTimeJoinSql.EntityTimeColumn} timestamptz{string.Concat(definitions)})", pg))
         {
@@ -175,13 +158,13 @@ public sealed class PostgresOfflineStore : IOfflineStore, IDisposable
             {
                 await writer.StartRowAsync(cancellationToken);
                 await writer.WriteAsync((long)rows.GetValue(0)!, NpgsqlDbType.Bigint, cancellationToken);
-                if (rows.GetValue(1) is long micros) await writer.WriteAsync(DuckDbTime.FromMicros(micros).UtcDateTime, NpgsqlDbType.TimestampTz, cancellationToken);
+                if (rows.GetValue(1) is long micros) await writer.WriteAsync(DuckDbTypeMap.FromMicros(micros).UtcDateTime, NpgsqlDbType.TimestampTz, cancellationToken);
                 else await writer.WriteNullAsync(cancellationToken);
                 for (var i = 0; i < keyColumns.Count; i++)
                 {
                     var value = rows.GetValue(i + 2);
                     if (value is null) await writer.WriteNullAsync(cancellationToken);
-                    else await writer.WriteAsync(value, NpgsqlTypeOf(keyColumns[i]), cancellationToken);
+                    else await writer.WriteAsync(PostgresTypeMap.ForJoinKey(value, keyColumns[i].Type), keyColumns[i].Type.NpgsqlType, cancellationToken);
                 }
             }
             await writer.CompleteAsync(cancellationToken);
@@ -189,27 +172,6 @@ public sealed class PostgresOfflineStore : IOfflineStore, IDisposable
         await using var analyze = new NpgsqlCommand($"ANALYZE {EntityTableName}", pg);
         await analyze.ExecuteNonQueryAsync(cancellationToken);
     }
-
-    private static string PostgresTypeOf(DuckDbColumn column) => column.Type switch
-    {
-        DuckDbType.BigInt or DuckDbType.UInteger => "bigint",
-        DuckDbType.Integer or DuckDbType.SmallInt or DuckDbType.TinyInt or DuckDbType.USmallInt or DuckDbType.UTinyInt => "integer",
-        DuckDbType.Varchar => "text",
-        DuckDbType.Double => "double precision",
-        DuckDbType.Float => "real",
-        DuckDbType.Boolean => "boolean",
-        _ => throw new HistoricalRetrievalException($"entity column '{column.Name}' has type {column.SqlType}, which cannot be a join key; use an integer or text column"),
-    };
-
-    private static NpgsqlDbType NpgsqlTypeOf(DuckDbColumn column) => PostgresTypeOf(column) switch
-    {
-        "bigint" => NpgsqlDbType.Bigint,
-        "integer" => NpgsqlDbType.Integer,
-        "text" => NpgsqlDbType.Text,
-        "double precision" => NpgsqlDbType.Double,
-        "real" => NpgsqlDbType.Real,
-        _ => NpgsqlDbType.Boolean,
-    };
 
     /// <inheritdoc/>
     public async IAsyncEnumerable<LatestFeatureRow> ReadLatestRowsAsync(LatestRowsQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)

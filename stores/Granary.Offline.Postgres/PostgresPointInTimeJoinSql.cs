@@ -10,7 +10,7 @@ namespace Granary.Offline.Postgres;
 /// source row with matching keys inside <c>[T - ttl, T]</c>, ordered by event time then created time (latest first),
 /// <c>LIMIT 1</c>. Timestamps compare as timestamptz with the session in UTC, so naive columns count as UTC.
 /// </summary>
-public static class PostgresPointInTimeJoinSql
+internal static class PostgresPointInTimeJoinSql
 {
     /// <summary>The uploaded entity table's time column (timestamptz).</summary>
     public const string EntityTimeColumn = "__granary_entity_ts";

@@ -1,4 +1,4 @@
-using Granary.DuckDb;
+using DuckDB.NET.Data;
 using Granary.Offline.DuckDb;
 
 namespace Granary.Offline.Tests;
@@ -21,7 +21,7 @@ public sealed record TableData(IReadOnlyList<(string Name, ColumnKind Kind)> Col
     };
 
     /// <summary>Writes the rows to a Parquet file through a DuckDB table filled by the appender.</summary>
-    public void WriteParquet(DuckDbConnection connection, string path)
+    public void WriteParquet(DuckDBConnection connection, string path)
     {
         var table = "t_" + Guid.NewGuid().ToString("N");
         connection.Execute($"CREATE TEMP TABLE {table} ({string.Join(", ", Columns.Select(c => $"{Sql.Identifier(c.Name)} {DuckDbType(c.Kind)}"))})");
@@ -29,8 +29,21 @@ public sealed record TableData(IReadOnlyList<(string Name, ColumnKind Kind)> Col
         {
             foreach (var row in Rows)
             {
-                foreach (var value in row) appender.AppendValue(value);
-                appender.EndRow();
+                var appended = appender.CreateRow();
+                foreach (var value in row)
+                {
+                    switch (value)
+                    {
+                        case null: appended.AppendNullValue(); break;
+                        case long l: appended.AppendValue(l); break;
+                        case double d: appended.AppendValue(d); break;
+                        case string s: appended.AppendValue(s); break;
+                        case DateTime t: appended.AppendValue(t); break;
+                        case DateTimeOffset t: appended.AppendValue(t); break;
+                        default: throw new ArgumentException($"test data cannot hold a {value.GetType().Name}");
+                    }
+                }
+                appended.EndRow();
             }
         }
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
@@ -38,7 +51,7 @@ public sealed record TableData(IReadOnlyList<(string Name, ColumnKind Kind)> Col
     }
 
     /// <summary>Reads a whole (small) output file for assertions.</summary>
-    public static (List<string> Columns, List<object?[]> Rows) ReadFile(DuckDbConnection connection, string path)
+    public static (List<string> Columns, List<object?[]> Rows) ReadFile(DuckDBConnection connection, string path)
     {
         var reader = path.EndsWith(".csv", StringComparison.Ordinal) ? $"read_csv({Sql.Literal(path)}, header = true)" : $"read_parquet({Sql.Literal(path)})";
         using var rows = connection.QueryRows($"SELECT * FROM {reader}");

@@ -1,0 +1,65 @@
+using DuckDB.NET.Data;
+
+namespace Granary.Offline.DuckDb;
+
+/// <summary>
+/// One retrieval's DuckDB session: its connection, the names of its scratch tables, and a second connection for writes
+/// that happen while the first one streams a result (DuckDB allows one active query per connection: an appender
+/// flushing on the streaming connection, which it does every 204,800 rows, closes the stream). Disposing drops the tables.
+/// </summary>
+internal sealed class RetrievalWorkspace : IDisposable
+{
+    private static long _lastId;
+    private readonly Func<DuckDBConnection> _connect;
+
+    public RetrievalWorkspace(Func<DuckDBConnection> connect)
+    {
+        _connect = connect;
+        Connection = connect();
+        var id = Interlocked.Increment(ref _lastId);
+        // Temporary tables belong to this connection; the on-demand table must be seen by the writing connection too,
+        // so it lives in the main schema under a name no concurrent retrieval uses.
+        OnDemandTable = $"granary_on_demand_{id}";
+    }
+
+    /// <summary>The connection the retrieval runs on.</summary>
+    public DuckDBConnection Connection { get; }
+
+    /// <summary>The entity dataframe (temporary).</summary>
+    public string EntityTable => "granary_entities";
+
+    /// <summary>The joined rows with internal columns, when on-demand views or a remote join need a staging step (temporary).</summary>
+    public string JoinedTable => "granary_joined";
+
+    /// <summary>Feature rows streamed back from a remote engine (temporary).</summary>
+    public string RemoteFeaturesTable => "granary_remote_features";
+
+    /// <summary>On-demand outputs keyed by entity row id (main schema, unique per retrieval).</summary>
+    public string OnDemandTable { get; }
+
+    /// <summary>A second connection to the same database, for appending while <see cref="Connection"/> streams.</summary>
+    public DuckDBConnection OpenWriter() => _connect();
+
+    public void Dispose()
+    {
+        try
+        {
+            Connection.Execute($"""
+                DROP TABLE IF EXISTS {OnDemandTable}; DROP TABLE IF EXISTS {JoinedTable};
+                DROP TABLE IF EXISTS {RemoteFeaturesTable}; DROP TABLE IF EXISTS {EntityTable};
+                """);
+        }
+        catch (DuckDBException)
+        {
+            // The connection closes below and takes its temporary tables with it; only the on-demand table could remain,
+            // and it is dropped with the database.
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            Connection.Dispose();
+        }
+    }
+}
