@@ -55,6 +55,8 @@ public sealed class RedisOnlineStore : IOnlineStore
         ArgumentNullException.ThrowIfNull(options);
         if (options.KeyTtl is { } ttl && ttl <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(options), ttl, "KeyTtl must be positive, or null for no expiry");
+        if (options.KeyPrefix.AsSpan().IndexOfAny('{', '}') >= 0)
+            throw new ArgumentException($"the Redis online store's KeyPrefix '{options.KeyPrefix}' contains a brace; braces would move the key's hash tag", nameof(options));
         _redis = redis;
         _options = options;
         _ownsConnection = ownsConnection;
