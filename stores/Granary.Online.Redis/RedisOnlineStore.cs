@@ -112,7 +112,7 @@ public sealed class RedisOnlineStore : IOnlineStore
             var tasks = new Task<RedisResult>[pending.Count];
             for (var j = 0; j < pending.Count; j++)
                 tasks[j] = batch.ScriptEvaluateAsync(WriteScriptSha1, keys[pending[j]], args[pending[j]]);
-            batch.Execute();
+            Send(batch, $"could not write {rows.Count} rows");
             await WaitAllAsync(tasks, cancellationToken).ConfigureAwait(false);
             var noScript = new List<int>();
             Exception? failure = null;
@@ -153,7 +153,7 @@ public sealed class RedisOnlineStore : IOnlineStore
         var batch = _redis.GetDatabase().CreateBatch();
         var tasks = new Task<RedisValue[]>[entities.Count];
         for (var e = 0; e < tasks.Length; e++) tasks[e] = batch.HashGetAsync(HashKeyOf(entities[e]), fields);
-        batch.Execute();
+        Send(batch, $"could not read {entities.Count} entities");
         await WaitAllAsync(tasks, cancellationToken).ConfigureAwait(false);
         for (var e = 0; e < tasks.Length; e++)
         {
@@ -203,7 +203,7 @@ public sealed class RedisOnlineStore : IOnlineStore
         var tasks = new Task<bool>[eventIds.Count];
         for (var i = 0; i < tasks.Length; i++)
             tasks[i] = batch.StringSetAsync(EventKeyOf(scope, eventIds[i]), 1, window, When.NotExists);
-        batch.Execute();
+        Send(batch, $"could not claim {eventIds.Count} event ids of scope '{scope}'");
         await WaitAllAsync(tasks, cancellationToken).ConfigureAwait(false);
         var fresh = new bool[tasks.Length];
         for (var i = 0; i < tasks.Length; i++)
@@ -224,7 +224,7 @@ public sealed class RedisOnlineStore : IOnlineStore
         var batch = _redis.GetDatabase().CreateBatch();
         // One DEL per key: in Redis Cluster the ids of a scope spread over slots.
         var tasks = keys.Select(k => batch.KeyDeleteAsync(k)).ToArray();
-        batch.Execute();
+        Send(batch, $"could not release {eventIds.Count} event ids of scope '{scope}'");
         await WaitAllAsync(tasks, cancellationToken).ConfigureAwait(false);
         foreach (var t in tasks)
             if (!t.IsCompletedSuccessfully)
@@ -289,6 +289,13 @@ public sealed class RedisOnlineStore : IOnlineStore
                 throw new ArgumentException($"event id number {i} of scope '{scope}' is empty", nameof(eventIds));
     }
 
+    /// <summary>Sends a batch; with no connection up (fail-fast) SE.Redis refuses at once, which is the retriable error here.</summary>
+    private void Send(IBatch batch, string what)
+    {
+        try { batch.Execute(); }
+        catch (Exception e) when (e is RedisException or TimeoutException) { throw Unavailable(what, e); }
+    }
+
     private static bool IsNoScript(Exception e)
         => e is RedisServerException && e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal);
 
@@ -301,7 +308,11 @@ public sealed class RedisOnlineStore : IOnlineStore
     }
 
     private OnlineStoreUnavailableException Unavailable(string what, Exception? inner)
-        => new($"Redis online store {Endpoints()}: {what}{(inner is null ? "" : ": " + inner.Message)}", inner);
+        => new($"Redis online store {Endpoints()}: {what}{(inner is null ? "" : ": " + FirstClause(inner.Message))}", inner);
+
+    // SE.Redis appends pages of connection diagnostics after the first ';'; they stay in the inner exception.
+    private static string FirstClause(string message)
+        => message.IndexOf("; ", StringComparison.Ordinal) is var i and > 0 ? message[..i] : message;
 
     private string Endpoints() => string.Join(",", _redis.GetEndPoints().Select(e => e.ToString()));
 
