@@ -1,0 +1,329 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using StackExchange.Redis;
+
+namespace Granary.Online.Redis;
+
+/// <summary>
+/// The online store on Redis. One hash per entity key, <c>&lt;prefix&gt;{&lt;project&gt;/&lt;join keys&gt;}</c> (the braces are a
+/// hash tag, so one entity's views stay in one Redis Cluster slot), with two fields per feature view:
+/// <c>v:&lt;view&gt;</c> the encoded row (<see cref="OnlineRowCodec"/>) and <c>t:&lt;view&gt;</c> its version (event and
+/// created time as 36 digits). A Lua script compares versions and writes atomically inside Redis, so newest-wins holds
+/// for every writer; batches are pipelined.
+/// </summary>
+public sealed class RedisOnlineStore : IOnlineStore
+{
+    // Writes one row if it is not older than the one held. KEYS[1] entity hash; ARGV[1] view; ARGV[2] version: 18 digits of
+    // event microseconds since 0001-01-01 then 18 of created microseconds + 1 (0 = none), so comparing the digit strings
+    // byte by byte compares (event, created) exactly (Lua numbers are doubles and would lose microseconds); ARGV[3] row
+    // bytes; ARGV[4] key expiry in ms, '0' for none. Returns 1 when written, 0 when the held row is newer.
+    private const string WriteScript = """
+        local tf = 't:' .. ARGV[1]
+        local held = redis.call('HGET', KEYS[1], tf)
+        if held then
+          local new = ARGV[2]
+          for i = 1, #new do
+            local a, b = string.byte(new, i), string.byte(held, i)
+            if a ~= b then
+              if a < b then return 0 end
+              break
+            end
+          end
+        end
+        redis.call('HSET', KEYS[1], tf, ARGV[2], 'v:' .. ARGV[1], ARGV[3])
+        if ARGV[4] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+        return 1
+        """;
+
+    private static readonly byte[] WriteScriptSha1 = SHA1.HashData(Encoding.UTF8.GetBytes(WriteScript));
+    private const long MicrosFromYearOneToUnixEpoch = 62_135_596_800_000_000;
+
+    private readonly IConnectionMultiplexer _redis;
+    private readonly bool _ownsConnection;
+    private readonly RedisOnlineStoreOptions _options;
+    private readonly RedisValue _ttlMs;
+
+    /// <summary>Uses an existing connection (not disposed with the store), e.g. one shared with Orleans' Redis providers.</summary>
+    public RedisOnlineStore(IConnectionMultiplexer redis, RedisOnlineStoreOptions options)
+        : this(redis, options, ownsConnection: false) { }
+
+    private RedisOnlineStore(IConnectionMultiplexer redis, RedisOnlineStoreOptions options, bool ownsConnection)
+    {
+        ArgumentNullException.ThrowIfNull(redis);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.KeyTtl is { } ttl && ttl <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(options), ttl, "KeyTtl must be positive, or null for no expiry");
+        if (options.KeyPrefix.AsSpan().IndexOfAny('{', '}') >= 0)
+            throw new ArgumentException($"the Redis online store's KeyPrefix '{options.KeyPrefix}' contains a brace; braces would move the key's hash tag", nameof(options));
+        _redis = redis;
+        _options = options;
+        _ownsConnection = ownsConnection;
+        _ttlMs = options.KeyTtl is { } t ? (long)Math.Ceiling(t.TotalMilliseconds) : 0;
+    }
+
+    /// <summary>
+    /// Connects to Redis as <see cref="RedisOnlineStoreOptions.Configuration"/> says and loads the write script. Starts
+    /// even while Redis is down (operations then throw <see cref="OnlineStoreUnavailableException"/> until it is back).
+    /// </summary>
+    public static async Task<RedisOnlineStore> ConnectAsync(RedisOnlineStoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ConfigurationOptions config;
+        try { config = ConfigurationOptions.Parse(options.Configuration); }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"the Redis online store's configuration '{options.Configuration}' is not valid: {e.Message}", nameof(options), e);
+        }
+        config.AbortOnConnectFail = false;
+        if (options.FailFastWhileDisconnected) config.BacklogPolicy = BacklogPolicy.FailFast;
+        var redis = await ConnectionMultiplexer.ConnectAsync(config).ConfigureAwait(false);
+        var store = new RedisOnlineStore(redis, options, ownsConnection: true);
+        try { await store.LoadScriptAsync().ConfigureAwait(false); }
+        catch (OnlineStoreUnavailableException) { } // loaded on first use (NOSCRIPT) once Redis is reachable
+        return store;
+    }
+
+    /// <summary>The Redis key of an entity's hash.</summary>
+    public RedisKey HashKeyOf(EntityKey entity) => _options.KeyPrefix + "{" + entity.Canonical + "}";
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<OnlineWriteOutcome>> WriteAsync(IReadOnlyList<OnlineRow> rows, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        cancellationToken.ThrowIfCancellationRequested();
+        var outcomes = new OnlineWriteOutcome[rows.Count];
+        if (rows.Count == 0) return outcomes;
+        // Encode everything first: a row that cannot be encoded fails the batch before anything is sent.
+        var keys = new RedisKey[rows.Count][];
+        var args = new RedisValue[rows.Count][];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var row = rows[i];
+            keys[i] = [HashKeyOf(row.Entity)];
+            args[i] = [row.FeatureView, VersionOf(row), OnlineRowCodec.Encode(row), _ttlMs];
+        }
+        var pending = Enumerable.Range(0, rows.Count).ToList();
+        for (var attempt = 0; ; attempt++)
+        {
+            var db = _redis.GetDatabase();
+            var batch = db.CreateBatch();
+            var tasks = new Task<RedisResult>[pending.Count];
+            for (var j = 0; j < pending.Count; j++)
+                tasks[j] = batch.ScriptEvaluateAsync(WriteScriptSha1, keys[pending[j]], args[pending[j]]);
+            Send(batch, $"could not write {rows.Count} rows");
+            await WaitAllAsync(tasks, cancellationToken).ConfigureAwait(false);
+            var noScript = new List<int>();
+            Exception? failure = null;
+            var failed = 0;
+            for (var j = 0; j < tasks.Length; j++)
+            {
+                var task = tasks[j];
+                if (task.IsCompletedSuccessfully)
+                {
+                    outcomes[pending[j]] = (long)task.Result == 1 ? OnlineWriteOutcome.Applied : OnlineWriteOutcome.IgnoredAsOlder;
+                    continue;
+                }
+                var error = task.Exception?.InnerException ?? new TaskCanceledException();
+                if (IsNoScript(error)) noScript.Add(pending[j]);
+                else { failure ??= error; failed++; }
+            }
+            if (failure is not null)
+                throw Unavailable($"could not write {failed + noScript.Count} of {rows.Count} rows", failure);
+            if (noScript.Count == 0) return outcomes;
+            if (attempt >= 2)
+                throw Unavailable($"could not write {noScript.Count} of {rows.Count} rows: the write script did not stay loaded", null);
+            // Redis restarted (or flushed its scripts): a NOSCRIPT reply means the script did not run, so load and resend.
+            await LoadScriptAsync().ConfigureAwait(false);
+            pending = noScript;
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<OnlineReadResult> ReadAsync(IReadOnlyList<EntityKey> entities, IReadOnlyList<string> featureViews, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entities);
+        ArgumentNullException.ThrowIfNull(featureViews);
+        cancellationToken.ThrowIfCancellationRequested();
+        var fields = new RedisValue[featureViews.Count];
+        for (var v = 0; v < fields.Length; v++) fields[v] = "v:" + featureViews[v];
+        var rows = new OnlineRow?[entities.Count * featureViews.Count];
+        if (rows.Length == 0) return new OnlineReadResult(entities, featureViews, rows);
+        var batch = _redis.GetDatabase().CreateBatch();
+        var tasks = new Task<RedisValue[]>[entities.Count];
+        for (var e = 0; e < tasks.Length; e++) tasks[e] = batch.HashGetAsync(HashKeyOf(entities[e]), fields);
+        Send(batch, $"could not read {entities.Count} entities");
+        await WaitAllAsync(tasks, cancellationToken).ConfigureAwait(false);
+        for (var e = 0; e < tasks.Length; e++)
+        {
+            if (!tasks[e].IsCompletedSuccessfully)
+                throw Unavailable($"could not read {entities.Count} entities", tasks[e].Exception?.InnerException);
+            var values = tasks[e].Result;
+            for (var v = 0; v < values.Length; v++)
+                if (!values[v].IsNull)
+                    rows[e * fields.Length + v] = OnlineRowCodec.Decode(entities[e], featureViews[v], (byte[])values[v]!);
+        }
+        return new OnlineReadResult(entities, featureViews, rows);
+    }
+
+    /// <inheritdoc/>
+    public async Task<long> DeleteFeatureViewAsync(string project, string featureView, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(project);
+        ArgumentException.ThrowIfNullOrEmpty(featureView);
+        var pattern = EscapeGlob(_options.KeyPrefix + "{" + project + "/") + "*";
+        RedisValue[] fields = ["v:" + featureView, "t:" + featureView];
+        long deleted = 0;
+        try
+        {
+            var db = _redis.GetDatabase();
+            foreach (var endpoint in _redis.GetEndPoints())
+            {
+                var server = _redis.GetServer(endpoint);
+                if (server.IsReplica) continue;
+                var tasks = new List<Task<long>>();
+                // SCAN walks the keyspace in pages; deletes go out pipelined while it walks.
+                await foreach (var key in server.KeysAsync(db.Database, pattern, pageSize: 1000).WithCancellation(cancellationToken).ConfigureAwait(false))
+                    tasks.Add(db.HashDeleteAsync(key, fields));
+                foreach (var count in await Task.WhenAll(tasks).ConfigureAwait(false))
+                    if (count > 0) deleted++;
+            }
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException) { throw Unavailable($"could not delete feature view '{featureView}' of project '{project}'", e); }
+        return deleted;
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<bool>> ClaimEventIdsAsync(string scope, IReadOnlyList<string> eventIds, TimeSpan window, CancellationToken cancellationToken = default)
+    {
+        CheckClaim(scope, eventIds);
+        if (window <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(window), window, "the deduplication window must be positive");
+        var batch = _redis.GetDatabase().CreateBatch();
+        var tasks = new Task<bool>[eventIds.Count];
+        for (var i = 0; i < tasks.Length; i++)
+            tasks[i] = batch.StringSetAsync(EventKeyOf(scope, eventIds[i]), 1, window, When.NotExists);
+        Send(batch, $"could not claim {eventIds.Count} event ids of scope '{scope}'");
+        await WaitAllAsync(tasks, cancellationToken).ConfigureAwait(false);
+        var fresh = new bool[tasks.Length];
+        for (var i = 0; i < tasks.Length; i++)
+        {
+            if (!tasks[i].IsCompletedSuccessfully)
+                throw Unavailable($"could not claim {eventIds.Count} event ids of scope '{scope}'", tasks[i].Exception?.InnerException);
+            fresh[i] = tasks[i].Result;
+        }
+        return fresh;
+    }
+
+    /// <inheritdoc/>
+    public async Task ReleaseEventIdsAsync(string scope, IReadOnlyList<string> eventIds, CancellationToken cancellationToken = default)
+    {
+        CheckClaim(scope, eventIds);
+        var keys = new RedisKey[eventIds.Count];
+        for (var i = 0; i < keys.Length; i++) keys[i] = EventKeyOf(scope, eventIds[i]);
+        var batch = _redis.GetDatabase().CreateBatch();
+        // One DEL per key: in Redis Cluster the ids of a scope spread over slots.
+        var tasks = keys.Select(k => batch.KeyDeleteAsync(k)).ToArray();
+        Send(batch, $"could not release {eventIds.Count} event ids of scope '{scope}'");
+        await WaitAllAsync(tasks, cancellationToken).ConfigureAwait(false);
+        foreach (var t in tasks)
+            if (!t.IsCompletedSuccessfully)
+                throw Unavailable($"could not release {eventIds.Count} event ids of scope '{scope}'", t.Exception?.InnerException);
+    }
+
+    /// <inheritdoc/>
+    public async Task<OnlineStoreHealth> CheckHealthAsync(CancellationToken cancellationToken = default)
+    {
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            var latency = await _redis.GetDatabase().PingAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+            return new OnlineStoreHealth(true, clock.Elapsed, $"Redis {Endpoints()} answered PING in {latency.TotalMilliseconds:0.###} ms");
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            return new OnlineStoreHealth(false, clock.Elapsed, $"Redis {Endpoints()} did not answer PING: {e.Message}");
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        if (_ownsConnection) await _redis.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Loads the write script into every primary (a cluster has several); its SHA-1 is known in advance.</summary>
+    private async Task LoadScriptAsync()
+    {
+        try
+        {
+            foreach (var endpoint in _redis.GetEndPoints())
+            {
+                var server = _redis.GetServer(endpoint);
+                if (!server.IsReplica && server.IsConnected) await server.ScriptLoadAsync(WriteScript).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException) { throw Unavailable("could not load the write script", e); }
+    }
+
+    private static string VersionOf(OnlineRow row)
+    {
+        var ev = OnlineTime.ToMicros(row.EventTimestamp) + MicrosFromYearOneToUnixEpoch;
+        var cr = row.CreatedTimestamp is { } c ? OnlineTime.ToMicros(c) + MicrosFromYearOneToUnixEpoch + 1 : 0;
+        return string.Create(36, (ev, cr), static (span, v) =>
+        {
+            v.ev.TryFormat(span[..18], out _, "D18", CultureInfo.InvariantCulture);
+            v.cr.TryFormat(span[18..], out _, "D18", CultureInfo.InvariantCulture);
+        });
+    }
+
+    private RedisKey EventKeyOf(string scope, string id)
+        => _options.KeyPrefix + "event:" + scope.Length.ToString(CultureInfo.InvariantCulture) + ":" + scope + ":" + id;
+
+    private static void CheckClaim(string scope, IReadOnlyList<string> eventIds)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(scope);
+        ArgumentNullException.ThrowIfNull(eventIds);
+        for (var i = 0; i < eventIds.Count; i++)
+            if (string.IsNullOrEmpty(eventIds[i]))
+                throw new ArgumentException($"event id number {i} of scope '{scope}' is empty", nameof(eventIds));
+    }
+
+    /// <summary>Sends a batch; with no connection up (fail-fast) SE.Redis refuses at once, which is the retriable error here.</summary>
+    private void Send(IBatch batch, string what)
+    {
+        try { batch.Execute(); }
+        catch (Exception e) when (e is RedisException or TimeoutException) { throw Unavailable(what, e); }
+    }
+
+    private static bool IsNoScript(Exception e)
+        => e is RedisServerException && e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal);
+
+    /// <summary>Waits for every task (they fail on their own: SE.Redis times each command out); cancellation stops the wait only.</summary>
+    private static async Task WaitAllAsync(Task[] tasks, CancellationToken cancellationToken)
+    {
+        try { await Task.WhenAll(tasks).WaitAsync(cancellationToken).ConfigureAwait(false); }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { throw; }
+        catch (Exception) { } // inspected per task by the caller
+    }
+
+    private OnlineStoreUnavailableException Unavailable(string what, Exception? inner)
+        => new($"Redis online store {Endpoints()}: {what}{(inner is null ? "" : ": " + FirstClause(inner.Message))}", inner);
+
+    // SE.Redis appends pages of connection diagnostics after the first ';'; they stay in the inner exception.
+    private static string FirstClause(string message)
+        => message.IndexOf("; ", StringComparison.Ordinal) is var i and > 0 ? message[..i] : message;
+
+    private string Endpoints() => string.Join(",", _redis.GetEndPoints().Select(e => e.ToString()));
+
+    private static string EscapeGlob(string s)
+    {
+        var b = new StringBuilder(s.Length + 4);
+        foreach (var c in s)
+        {
+            if (c is '*' or '?' or '[' or ']' or '\\') b.Append('\\');
+            b.Append(c);
+        }
+        return b.ToString();
+    }
+}
