@@ -3,6 +3,7 @@ using Granary.Grains.Hosting;
 using Granary.Offline;
 using Granary.Offline.DuckDb;
 using Granary.Offline.Postgres;
+using Granary.Online;
 using Granary.Registry;
 using Granary.Registry.Sql;
 using Granary.Repository;
@@ -31,6 +32,9 @@ public static class GranaryHostingExtensions
         silo.Services.AddGranaryStores(config);
         silo.Services.AddGranarySerialization();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, RegistrySchemaLifecycle>();
+        silo.Services.AddSingleton<OnlineStoreLifecycle>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<OnlineStoreLifecycle>());
+        silo.Services.AddSingleton<IOnlineStore>(sp => sp.GetRequiredService<OnlineStoreLifecycle>().Store);
         silo.AddGranaryGrains();
         return silo;
     }

@@ -159,7 +159,7 @@ public sealed class DuckDbOfflineStore : IOfflineStore, IDisposable
         var sql = $"""
             SELECT {string.Concat(keys.Select(k => k + ", "))}{eventMicros} AS __event_us, {created} AS __created_us{string.Concat(features.Select(f => ", " + f))}
             FROM {read}
-            WHERE {eventMicros} BETWEEN $1 AND $2
+            WHERE {eventMicros} BETWEEN $1 AND $2{PartitionFilter(query, keys)}
             QUALIFY row_number() OVER ({partition}ORDER BY {ts} DESC{(createdName is null ? "" : $", {Sql.Identifier(createdName)} DESC NULLS LAST")}) = 1
             """;
         using var rows = connection.QueryRows(sql, DuckDbTypeMap.ToMicros(query.Start), DuckDbTypeMap.ToMicros(query.End));
@@ -174,6 +174,15 @@ public sealed class DuckDbOfflineStore : IOfflineStore, IDisposable
             var createdMicros = (long?)rows.GetValue(keyCount + 1);
             yield return new LatestFeatureRow(keyValues, DuckDbTypeMap.FromMicros((long)rows.GetValue(keyCount)!), createdMicros is { } c ? DuckDbTypeMap.FromMicros(c) : null, values);
         }
+    }
+
+    // Materialization reads a view in entity-hash partitions: hash() of the join key values picks each key's partition.
+    private static string PartitionFilter(LatestRowsQuery query, IReadOnlyList<string> keys)
+    {
+        if (query.PartitionCount <= 1 || keys.Count == 0) return "";
+        if (query.PartitionIndex < 0 || query.PartitionIndex >= query.PartitionCount)
+            throw new ArgumentOutOfRangeException(nameof(query), $"partition {query.PartitionIndex} is outside 0..{query.PartitionCount - 1}");
+        return $" AND hash({string.Join(", ", keys)}) % {query.PartitionCount} = {query.PartitionIndex}";
     }
 
     /// <summary>Closes the database (connections from <see cref="Connect"/> must be disposed first).</summary>

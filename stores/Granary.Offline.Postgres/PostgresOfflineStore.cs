@@ -186,7 +186,7 @@ public sealed class PostgresOfflineStore : IOfflineStore, IDisposable
         var sql = $"""
             SELECT {distinct}{string.Concat(keys.Select(k => k + ", "))}{ts} AS event_ts, {created} AS created_ts{string.Concat(features.Select(f => ", " + f))}
             FROM {PostgresPointInTimeJoinSql.SourceRelation(query.Source)} s
-            WHERE {ts} BETWEEN @start AND @end
+            WHERE {ts} BETWEEN @start AND @end{PartitionFilter(query, keys)}
             ORDER BY {string.Concat(keys.Select(k => k + ", "))}{ts} DESC{(createdName is null ? "" : $", {created} DESC NULLS LAST")}{(keys.Count == 0 ? " LIMIT 1" : "")}
             """;
         await using var command = new NpgsqlCommand(sql, pg);
@@ -205,6 +205,16 @@ public sealed class PostgresOfflineStore : IOfflineStore, IDisposable
             DateTimeOffset? createdTs = reader.IsDBNull(keyCount + 1) ? null : new DateTimeOffset(reader.GetDateTime(keyCount + 1), TimeSpan.Zero);
             yield return new LatestFeatureRow(keyValues, eventTs, createdTs, values);
         }
+    }
+
+    // Materialization reads a view in entity-hash partitions: a hash of the join key values' text picks each key's partition.
+    private static string PartitionFilter(LatestRowsQuery query, IReadOnlyList<string> keys)
+    {
+        if (query.PartitionCount <= 1 || keys.Count == 0) return "";
+        if (query.PartitionIndex < 0 || query.PartitionIndex >= query.PartitionCount)
+            throw new ArgumentOutOfRangeException(nameof(query), $"partition {query.PartitionIndex} is outside 0..{query.PartitionCount - 1}");
+        var hashed = string.Join(" || '|' || ", keys.Select(k => $"coalesce({k}::text, '')"));
+        return $" AND mod(abs(hashtext({hashed})::bigint), {query.PartitionCount}) = {query.PartitionIndex}";
     }
 
     /// <summary>Closes the embedded DuckDB.</summary>

@@ -26,16 +26,21 @@ public sealed class ThreeSiloCluster : IAsyncDisposable
     /// <summary>Grain references through the cluster's client.</summary>
     public IGrainFactory Grains => Cluster.Client;
 
-    /// <summary>Starts three silos serving <paramref name="repositoryRoot"/> (created with <paramref name="project"/> when it has no granary.yaml).</summary>
-    public static async Task<ThreeSiloCluster> StartAsync(string repositoryRoot, string project = "demo")
+    /// <summary>
+    /// Starts three silos serving <paramref name="repositoryRoot"/> (given <paramref name="granaryYaml"/>, default a "demo"
+    /// project on the embedded stores, when it has no granary.yaml); <paramref name="configure"/> adds to every silo first.
+    /// </summary>
+    public static async Task<ThreeSiloCluster> StartAsync(string repositoryRoot, string granaryYaml = "project: demo\n", Action<ISiloBuilder>? configure = null)
     {
         Directory.CreateDirectory(repositoryRoot);
         var yaml = Path.Combine(repositoryRoot, RepositoryConfig.FileName);
-        if (!File.Exists(yaml)) await File.WriteAllTextAsync(yaml, $"project: {project}\n");
+        if (!File.Exists(yaml)) await File.WriteAllTextAsync(yaml, granaryYaml);
         var builder = new InProcessTestClusterBuilder(3);
         builder.ConfigureSilo((_, silo) =>
         {
+            configure?.Invoke(silo);
             silo.AddMemoryGrainStorageAsDefault();
+            silo.UseInMemoryReminderService();
             silo.AddGranary(repositoryRoot);
         });
         builder.ConfigureClient(client => client.AddGranaryClient());
