@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using Orleans.Placement;
+
+namespace Granary.Grains.Diagnostics;
+
+/// <summary>
+/// Drives silo-to-silo load from inside the cluster: concurrent loops of ping calls from this silo to ping grains that
+/// live on other silos. Placed on the silo that first calls it, so a client picks the driving silo by key.
+/// </summary>
+[Alias("granary.diagnostics.load-driver")]
+public interface ILoadDriverGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Runs <paramref name="loops"/> concurrent call loops for <paramref name="duration"/> over those of
+    /// <paramref name="targetKeys"/> whose ping grains are active on another silo, and answers the figures.
+    /// </summary>
+    [Alias("drive")]
+    Task<LoadFigures> Drive(string[] targetKeys, int loops, TimeSpan duration);
+}
+
+/// <summary>What a load run measured: calls made, seconds spent, latency percentiles in microseconds.</summary>
+[GenerateSerializer, Immutable, Alias("granary.diagnostics.load-figures")]
+public sealed record LoadFigures(
+    [property: Id(0)] long Calls,
+    [property: Id(1)] double Seconds,
+    [property: Id(2)] double P50Microseconds,
+    [property: Id(3)] double P99Microseconds,
+    [property: Id(4)] int RemoteTargets);
+
+/// <inheritdoc cref="ILoadDriverGrain"/>
+[GrainType("granary.diagnostics.load-driver"), PreferLocalPlacement]
+public sealed class LoadDriverGrain : Grain, ILoadDriverGrain
+{
+    /// <inheritdoc/>
+    public async Task<LoadFigures> Drive(string[] targetKeys, int loops, TimeSpan duration)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(loops, 1);
+        var here = RuntimeIdentity;
+        var remote = new List<IPingGrain>();
+        foreach (var key in targetKeys)
+        {
+            var target = GrainFactory.GetGrain<IPingGrain>(key);
+            if (await target.Ping() != here) remote.Add(target);
+        }
+        if (remote.Count == 0)
+        {
+            throw new InvalidOperationException($"None of the {targetKeys.Length} target grains lives on another silo than {here}; start more silos or pass more keys.");
+        }
+
+        var latencies = new List<long>[loops];
+        var watch = Stopwatch.StartNew();
+        var end = duration.Ticks;
+        var tasks = new Task[loops];
+        for (var loop = 0; loop < loops; loop++)
+        {
+            var mine = latencies[loop] = new List<long>(1 << 16);
+            var offset = loop;
+            tasks[loop] = Task.Run(async () =>
+            {
+                var i = offset;
+                while (watch.Elapsed.Ticks < end)
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    await remote[i++ % remote.Count].Touch();
+                    mine.Add(Stopwatch.GetTimestamp() - start);
+                }
+            });
+        }
+        await Task.WhenAll(tasks);
+        var seconds = watch.Elapsed.TotalSeconds;
+        var all = latencies.SelectMany(l => l).ToArray();
+        Array.Sort(all);
+        double Percentile(double p) => all.Length == 0 ? 0 : all[(int)Math.Min(all.Length - 1, p * all.Length)] * 1e6 / Stopwatch.Frequency;
+        return new LoadFigures(all.Length, seconds, Percentile(0.50), Percentile(0.99), remote.Count);
+    }
+}
