@@ -1,0 +1,99 @@
+using System.Net;
+using Granary.Clustering.PostgreSql;
+using Granary.Silo;
+using Microsoft.Extensions.Options;
+using Orleans.Dashboard;
+using Orleans.Configuration;
+using StackExchange.Redis;
+
+// The Granary silo. `dotnet Granary.Silo.dll --help` prints the options; docs/cluster.md explains the cluster.
+SiloSettings settings;
+try
+{
+    settings = SiloSettings.Parse(args);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+
+var builder = WebApplication.CreateBuilder(args.Where(a => a.Contains('=')).ToArray());
+builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+builder.WebHost.UseUrls($"http://{settings.Host}:{settings.HttpPort}");
+
+builder.Services.AddOptions<ClusterTimingOptions>().BindConfiguration(ClusterTimingOptions.Section).ValidateOnStart();
+builder.Services.AddSingleton<IValidateOptions<ClusterTimingOptions>, ClusterTimingOptionsValidator>();
+builder.Services.AddOptions<ClusterMembershipOptions>().Configure<IOptions<ClusterTimingOptions>>((membership, timings) =>
+{
+    var t = timings.Value;
+    membership.ProbeTimeout = t.ProbeTimeout;
+    membership.NumMissedProbesLimit = t.NumMissedProbesLimit;
+    membership.NumVotesForDeathDeclaration = t.NumVotesForDeathDeclaration;
+    membership.DeathVoteExpirationTimeout = t.DeathVoteExpirationTimeout;
+    membership.TableRefreshTimeout = t.TableRefreshTimeout;
+    membership.IAmAliveTablePublishTimeout = t.IAmAliveTablePublishTimeout;
+});
+
+builder.UseOrleans(silo =>
+{
+    silo.Configure<ClusterOptions>(o =>
+    {
+        o.ClusterId = settings.ClusterId;
+        // One service per cluster: grain state keys and reminders are scoped by it, so they survive restarts.
+        o.ServiceId = settings.ClusterId;
+    });
+    silo.Configure<SiloOptions>(o => o.SiloName = settings.Name ?? $"{settings.Host}:{settings.Port}");
+    silo.ConfigureEndpoints(IPAddress.Parse(settings.Host), settings.Port, settings.GatewayPort, listenOnAnyHostAddress: false);
+
+    if (settings.Postgres is { } postgres)
+    {
+        silo.UseGranaryPostgresClustering(postgres);
+    }
+    else
+    {
+        silo.UseLocalhostClustering(settings.Port, settings.GatewayPort);
+        silo.UseInMemoryReminderService();
+    }
+
+    if (settings.Redis is { } redis)
+    {
+        silo.AddRedisGrainStorageAsDefault(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
+    }
+    else
+    {
+        silo.AddMemoryGrainStorageAsDefault();
+    }
+
+    if (settings.Repo is { } repo)
+    {
+        // LEAD: the single call site for the feature store, wired after merging hosting/Granary.Hosting:
+        // silo.AddGranary(repo);   // namespace Granary.Hosting: grains, registry and offline stores of repo/granary.yaml
+        throw new NotSupportedException($"--repo '{repo}': this silo build does not include the feature-store grains yet.");
+    }
+
+    silo.AddDashboard();
+});
+
+var app = builder.Build();
+app.MapOrleansDashboard(routePrefix: "/dashboard");
+var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Granary.Silo");
+if (settings.Redis is null) logger.LogWarning("No --redis given: grain state lives in this process's memory and is lost when the silo stops.");
+if (settings.Postgres is null) logger.LogWarning("No --postgres given: localhost clustering; this silo runs alone and other silos cannot join it.");
+logger.LogInformation("Orleans dashboard: http://{Host}:{Port}/dashboard", settings.Host, settings.HttpPort);
+
+try
+{
+    await app.RunAsync();
+    return 0;
+}
+catch (OptionsValidationException e)
+{
+    foreach (var failure in e.Failures) Console.Error.WriteLine(failure);
+    return 2;
+}
+catch (Exception e)
+{
+    logger.LogCritical(e, "The silo stopped: {Message}", e.Message);
+    return 1;
+}
