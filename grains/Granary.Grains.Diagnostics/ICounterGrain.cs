@@ -31,7 +31,16 @@ public sealed class CounterGrain([PersistentState("counter")] IPersistentState<C
     public async Task<long> Increment()
     {
         state.State.Value++;
-        await state.WriteStateAsync();
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // Not stored, not counted: a caller retrying after a storage outage must not count twice.
+            state.State.Value--;
+            throw;
+        }
         return state.State.Value;
     }
 

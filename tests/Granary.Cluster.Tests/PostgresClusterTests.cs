@@ -29,7 +29,7 @@ public sealed class PostgresClusterTests : IAsyncLifetime
     }
 
     private List<int> Statuses() =>
-        database.Query<int>($"SELECT status FROM granary_membership WHERE cluster_id = '{clusterId}' ORDER BY status");
+        database.QueryOrEmpty<int>($"SELECT status FROM granary_membership WHERE cluster_id = '{clusterId}' ORDER BY status");
 
     [Fact]
     public async Task Three_silos_join_through_the_table_and_a_client_reaches_grains_on_each()

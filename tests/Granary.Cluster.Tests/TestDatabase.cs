@@ -35,6 +35,19 @@ public sealed class TestDatabase : IDisposable
         return rows;
     }
 
+    /// <summary>Like <see cref="Query{T}"/>, but no rows while the silos have not created the table yet.</summary>
+    public List<T> QueryOrEmpty<T>(string sql)
+    {
+        try
+        {
+            return Query<T>(sql);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
+        {
+            return [];
+        }
+    }
+
     public void Dispose()
     {
         NpgsqlConnection.ClearAllPools();
