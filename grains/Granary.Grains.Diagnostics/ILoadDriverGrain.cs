@@ -16,6 +16,10 @@ public interface ILoadDriverGrain : IGrainWithStringKey
     /// </summary>
     [Alias("drive")]
     Task<LoadFigures> Drive(string[] targetKeys, int loops, TimeSpan duration);
+
+    /// <summary>The identity of the silo this driver runs on.</summary>
+    [Alias("silo")]
+    Task<string> Silo();
 }
 
 /// <summary>What a load run measured: calls made, seconds spent, latency percentiles in microseconds.</summary>
@@ -25,7 +29,24 @@ public sealed record LoadFigures(
     [property: Id(1)] double Seconds,
     [property: Id(2)] double P50Microseconds,
     [property: Id(3)] double P99Microseconds,
-    [property: Id(4)] int RemoteTargets);
+    [property: Id(4)] int RemoteTargets)
+{
+    /// <summary>Calls per second.</summary>
+    public double CallsPerSecond => Seconds > 0 ? Calls / Seconds : 0;
+
+    /// <summary>Summarizes per-loop latency samples (Stopwatch ticks) of a run that lasted <paramref name="seconds"/>.</summary>
+    public static LoadFigures Summarize(IEnumerable<List<long>> latencies, double seconds, int remoteTargets)
+    {
+        var all = latencies.SelectMany(l => l).ToArray();
+        Array.Sort(all);
+        double Percentile(double p) => all.Length == 0 ? 0 : all[(int)Math.Min(all.Length - 1, p * all.Length)] * 1e6 / Stopwatch.Frequency;
+        return new LoadFigures(all.Length, seconds, Percentile(0.50), Percentile(0.99), remoteTargets);
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() =>
+        $"{CallsPerSecond,12:N0} calls/s   p50 {P50Microseconds,8:N1} us   p99 {P99Microseconds,9:N1} us   ({Calls:N0} calls in {Seconds:0.0} s)";
+}
 
 /// <inheritdoc cref="ILoadDriverGrain"/>
 [GrainType("granary.diagnostics.load-driver"), PreferLocalPlacement]
@@ -67,10 +88,9 @@ public sealed class LoadDriverGrain : Grain, ILoadDriverGrain
             });
         }
         await Task.WhenAll(tasks);
-        var seconds = watch.Elapsed.TotalSeconds;
-        var all = latencies.SelectMany(l => l).ToArray();
-        Array.Sort(all);
-        double Percentile(double p) => all.Length == 0 ? 0 : all[(int)Math.Min(all.Length - 1, p * all.Length)] * 1e6 / Stopwatch.Frequency;
-        return new LoadFigures(all.Length, seconds, Percentile(0.50), Percentile(0.99), remote.Count);
+        return LoadFigures.Summarize(latencies, watch.Elapsed.TotalSeconds, remote.Count);
     }
+
+    /// <inheritdoc/>
+    public Task<string> Silo() => Task.FromResult(RuntimeIdentity);
 }
