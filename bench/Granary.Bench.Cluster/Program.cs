@@ -98,6 +98,8 @@ static async Task<int> CrossProcessAsync(TimeSpan duration, int loops)
         {
             c.Configure<ClusterOptions>(o => { o.ClusterId = clusterId; o.ServiceId = clusterId; });
             c.UseGranaryPostgresClustering(postgres);
+            // A driver's Drive call lasts the whole run.
+            c.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = duration + TimeSpan.FromMinutes(1));
         });
         using var client = builder.Build();
         await client.StartAsync();

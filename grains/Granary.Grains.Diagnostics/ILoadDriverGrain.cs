@@ -57,12 +57,9 @@ public sealed class LoadDriverGrain : Grain, ILoadDriverGrain
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(loops, 1);
         var here = RuntimeIdentity;
-        var remote = new List<IPingGrain>();
-        foreach (var key in targetKeys)
-        {
-            var target = GrainFactory.GetGrain<IPingGrain>(key);
-            if (await target.Ping() != here) remote.Add(target);
-        }
+        var targets = targetKeys.Select(key => GrainFactory.GetGrain<IPingGrain>(key)).ToArray();
+        var owners = await Task.WhenAll(targets.Select(t => t.Ping()));
+        var remote = targets.Where((_, i) => owners[i] != here).ToList();
         if (remote.Count == 0)
         {
             throw new InvalidOperationException($"None of the {targetKeys.Length} target grains lives on another silo than {here}; start more silos or pass more keys.");
