@@ -5,13 +5,10 @@
 #   3. `granary get-historical-features` builds point-in-time correct training data (DuckDB) for an entity
 #      dataframe through the feature service `driver_activity_v1`, including its on-demand view.
 # Usage: deploy/demo.sh [DIR]   (default: ./demo; an existing repository there is reused)
+# The first call of ./granary publishes the CLI once (.artifacts/cli); DuckDB's native library ships in DuckDB.NET.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:-demo}
-if [ ! -f "$here/node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so" ]; then
-  echo "installing the DuckDB native library (npm) ..." >&2
-  (cd "$here" && npm install --no-audit --no-fund --loglevel=error)
-fi
 granary() { "$here/granary" "$@"; }
 
 [ -f "$dir/granary.yaml" ] || granary init "$dir"

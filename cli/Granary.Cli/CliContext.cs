@@ -1,14 +1,12 @@
 using System.CommandLine;
-using Granary.Grains.Registry;
 using Granary.Hosting;
 using Granary.Repository;
-using Granary.Transforms;
 using Spectre.Console;
 
 namespace Granary.Cli;
 
 /// <summary>A problem the user must fix; printed without a stack trace, exit code 1.</summary>
-public sealed class CliException(string message) : Exception(message);
+public sealed class CliException(string message, string? hint = null) : GranaryException(message, hint);
 
 /// <summary>What every command shares: the global options, the console, and running with clean error reporting.</summary>
 public sealed class CliContext(IAnsiConsole console)
@@ -41,8 +39,7 @@ public sealed class CliContext(IAnsiConsole console)
             foreach (var error in e.Errors) Console.MarkupLineInterpolated($"  [red]{error}[/]");
             return 1;
         }
-        catch (Exception e) when (e is CliException or RegistryConflictException or BreakingChangeException or RegistryValidationException
-                                      or RegistryNotFoundException or TransformCompilationException)
+        catch (GranaryException e)
         {
             Console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
             return 1;
@@ -60,13 +57,23 @@ public sealed class CliContext(IAnsiConsole console)
     }
 
     /// <summary>Starts the embedded silo for the repository at <paramref name="root"/>; fails with a hint when there is none.</summary>
+    /// <remarks>Only for commands that need grains: a silo costs about a second to start.</remarks>
     public async Task<EmbeddedFeatureStore> StartStoreAsync(string root, CancellationToken cancellationToken)
     {
-        if (!File.Exists(Path.Combine(root, RepositoryConfig.FileName)))
-            throw new CliException($"no {RepositoryConfig.FileName} in '{root}'; run 'granary init <dir>' to create a repository, or pass --repo <dir>");
+        RequireRepository(root);
         return await EmbeddedFeatureStore.StartAsync(root, cancellationToken: cancellationToken);
     }
 
-    /// <summary>The registry grain of the store's project.</summary>
-    public static IRegistryGrain Registry(EmbeddedFeatureStore store) => store.Grains.GetGrain<IRegistryGrain>(store.Config.Project);
+    /// <summary>Opens the registry of the repository at <paramref name="root"/> over its stores, without a silo.</summary>
+    public async Task<LocalRegistry> OpenRegistryAsync(string root, CancellationToken cancellationToken)
+    {
+        RequireRepository(root);
+        return await LocalRegistry.OpenAsync(root, cancellationToken);
+    }
+
+    private static void RequireRepository(string root)
+    {
+        if (!File.Exists(Path.Combine(root, RepositoryConfig.FileName)))
+            throw new CliException($"no {RepositoryConfig.FileName} in '{root}'; run 'granary init <dir>' to create a repository, or pass --repo <dir>");
+    }
 }

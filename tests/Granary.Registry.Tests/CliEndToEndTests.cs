@@ -66,7 +66,14 @@ public sealed class CliEndToEndTests : IDisposable
         Assert.True(forced.ExitCode == 0, forced.Output);
         Assert.Contains("registry version 2", forced.Output);
 
-        var rollback = await CliRunner.RunAsync("--repo", Repo, "registry", "rollback", "1");
+        // Going back to version 1 changes acc_rate's type again: the same guard as apply.
+        var refusedRollback = await CliRunner.RunAsync("--repo", Repo, "registry", "rollback", "1");
+        Assert.Equal(1, refusedRollback.ExitCode);
+        Assert.Contains("roll back to project 'demo' refused", refusedRollback.Output);
+        Assert.Contains("which changes type from Float64 to Float32", refusedRollback.Output);
+        Assert.Contains("--force", refusedRollback.Output);
+
+        var rollback = await CliRunner.RunAsync("--repo", Repo, "registry", "rollback", "1", "--force");
         Assert.True(rollback.ExitCode == 0, rollback.Output);
         Assert.Contains("is now at registry version 3, equal to version 1", rollback.Output);
 

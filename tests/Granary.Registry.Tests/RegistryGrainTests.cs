@@ -2,43 +2,26 @@ using System.Diagnostics;
 using Granary.Cli;
 using Granary.Definitions;
 using Granary.Grains.Registry;
-using Granary.Hosting;
-using Granary.Repository;
 using Granary.Transforms;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Granary.Registry.Tests;
 
-/// <summary>The registry grain in real embedded silos over one SQLite registry: applies, long polls, caches, transforms.</summary>
-public sealed class RegistryGrainTests : IAsyncLifetime
+/// <summary>
+/// The registry grain on a real three-silo Orleans cluster over one SQLite registry: applies, long polls, per-silo caches,
+/// transforms, and writers outside the cluster (the CLI applies without a silo). Each test uses a project of its own.
+/// </summary>
+public sealed class RegistryGrainTests(RegistryTestCluster cluster) : IClassFixture<RegistryTestCluster>
 {
-    private readonly TestRepository _repo = new();
-    private EmbeddedFeatureStore _silo1 = null!;
-    private EmbeddedFeatureStore _silo2 = null!;
+    private readonly string _project = RegistryTestCluster.NewProject();
 
-    public async Task InitializeAsync()
-    {
-        SampleData.Write(_repo.Root, DateTimeOffset.Parse("2026-03-01T00:00:00Z"));
-        _silo1 = await EmbeddedFeatureStore.StartAsync(_repo.Root);
-        _silo2 = await EmbeddedFeatureStore.StartAsync(_repo.Root);
-    }
+    private IRegistryGrain Registry(int silo) => cluster.GrainsOf(silo).GetGrain<IRegistryGrain>(_project);
 
-    public async Task DisposeAsync()
-    {
-        await _silo1.DisposeAsync();
-        await _silo2.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        _repo.Dispose();
-    }
-
-    private IRegistryGrain Registry(EmbeddedFeatureStore silo) => silo.Grains.GetGrain<IRegistryGrain>("demo");
-
-    private RegistrySnapshot Sample() => _repo.Load().ToSnapshot();
+    private RegistrySnapshot Sample() => cluster.Repository.Load().ToSnapshot();
 
     [Fact]
     public async Task A_waiting_reader_learns_of_a_new_version_as_soon_as_it_is_applied()
     {
-        var grain = Registry(_silo1);
+        var grain = Registry(0);
         Assert.Equal(0, (await grain.GetSnapshotAsync()).Version);
         var waiting = grain.WaitForVersionAfterAsync(0, TimeSpan.FromSeconds(20));
         await Task.Delay(200);
@@ -57,7 +40,7 @@ public sealed class RegistryGrainTests : IAsyncLifetime
     [Fact]
     public async Task A_long_poll_with_nothing_new_returns_null_after_its_wait()
     {
-        var grain = Registry(_silo1);
+        var grain = Registry(0);
         await grain.ApplyAsync(new ApplyRequest(Sample(), 0, false));
         Assert.Null(await grain.WaitForVersionAfterAsync(1, TimeSpan.FromMilliseconds(300)));
         Assert.Equal(1, (await grain.WaitForVersionAfterAsync(0, TimeSpan.FromSeconds(10)))!.Version);
@@ -66,48 +49,47 @@ public sealed class RegistryGrainTests : IAsyncLifetime
     [Fact]
     public async Task The_silo_registry_cache_follows_new_versions_without_a_fixed_wait()
     {
-        var cache = _silo1.Services.GetRequiredService<RegistryCache>();
-        Assert.Equal(0, (await cache.GetAsync("demo")).Version);
+        // Silo 2's cache follows a grain that an apply through silo 1 changes.
+        var cache = cluster.ServiceOf<RegistryCache>(2);
+        Assert.Equal(0, (await cache.GetAsync(_project)).Version);
 
-        await Registry(_silo1).ApplyAsync(new ApplyRequest(Sample(), 0, false));
+        await Registry(1).ApplyAsync(new ApplyRequest(Sample(), 0, false));
         var clock = Stopwatch.StartNew();
-        var snapshot = await cache.WaitForVersionAsync("demo", 1, TimeSpan.FromSeconds(10));
+        var snapshot = await cache.WaitForVersionAsync(_project, 1, TimeSpan.FromSeconds(10));
         Assert.Equal(1, snapshot.Version);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"cache took {clock.Elapsed}");
-        Assert.Equal(1, (await cache.GetAsync("demo")).Version);
+        Assert.Equal(1, (await cache.GetAsync(_project)).Version);
     }
 
     [Fact]
-    public async Task Concurrent_applies_from_two_silos_have_one_winner_and_the_loser_gets_a_conflict()
+    public async Task Concurrent_applies_through_two_silos_have_one_winner_and_the_loser_gets_a_conflict()
     {
-        await Registry(_silo1).ApplyAsync(new ApplyRequest(Sample(), 0, false));
-        await Registry(_silo2).GetSnapshotAsync(); // activate in silo 2 too: two activations, one database
+        await Registry(0).ApplyAsync(new ApplyRequest(Sample(), 0, false));
         var a = Sample() with { Entities = [.. Sample().Entities.Select(e => e with { Description = "from silo 1" })] };
         var b = Sample() with { Entities = [.. Sample().Entities.Select(e => e with { Description = "from silo 2" })] };
 
         var results = await Task.WhenAll(
-            Capture(() => Registry(_silo1).ApplyAsync(new ApplyRequest(a, 1, false))),
-            Capture(() => Registry(_silo2).ApplyAsync(new ApplyRequest(b, 1, false))));
+            Capture(() => Registry(0).ApplyAsync(new ApplyRequest(a, 1, false))),
+            Capture(() => Registry(1).ApplyAsync(new ApplyRequest(b, 1, false))));
 
         Assert.Single(results, r => r.Result is not null);
         var loser = Assert.Single(results, r => r.Error is not null).Error!;
         Assert.IsType<RegistryConflictException>(loser);
         Assert.Contains("is at version 2, not 1", loser.Message);
         var winner = results[0].Result is not null ? a : b;
-        Assert.Equal(RegistryJson.DefinitionsOf(winner), RegistryJson.DefinitionsOf(await Registry(_silo1).GetVersionAsync(2)));
-        // The loser's silo caught up with the winner's version.
-        Assert.Equal(2, (await Registry(_silo2).GetSnapshotAsync()).Version);
-        Assert.Equal(2, (await Registry(_silo1).GetSnapshotAsync()).Version);
+        Assert.Equal(RegistryJson.DefinitionsOf(winner), RegistryJson.DefinitionsOf(await Registry(0).GetVersionAsync(2)));
+        Assert.Equal(2, (await Registry(1).GetSnapshotAsync()).Version);
+        Assert.Equal(2, (await cluster.Client.GetGrain<IRegistryGrain>(_project).GetSnapshotAsync()).Version);
     }
 
     [Fact]
     public async Task A_transform_applied_once_gives_the_same_outputs_in_both_silos()
     {
-        await Registry(_silo1).ApplyAsync(new ApplyRequest(Sample(), 0, false));
-        var snapshot1 = await Registry(_silo1).GetSnapshotAsync();
-        var snapshot2 = await Registry(_silo2).GetVersionAsync(1);
-        var t1 = _silo1.Services.GetRequiredService<TransformCatalog>().GetTransform(snapshot1, "transformed_conv_rate");
-        var t2 = _silo2.Services.GetRequiredService<TransformCatalog>().GetTransform(snapshot2, "transformed_conv_rate");
+        await Registry(0).ApplyAsync(new ApplyRequest(Sample(), 0, false));
+        var snapshot1 = await Registry(0).GetSnapshotAsync();
+        var snapshot2 = await Registry(1).GetVersionAsync(1);
+        var t1 = cluster.ServiceOf<TransformCatalog>(0).GetTransform(snapshot1, "transformed_conv_rate");
+        var t2 = cluster.ServiceOf<TransformCatalog>(1).GetTransform(snapshot2, "transformed_conv_rate");
 
         Assert.NotSame(t1, t2);
         for (var i = 0; i < 50; i++)
@@ -126,7 +108,7 @@ public sealed class RegistryGrainTests : IAsyncLifetime
     [Fact]
     public async Task Materialization_intervals_recorded_through_the_grain_show_in_its_snapshot()
     {
-        var grain = Registry(_silo1);
+        var grain = Registry(0);
         await grain.ApplyAsync(new ApplyRequest(Sample(), 0, false));
         var start = DateTimeOffset.Parse("2026-02-01T00:00:00Z");
         await grain.RecordMaterializationIntervalAsync("driver_hourly_stats", start, start.AddDays(1));
@@ -135,6 +117,24 @@ public sealed class RegistryGrainTests : IAsyncLifetime
         var interval = Assert.Single(snapshot.MaterializationIntervals["driver_hourly_stats"]);
         Assert.Equal((start, start.AddDays(1)), (interval.Start, interval.End));
         Assert.Equal(1, snapshot.Version);
+    }
+
+    [Fact]
+    public async Task A_version_written_outside_the_cluster_reaches_waiting_readers_and_blocks_a_stale_apply()
+    {
+        var grain = Registry(0);
+        Assert.Equal(0, (await grain.GetSnapshotAsync()).Version);
+
+        // What 'granary apply' does: the registry's rules straight over the store, no silo.
+        await using (var cli = await LocalRegistry.OpenAsync(cluster.Repository.Root, CancellationToken.None))
+            Assert.Equal(1, (await cli.Service.ApplyAsync(_project, new ApplyRequest(Sample(), 0, false))).Version);
+
+        // The grain did not make that version; its long poll re-reads the store when the wait ends.
+        var seen = await grain.WaitForVersionAfterAsync(0, TimeSpan.FromMilliseconds(500));
+        Assert.Equal(1, seen!.Version);
+        var stale = Sample() with { Entities = [.. Sample().Entities.Select(e => e with { Description = "stale" })] };
+        var conflict = await Assert.ThrowsAsync<RegistryConflictException>(() => Registry(2).ApplyAsync(new ApplyRequest(stale, 0, false)));
+        Assert.Contains("is at version 1, not 0", conflict.Message);
     }
 
     private static TransformRow Row(int i) => new()

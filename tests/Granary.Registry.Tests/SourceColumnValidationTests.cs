@@ -40,7 +40,9 @@ public sealed class SourceColumnValidationTests : IDisposable, IClassFixture<Pos
             _stores.Add(postgres);
             stores.Add(postgres);
         }
-        await RepositoryValidator.ValidateAsync(repository, new OfflineSourceSchemaReader(stores, repository.Config));
+        var options = new GranaryOptions();
+        options.LoadFrom(repository.Config, _repo.Root);
+        await RepositoryValidator.ValidateAsync(repository, new OfflineSourceSchemaReader(stores, options));
     }
 
     [Fact]

@@ -1,6 +1,6 @@
 using Spectre.Console;
 using System.CommandLine;
-using Granary.Grains.Registry;
+using Granary.Registry;
 
 namespace Granary.Cli.Commands;
 
@@ -17,13 +17,12 @@ public sealed class ApplyCommand : ICliCommand
         };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
-            await using var store = await context.StartStoreAsync(context.RepositoryRoot(parse), cancellationToken);
-            var definitions = await RepositoryWorkflow.LoadValidatedAsync(store, cancellationToken);
-            var registry = CliContext.Registry(store);
-            var plan = await registry.PlanAsync(definitions);
+            await using var registry = await context.OpenRegistryAsync(context.RepositoryRoot(parse), cancellationToken);
+            var definitions = await RepositoryWorkflow.LoadValidatedAsync(registry, cancellationToken);
+            var plan = await registry.Service.PlanAsync(registry.Project, definitions, cancellationToken);
             DiffRenderer.Write(context.Console, plan.Diff);
             // Applying against the planned version: if anyone applied in between, this fails instead of overwriting them.
-            var result = await registry.ApplyAsync(new ApplyRequest(definitions, plan.BaseVersion, parse.GetValue(force)));
+            var result = await registry.Service.ApplyAsync(registry.Project, new ApplyRequest(definitions, plan.BaseVersion, parse.GetValue(force)), cancellationToken);
             if (result.Created)
                 context.Console.MarkupLineInterpolated($"Applied: project [green]{plan.Project}[/] is now at registry version [green]{result.Version}[/].");
             else

@@ -12,11 +12,11 @@ public sealed class RegistryHistoryCommand : ICliCommand
         var command = new Command("history", "List every registry version of the project: number, time and what created it");
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
-            await using var store = await context.StartStoreAsync(context.RepositoryRoot(parse), cancellationToken);
-            var history = await CliContext.Registry(store).GetHistoryAsync();
+            await using var registry = await context.OpenRegistryAsync(context.RepositoryRoot(parse), cancellationToken);
+            var history = await registry.Service.GetHistoryAsync(registry.Project, cancellationToken);
             if (history.Count == 0)
             {
-                context.Console.MarkupLineInterpolated($"Project [green]{store.Config.Project}[/] has no registry version yet; run 'granary apply'.");
+                context.Console.MarkupLineInterpolated($"Project [green]{registry.Project}[/] has no registry version yet; run 'granary apply'.");
                 return 0;
             }
             var table = new Table().Border(TableBorder.Rounded);

@@ -14,12 +14,13 @@ public sealed class RegistryListCommand : ICliCommand
         var command = new Command("list", "List the entities, data sources, feature views, on-demand feature views and feature services of a registry version") { version };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
-            await using var store = await context.StartStoreAsync(context.RepositoryRoot(parse), cancellationToken);
-            var registry = CliContext.Registry(store);
-            var snapshot = parse.GetValue(version) is { } v ? await registry.GetVersionAsync(v) : await registry.GetSnapshotAsync();
+            await using var registry = await context.OpenRegistryAsync(context.RepositoryRoot(parse), cancellationToken);
+            var snapshot = parse.GetValue(version) is { } v
+                ? await registry.Service.GetVersionAsync(registry.Project, v, cancellationToken)
+                : await registry.Service.GetLatestAsync(registry.Project, cancellationToken);
             if (snapshot.Version == 0)
             {
-                context.Console.MarkupLineInterpolated($"Project [green]{store.Config.Project}[/] has no registry version yet; run 'granary apply'.");
+                context.Console.MarkupLineInterpolated($"Project [green]{registry.Project}[/] has no registry version yet; run 'granary apply'.");
                 return 0;
             }
             context.Console.MarkupLineInterpolated($"Project [green]{snapshot.Project}[/], registry version {snapshot.Version} ({snapshot.CreatedAt:yyyy-MM-dd HH:mm:ss} UTC)");

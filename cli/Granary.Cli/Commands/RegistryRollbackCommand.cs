@@ -10,16 +10,20 @@ public sealed class RegistryRollbackCommand : ICliCommand
     public Command Build(CliContext context)
     {
         var version = new Argument<long>("version") { Description = "The earlier version whose definitions become current (see 'granary registry history')" };
-        var command = new Command("rollback", "Create a new registry version whose definitions (and transforms) equal an earlier version's") { version };
+        var force = new Option<bool>("--force") { Description = "Roll back even if it breaks a feature service (removes a feature it uses or changes its type)" };
+        var command = new Command("rollback", "Create a new registry version whose definitions (and transforms) equal an earlier version's (refused if it breaks a feature service without --force)")
+        {
+            version,
+            force,
+        };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
-            await using var store = await context.StartStoreAsync(context.RepositoryRoot(parse), cancellationToken);
-            var registry = CliContext.Registry(store);
-            var current = await registry.GetSnapshotAsync();
+            await using var registry = await context.OpenRegistryAsync(context.RepositoryRoot(parse), cancellationToken);
+            var current = await registry.Service.GetLatestAsync(registry.Project, cancellationToken);
             var target = parse.GetValue(version);
-            var result = await registry.RollbackAsync(target, current.Version);
+            var result = await registry.Service.RollbackAsync(registry.Project, target, current.Version, parse.GetValue(force), cancellationToken);
             DiffRenderer.Write(context.Console, result.Diff);
-            context.Console.MarkupLineInterpolated($"Rolled back: project [green]{store.Config.Project}[/] is now at registry version [green]{result.Version}[/], equal to version {target}.");
+            context.Console.MarkupLineInterpolated($"Rolled back: project [green]{registry.Project}[/] is now at registry version [green]{result.Version}[/], equal to version {target}.");
             return 0;
         }));
         return command;

@@ -20,9 +20,10 @@ public sealed class RegistryShowCommand : ICliCommand
         var command = new Command("show", "Show one registry object as YAML, with materialized intervals for feature views") { name, kind, version };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
-            await using var store = await context.StartStoreAsync(context.RepositoryRoot(parse), cancellationToken);
-            var registry = CliContext.Registry(store);
-            var snapshot = parse.GetValue(version) is { } v ? await registry.GetVersionAsync(v) : await registry.GetSnapshotAsync();
+            await using var registry = await context.OpenRegistryAsync(context.RepositoryRoot(parse), cancellationToken);
+            var snapshot = parse.GetValue(version) is { } v
+                ? await registry.Service.GetVersionAsync(registry.Project, v, cancellationToken)
+                : await registry.Service.GetLatestAsync(registry.Project, cancellationToken);
             var wanted = parse.GetValue(name)!;
             var wantedKind = parse.GetValue(kind);
 
@@ -42,7 +43,7 @@ public sealed class RegistryShowCommand : ICliCommand
             {
                 var known = snapshot.Entities.Cast<RegistryObject>().Concat(snapshot.DataSources).Concat(snapshot.FeatureViews)
                     .Concat(snapshot.OnDemandFeatureViews).Concat(snapshot.FeatureServices).Select(o => o.Name).Concat(snapshot.TransformSources.Keys).Distinct().Order(StringComparer.Ordinal);
-                throw new CliException($"registry version {snapshot.Version} of project '{store.Config.Project}' has no {wantedKind?.Replace('_', ' ') ?? "object"} named '{wanted}'; known: {string.Join(", ", known.DefaultIfEmpty("(none)"))}");
+                throw new CliException($"registry version {snapshot.Version} of project '{registry.Project}' has no {wantedKind?.Replace('_', ' ') ?? "object"} named '{wanted}'; known: {string.Join(", ", known.DefaultIfEmpty("(none)"))}");
             }
             if (matches.Count > 1)
                 throw new CliException($"'{wanted}' names a {string.Join(" and a ", matches.Select(m => m.Kind))}; pass --kind {matches[0].Kind} (or another)");
