@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The README's test command: installs and starts what the tests need (Redis, PostgreSQL,
-# libduckdb), builds Cluster.sln, runs every test project, stops the servers, and exits non-zero on failure.
+# The README's test command: installs and starts what the tests need (Redis, PostgreSQL),
+# builds Cluster.sln, runs every test project, stops the servers, and exits non-zero on failure.
 # Extra arguments go to `dotnet test` (e.g. --filter "FullyQualifiedName~Registry").
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)

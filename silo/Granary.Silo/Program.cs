@@ -1,3 +1,4 @@
+using Granary.Hosting;
 using System.Net;
 using Granary.Clustering.PostgreSql;
 using Granary.Silo;
@@ -67,9 +68,8 @@ builder.UseOrleans(silo =>
 
     if (settings.Repo is { } repo)
     {
-        // LEAD: the single call site for the feature store, wired after merging hosting/Granary.Hosting:
-        // silo.AddGranary(repo);   // namespace Granary.Hosting: grains, registry and offline stores of repo/granary.yaml
-        throw new NotSupportedException($"--repo '{repo}': this silo build does not include the feature-store grains yet.");
+        // The feature store of repo/granary.yaml: its registry, offline and online stores, and the grains' services.
+        silo.AddGranary(repo);
     }
 
     silo.AddDashboard();
