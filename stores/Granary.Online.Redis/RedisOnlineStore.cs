@@ -250,8 +250,7 @@ public sealed class RedisOnlineStore : IOnlineStore
     /// <inheritdoc/>
     public async Task<IReadOnlyList<bool>> ClaimEventIdsAsync(string scope, IReadOnlyList<string> eventIds, TimeSpan window, CancellationToken cancellationToken = default)
     {
-        CheckClaim(scope, eventIds);
-        if (window <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(window), window, "the deduplication window must be positive");
+        OnlineEventIds.CheckArguments(scope, eventIds, window);
         var batch = _redis.GetDatabase().CreateBatch();
         var tasks = new Task<bool>[eventIds.Count];
         for (var i = 0; i < tasks.Length; i++)
@@ -271,7 +270,7 @@ public sealed class RedisOnlineStore : IOnlineStore
     /// <inheritdoc/>
     public async Task ReleaseEventIdsAsync(string scope, IReadOnlyList<string> eventIds, CancellationToken cancellationToken = default)
     {
-        CheckClaim(scope, eventIds);
+        OnlineEventIds.CheckArguments(scope, eventIds);
         var keys = new RedisKey[eventIds.Count];
         for (var i = 0; i < keys.Length; i++) keys[i] = EventKeyOf(scope, eventIds[i]);
         var batch = _redis.GetDatabase().CreateBatch();
@@ -333,14 +332,6 @@ public sealed class RedisOnlineStore : IOnlineStore
     private RedisKey EventKeyOf(string scope, string id)
         => _options.KeyPrefix + "event:" + scope.Length.ToString(CultureInfo.InvariantCulture) + ":" + scope + ":" + id;
 
-    private static void CheckClaim(string scope, IReadOnlyList<string> eventIds)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(scope);
-        ArgumentNullException.ThrowIfNull(eventIds);
-        for (var i = 0; i < eventIds.Count; i++)
-            if (string.IsNullOrEmpty(eventIds[i]))
-                throw new ArgumentException($"event id number {i} of scope '{scope}' is empty", nameof(eventIds));
-    }
 
     /// <summary>Sends a batch; with no connection up (fail-fast) SE.Redis refuses at once, which is the retriable error here.</summary>
     private void Send(IBatch batch, string what)
