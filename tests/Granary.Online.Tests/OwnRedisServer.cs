@@ -42,7 +42,12 @@ internal sealed class OwnRedisServer : IAsyncDisposable
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        await Eventually.TrueAsync(() => Task.FromResult(Pings()), $"redis-server on port {Port} to answer");
+        try { await Eventually.TrueAsync(() => Task.FromResult(Pings()), $"redis-server on port {Port} to answer"); }
+        catch
+        {
+            await KillAsync(); // never leave a server behind a failed start
+            throw;
+        }
     }
 
     /// <summary>Kills the server with SIGKILL: no shutdown save, only what the AOF holds survives.</summary>

@@ -14,6 +14,17 @@ public sealed class RedisClusterTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        // xUnit does not call DisposeAsync when InitializeAsync fails: stop the nodes here then.
+        try { await CreateClusterAsync(); }
+        catch
+        {
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task CreateClusterAsync()
+    {
         foreach (var node in _nodes) await node.StartAsync();
         var create = new ProcessStartInfo("redis-cli") { RedirectStandardOutput = true, RedirectStandardError = true };
         create.ArgumentList.Add("--cluster");
