@@ -15,27 +15,41 @@ namespace Granary.Online.Redis;
 /// </summary>
 public sealed class RedisOnlineStore : IOnlineStore
 {
-    // Writes one row if it is not older than the one held. KEYS[1] entity hash; ARGV[1] view; ARGV[2] version: 18 digits of
-    // event microseconds since 0001-01-01 then 18 of created microseconds + 1 (0 = none), so comparing the digit strings
-    // byte by byte compares (event, created) exactly (Lua numbers are doubles and would lose microseconds); ARGV[3] row
-    // bytes; ARGV[4] key expiry in ms, '0' for none. Returns 1 when written, 0 when the held row is newer.
+    // Writes each row of a chunk, in order, unless the held row of its (entity, view) is newer. KEYS[i] is row i's entity
+    // hash; ARGV[1] the key expiry in ms ('0' for none); then per row i: ARGV[3i-1] view, ARGV[3i] version, ARGV[3i+1] row
+    // bytes. A version is 18 digits of event microseconds since 0001-01-01 then 18 of created microseconds + 1 (0 = none),
+    // so comparing the digit strings byte by byte compares (event, created) exactly; Lua numbers are doubles and would lose
+    // microseconds. A version equal to the held one replaces it. Returns per row 1 (written) or 0 (held row newer).
     private const string WriteScript = """
-        local tf = 't:' .. ARGV[1]
-        local held = redis.call('HGET', KEYS[1], tf)
-        if held then
-          local new = ARGV[2]
-          for i = 1, #new do
-            local a, b = string.byte(new, i), string.byte(held, i)
-            if a ~= b then
-              if a < b then return 0 end
-              break
+        local ttl = ARGV[1]
+        local out = {}
+        for i = 1, #KEYS do
+          local view, new = ARGV[3 * i - 1], ARGV[3 * i]
+          local tf = 't:' .. view
+          local held = redis.call('HGET', KEYS[i], tf)
+          local older = false
+          if held then
+            for j = 1, #new do
+              local a, b = string.byte(new, j), string.byte(held, j)
+              if a ~= b then
+                older = a < b
+                break
+              end
             end
           end
+          if older then
+            out[i] = 0
+          else
+            redis.call('HSET', KEYS[i], tf, new, 'v:' .. view, ARGV[3 * i + 1])
+            if ttl ~= '0' then redis.call('PEXPIRE', KEYS[i], ttl) end
+            out[i] = 1
+          end
         end
-        redis.call('HSET', KEYS[1], tf, ARGV[2], 'v:' .. ARGV[1], ARGV[3])
-        if ARGV[4] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
-        return 1
+        return out
         """;
+
+    /// <summary>Rows per script call: enough to make the per-command cost small, few enough not to stall Redis.</summary>
+    private const int RowsPerCall = 128;
 
     private static readonly byte[] WriteScriptSha1 = SHA1.HashData(Encoding.UTF8.GetBytes(WriteScript));
     private const long MicrosFromYearOneToUnixEpoch = 62_135_596_800_000_000;
@@ -96,48 +110,87 @@ public sealed class RedisOnlineStore : IOnlineStore
         var outcomes = new OnlineWriteOutcome[rows.Count];
         if (rows.Count == 0) return outcomes;
         // Encode everything first: a row that cannot be encoded fails the batch before anything is sent.
-        var keys = new RedisKey[rows.Count][];
-        var args = new RedisValue[rows.Count][];
+        var keys = new RedisKey[rows.Count];
+        var data = new byte[rows.Count][];
         for (var i = 0; i < rows.Count; i++)
         {
-            var row = rows[i];
-            keys[i] = [HashKeyOf(row.Entity)];
-            args[i] = [row.FeatureView, VersionOf(row), OnlineRowCodec.Encode(row), _ttlMs];
+            keys[i] = HashKeyOf(rows[i].Entity);
+            data[i] = OnlineRowCodec.Encode(rows[i]);
         }
-        var pending = Enumerable.Range(0, rows.Count).ToList();
+        var pending = Chunk(keys);
         for (var attempt = 0; ; attempt++)
         {
-            var db = _redis.GetDatabase();
-            var batch = db.CreateBatch();
+            var batch = _redis.GetDatabase().CreateBatch();
             var tasks = new Task<RedisResult>[pending.Count];
-            for (var j = 0; j < pending.Count; j++)
-                tasks[j] = batch.ScriptEvaluateAsync(WriteScriptSha1, keys[pending[j]], args[pending[j]]);
+            for (var c = 0; c < pending.Count; c++)
+            {
+                var chunk = pending[c];
+                var chunkKeys = new RedisKey[chunk.Length];
+                var args = new RedisValue[1 + 3 * chunk.Length];
+                args[0] = _ttlMs;
+                for (var j = 0; j < chunk.Length; j++)
+                {
+                    var row = rows[chunk[j]];
+                    chunkKeys[j] = keys[chunk[j]];
+                    args[1 + 3 * j] = row.FeatureView;
+                    args[2 + 3 * j] = VersionOf(row);
+                    args[3 + 3 * j] = data[chunk[j]];
+                }
+                tasks[c] = batch.ScriptEvaluateAsync(WriteScriptSha1, chunkKeys, args);
+            }
             Send(batch, $"could not write {rows.Count} rows");
             await WaitAllAsync(tasks, cancellationToken).ConfigureAwait(false);
-            var noScript = new List<int>();
+            var noScript = new List<int[]>();
             Exception? failure = null;
             var failed = 0;
-            for (var j = 0; j < tasks.Length; j++)
+            for (var c = 0; c < tasks.Length; c++)
             {
-                var task = tasks[j];
+                var task = tasks[c];
                 if (task.IsCompletedSuccessfully)
                 {
-                    outcomes[pending[j]] = (long)task.Result == 1 ? OnlineWriteOutcome.Applied : OnlineWriteOutcome.IgnoredAsOlder;
+                    var applied = (long[])task.Result!;
+                    for (var j = 0; j < applied.Length; j++)
+                        outcomes[pending[c][j]] = applied[j] == 1 ? OnlineWriteOutcome.Applied : OnlineWriteOutcome.IgnoredAsOlder;
                     continue;
                 }
                 var error = task.Exception?.InnerException ?? new TaskCanceledException();
-                if (IsNoScript(error)) noScript.Add(pending[j]);
-                else { failure ??= error; failed++; }
+                if (IsNoScript(error)) noScript.Add(pending[c]);
+                else { failure ??= error; failed += pending[c].Length; }
             }
             if (failure is not null)
-                throw Unavailable($"could not write {failed + noScript.Count} of {rows.Count} rows", failure);
+                throw Unavailable($"could not write {failed + noScript.Sum(c => c.Length)} of {rows.Count} rows", failure);
             if (noScript.Count == 0) return outcomes;
             if (attempt >= 2)
-                throw Unavailable($"could not write {noScript.Count} of {rows.Count} rows: the write script did not stay loaded", null);
+                throw Unavailable($"could not write {noScript.Sum(c => c.Length)} of {rows.Count} rows: the write script did not stay loaded", null);
             // Redis restarted (or flushed its scripts): a NOSCRIPT reply means the script did not run, so load and resend.
             await LoadScriptAsync().ConfigureAwait(false);
             pending = noScript;
         }
+    }
+
+    /// <summary>
+    /// Splits row indices into script calls of at most <see cref="RowsPerCall"/> rows, keeping input order within each
+    /// (entity, view). On Redis Cluster a script may only touch one slot, so rows are grouped by hash slot first.
+    /// </summary>
+    private List<int[]> Chunk(RedisKey[] keys)
+    {
+        var chunks = new List<int[]>();
+        if (!_redis.GetServers().Any(s => s.ServerType == ServerType.Cluster))
+        {
+            for (var start = 0; start < keys.Length; start += RowsPerCall)
+                chunks.Add(Enumerable.Range(start, Math.Min(RowsPerCall, keys.Length - start)).ToArray());
+            return chunks;
+        }
+        var bySlot = new Dictionary<int, List<int>>();
+        for (var i = 0; i < keys.Length; i++)
+        {
+            var slot = _redis.HashSlot(keys[i]);
+            if (!bySlot.TryGetValue(slot, out var list)) bySlot[slot] = list = [];
+            list.Add(i);
+        }
+        foreach (var list in bySlot.Values)
+            foreach (var part in list.Chunk(RowsPerCall)) chunks.Add(part);
+        return chunks;
     }
 
     /// <inheritdoc/>
@@ -197,8 +250,7 @@ public sealed class RedisOnlineStore : IOnlineStore
     /// <inheritdoc/>
     public async Task<IReadOnlyList<bool>> ClaimEventIdsAsync(string scope, IReadOnlyList<string> eventIds, TimeSpan window, CancellationToken cancellationToken = default)
     {
-        CheckClaim(scope, eventIds);
-        if (window <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(window), window, "the deduplication window must be positive");
+        OnlineEventIds.CheckArguments(scope, eventIds, window);
         var batch = _redis.GetDatabase().CreateBatch();
         var tasks = new Task<bool>[eventIds.Count];
         for (var i = 0; i < tasks.Length; i++)
@@ -218,7 +270,7 @@ public sealed class RedisOnlineStore : IOnlineStore
     /// <inheritdoc/>
     public async Task ReleaseEventIdsAsync(string scope, IReadOnlyList<string> eventIds, CancellationToken cancellationToken = default)
     {
-        CheckClaim(scope, eventIds);
+        OnlineEventIds.CheckArguments(scope, eventIds);
         var keys = new RedisKey[eventIds.Count];
         for (var i = 0; i < keys.Length; i++) keys[i] = EventKeyOf(scope, eventIds[i]);
         var batch = _redis.GetDatabase().CreateBatch();
@@ -280,14 +332,6 @@ public sealed class RedisOnlineStore : IOnlineStore
     private RedisKey EventKeyOf(string scope, string id)
         => _options.KeyPrefix + "event:" + scope.Length.ToString(CultureInfo.InvariantCulture) + ":" + scope + ":" + id;
 
-    private static void CheckClaim(string scope, IReadOnlyList<string> eventIds)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(scope);
-        ArgumentNullException.ThrowIfNull(eventIds);
-        for (var i = 0; i < eventIds.Count; i++)
-            if (string.IsNullOrEmpty(eventIds[i]))
-                throw new ArgumentException($"event id number {i} of scope '{scope}' is empty", nameof(eventIds));
-    }
 
     /// <summary>Sends a batch; with no connection up (fail-fast) SE.Redis refuses at once, which is the retriable error here.</summary>
     private void Send(IBatch batch, string what)

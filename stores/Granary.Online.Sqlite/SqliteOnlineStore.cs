@@ -118,22 +118,27 @@ public sealed class SqliteOnlineStore : IOnlineStore
             using var renew = _options.KeyTtl is null ? null : Command(connection, tx, RenewSql, "$expires", "$entity", "$now");
             upsert.Parameters["$expires"].Value = expires;
             upsert.Parameters["$now"].Value = now;
+            var (entity, view, project, eventUs, createdUs, rowData) = (upsert.Parameters["$entity"], upsert.Parameters["$view"],
+                upsert.Parameters["$project"], upsert.Parameters["$event"], upsert.Parameters["$created"], upsert.Parameters["$data"]);
+            if (renew is not null)
+            {
+                renew.Parameters["$expires"].Value = expires;
+                renew.Parameters["$now"].Value = now;
+            }
             for (var i = 0; i < rows.Count; i++)
             {
                 var row = rows[i];
-                upsert.Parameters["$entity"].Value = row.Entity.Canonical;
-                upsert.Parameters["$view"].Value = row.FeatureView;
-                upsert.Parameters["$project"].Value = row.Entity.Project;
-                upsert.Parameters["$event"].Value = OnlineTime.ToMicros(row.EventTimestamp);
-                upsert.Parameters["$created"].Value = row.CreatedTimestamp is { } c ? OnlineTime.ToMicros(c) : DBNull.Value;
-                upsert.Parameters["$data"].Value = data[i];
+                entity.Value = row.Entity.Canonical;
+                view.Value = row.FeatureView;
+                project.Value = row.Entity.Project;
+                eventUs.Value = OnlineTime.ToMicros(row.EventTimestamp);
+                createdUs.Value = row.CreatedTimestamp is { } c ? OnlineTime.ToMicros(c) : DBNull.Value;
+                rowData.Value = data[i];
                 var applied = upsert.ExecuteNonQuery() == 1;
                 outcomes[i] = applied ? OnlineWriteOutcome.Applied : OnlineWriteOutcome.IgnoredAsOlder;
                 if (applied && renew is not null)
                 {
-                    renew.Parameters["$expires"].Value = expires;
                     renew.Parameters["$entity"].Value = row.Entity.Canonical;
-                    renew.Parameters["$now"].Value = now;
                     renew.ExecuteNonQuery();
                 }
             }
@@ -197,8 +202,7 @@ public sealed class SqliteOnlineStore : IOnlineStore
     /// <inheritdoc/>
     public Task<IReadOnlyList<bool>> ClaimEventIdsAsync(string scope, IReadOnlyList<string> eventIds, TimeSpan window, CancellationToken cancellationToken = default)
     {
-        CheckClaim(scope, eventIds);
-        if (window <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(window), window, "the deduplication window must be positive");
+        OnlineEventIds.CheckArguments(scope, eventIds, window);
         return RunAsync<IReadOnlyList<bool>>($"claim {eventIds.Count} event ids of scope '{scope}'", connection =>
         {
             var now = OnlineTime.ToMicros(_options.Clock.GetUtcNow());
@@ -221,7 +225,7 @@ public sealed class SqliteOnlineStore : IOnlineStore
     /// <inheritdoc/>
     public Task ReleaseEventIdsAsync(string scope, IReadOnlyList<string> eventIds, CancellationToken cancellationToken = default)
     {
-        CheckClaim(scope, eventIds);
+        OnlineEventIds.CheckArguments(scope, eventIds);
         return RunAsync($"release {eventIds.Count} event ids of scope '{scope}'", connection =>
         {
             using var tx = connection.BeginTransaction(deferred: false);
@@ -316,12 +320,4 @@ public sealed class SqliteOnlineStore : IOnlineStore
         return cmd.ExecuteNonQuery();
     }
 
-    private static void CheckClaim(string scope, IReadOnlyList<string> eventIds)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(scope);
-        ArgumentNullException.ThrowIfNull(eventIds);
-        for (var i = 0; i < eventIds.Count; i++)
-            if (string.IsNullOrEmpty(eventIds[i]))
-                throw new ArgumentException($"event id number {i} of scope '{scope}' is empty", nameof(eventIds));
-    }
 }

@@ -11,10 +11,12 @@ namespace Granary.Online.Tests;
 internal sealed class OwnRedisServer : IAsyncDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), $"granary-redis-{Guid.NewGuid():N}");
+    private readonly string[] _extraArguments;
     private Process? _process;
 
-    public OwnRedisServer()
+    public OwnRedisServer(params string[] extraArguments)
     {
+        _extraArguments = extraArguments;
         Directory.CreateDirectory(_folder);
         using var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();
@@ -31,14 +33,21 @@ internal sealed class OwnRedisServer : IAsyncDisposable
             ArgumentList = { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
                 "--dir", _folder, "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--daemonize", "no" },
             RedirectStandardOutput = true,
+            WorkingDirectory = _folder,
             RedirectStandardError = true,
         };
+        foreach (var a in _extraArguments) start.ArgumentList.Add(a);
         _process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start");
         _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        await Eventually.TrueAsync(() => Task.FromResult(Pings()), $"redis-server on port {Port} to answer");
+        try { await Eventually.TrueAsync(() => Task.FromResult(Pings()), $"redis-server on port {Port} to answer"); }
+        catch
+        {
+            await KillAsync(); // never leave a server behind a failed start
+            throw;
+        }
     }
 
     /// <summary>Kills the server with SIGKILL: no shutdown save, only what the AOF holds survives.</summary>

@@ -13,7 +13,7 @@ public sealed class RedisRestartTests(ITestOutputHelper output) : IAsyncLifetime
 
     private string Configuration => $"127.0.0.1:{_server.Port},connectTimeout=1000,asyncTimeout=1000,syncTimeout=1000,connectRetry=1";
 
-    public Task InitializeAsync() => _server.StartAsync();
+    public Task InitializeAsync() => _server.StartAsync(); // kills its process itself when the start fails
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 

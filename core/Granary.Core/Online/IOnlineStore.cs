@@ -51,3 +51,19 @@ public interface IOnlineStore : IAsyncDisposable
     /// <summary>Probes the store with one cheap round trip; never throws for an unreachable store (answers unhealthy).</summary>
     Task<OnlineStoreHealth> CheckHealthAsync(CancellationToken cancellationToken = default);
 }
+
+/// <summary>The argument rules of event-id claims, shared by every <see cref="IOnlineStore"/> implementation.</summary>
+public static class OnlineEventIds
+{
+    /// <summary>Throws when the scope or an id is empty, or (when given) the window is not positive.</summary>
+    public static void CheckArguments(string scope, IReadOnlyList<string> eventIds, TimeSpan? window = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(scope);
+        ArgumentNullException.ThrowIfNull(eventIds);
+        for (var i = 0; i < eventIds.Count; i++)
+            if (string.IsNullOrEmpty(eventIds[i]))
+                throw new ArgumentException($"event id number {i} of scope '{scope}' is empty", nameof(eventIds));
+        if (window is { } w && w <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(window), w, $"the deduplication window of scope '{scope}' must be positive");
+    }
+}
