@@ -20,5 +20,8 @@ public static class CommandCatalog
         new ApplyCommand(),
         new RegistryCommand(),
         new GetHistoricalFeaturesCommand(),
+        new MaterializeCommand(),
+        new MaterializeIncrementalCommand(),
+        new GetOnlineFeaturesCommand(),
     ];
 }
