@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Granary.Hosting;
 using Granary.Repository;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Spectre.Console;
 
 namespace Granary.Cli;
@@ -20,6 +22,13 @@ public sealed class CliContext(IAnsiConsole console)
         HelpName = "dir",
     };
 
+    /// <summary><c>--verbose</c>: also print the log lines of Orleans and the stores (to stderr). Valid on every command.</summary>
+    public Option<bool> VerboseOption { get; } = new("--verbose")
+    {
+        Description = "Also print the runtime's log lines (Orleans, stores) on stderr",
+        Recursive = true,
+    };
+
     /// <summary>Where output goes.</summary>
     public IAnsiConsole Console { get; } = console;
 
@@ -35,38 +44,49 @@ public sealed class CliContext(IAnsiConsole console)
         }
         catch (RepositoryValidationException e)
         {
-            Console.MarkupLine(e.Errors.Count == 1 ? "[red]error:[/]" : $"[red]error:[/] {e.Errors.Count} problems in the feature repository");
-            foreach (var error in e.Errors) Console.MarkupLineInterpolated($"  [red]{error}[/]");
+            if (e.Errors.Count == 1) Console.Line($"[red]error:[/]");
+            else Console.Line($"[red]error:[/] {e.Errors.Count} problems in the feature repository");
+            foreach (var error in e.Errors) Console.Line($"  [red]{error}[/]");
             return 1;
         }
         catch (GranaryException e)
         {
-            Console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            Console.Error(e.Message);
+            if (e.Hint is { } hint && !e.Message.Contains(hint, StringComparison.Ordinal)) Console.Line($"  hint: {hint}");
+            return 1;
+        }
+        catch (OptionsValidationException e)
+        {
+            // granary.yaml names a store without what it needs (e.g. a connection string); the validator says which key.
+            foreach (var failure in e.Failures) Console.Error(failure);
             return 1;
         }
         catch (OperationCanceledException)
         {
-            Console.MarkupLine("[yellow]cancelled[/]");
+            Console.Line($"[yellow]cancelled[/]");
             return 130;
         }
         catch (Exception e)
         {
-            Console.MarkupLineInterpolated($"[red]error:[/] {e.Message} ({e.GetType().Name})");
+            Console.Error($"{e.Message} ({e.GetType().Name})");
             return 1;
         }
     }
 
     /// <summary>Starts the embedded silo for the repository at <paramref name="root"/>; fails with a hint when there is none.</summary>
-    /// <remarks>Only for commands that need grains: a silo costs about a second to start.</remarks>
-    public async Task<EmbeddedFeatureStore> StartStoreAsync(string root, CancellationToken cancellationToken)
+    /// <remarks>Only for commands that need grains: a silo costs about a second to start. Its log lines stay off the console unless --verbose.</remarks>
+    public async Task<EmbeddedFeatureStore> StartStoreAsync(ParseResult parse, CancellationToken cancellationToken)
     {
+        var root = RepositoryRoot(parse);
         RequireRepository(root);
-        return await EmbeddedFeatureStore.StartAsync(root, cancellationToken: cancellationToken);
+        var logLevel = parse.GetValue(VerboseOption) ? LogLevel.Information : LogLevel.None;
+        return await EmbeddedFeatureStore.StartAsync(root, minimumLogLevel: logLevel, cancellationToken: cancellationToken);
     }
 
-    /// <summary>Opens the registry of the repository at <paramref name="root"/> over its stores, without a silo.</summary>
-    public async Task<LocalRegistry> OpenRegistryAsync(string root, CancellationToken cancellationToken)
+    /// <summary>Opens the registry of the repository chosen by <c>--repo</c> over its stores, without a silo.</summary>
+    public async Task<LocalRegistry> OpenRegistryAsync(ParseResult parse, CancellationToken cancellationToken)
     {
+        var root = RepositoryRoot(parse);
         RequireRepository(root);
         return await LocalRegistry.OpenAsync(root, cancellationToken);
     }

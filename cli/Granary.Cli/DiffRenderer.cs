@@ -11,7 +11,7 @@ public static class DiffRenderer
     {
         if (diff.IsEmpty)
         {
-            console.MarkupLine("No changes.");
+            console.Line($"No changes.");
             return;
         }
         var table = new Table().Border(TableBorder.Rounded);
@@ -29,18 +29,18 @@ public static class DiffRenderer
             };
             var fields = string.Join(Environment.NewLine, change.Fields.Select(f => $"{f.Field}: {f.Before ?? "(none)"} -> {f.After ?? "(none)"}"));
             table.AddRow(
-                new Markup($"[{colour}]{mark}[/]"),
-                new Text(KindName(change.Kind)),
-                new Markup($"[{colour}]{Markup.Escape(change.Name)}[/]"),
-                new Text(fields));
+                CliConsole.Styled($"[{colour}]{mark}[/]"),
+                CliConsole.Plain(KindName(change.Kind)),
+                CliConsole.Styled($"[{colour}]{change.Name}[/]"),
+                CliConsole.Plain(fields));
         }
         console.Write(table);
         int Count(ChangeKind k) => diff.Changes.Count(c => c.Change == k);
-        console.MarkupLine($"{Count(ChangeKind.Added)} to add, {Count(ChangeKind.Changed)} to change, {Count(ChangeKind.Removed)} to remove.");
+        console.Line($"{Count(ChangeKind.Added)} to add, {Count(ChangeKind.Changed)} to change, {Count(ChangeKind.Removed)} to remove.");
         if (diff.BreakingChanges.Count > 0)
         {
-            console.MarkupLine($"[red]{diff.BreakingChanges.Count} breaking change(s):[/]");
-            foreach (var b in diff.BreakingChanges) console.MarkupLineInterpolated($"  [red]{b}[/]");
+            console.Line($"[red]{diff.BreakingChanges.Count} breaking change(s):[/]");
+            foreach (var b in diff.BreakingChanges) console.Line($"  [red]{b}[/]");
         }
     }
 

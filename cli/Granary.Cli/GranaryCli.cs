@@ -16,6 +16,7 @@ public static class GranaryCli
         var context = new CliContext(console);
         var root = new RootCommand("Granary feature store: define features in a repository, apply them to the registry, serve them online and offline.");
         root.Options.Add(context.RepoOption);
+        root.Options.Add(context.VerboseOption);
         foreach (var command in CommandCatalog.All) root.Subcommands.Add(command.Build(context));
         var writer = new ConsoleTextWriter(console);
         var parse = root.Parse(args);

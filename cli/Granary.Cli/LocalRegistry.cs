@@ -66,6 +66,22 @@ public sealed class LocalRegistry : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Version <paramref name="version"/> of the project, or the current one when null. Versions start at 1: asking for 0 (or
+    /// less) is an error naming the current version, not the empty registry a project has before its first apply.
+    /// </summary>
+    public async Task<Definitions.RegistrySnapshot> ReadAsync(long? version, CancellationToken cancellationToken)
+    {
+        if (version is not { } v) return await Service.GetLatestAsync(Project, cancellationToken);
+        if (v < 1)
+        {
+            var current = await Service.GetLatestAsync(Project, cancellationToken);
+            throw new CliException($"project '{Project}' has no registry version {v}; current version is {current.Version}",
+                current.Version == 0 ? "run 'granary apply' to create version 1" : "versions start at 1; see 'granary registry history'");
+        }
+        return await Service.GetVersionAsync(Project, v, cancellationToken);
+    }
+
     /// <summary>Closes the stores.</summary>
     public ValueTask DisposeAsync() => _services.DisposeAsync();
 }

@@ -1,4 +1,3 @@
 using Granary.Cli;
-using Spectre.Console;
 
-return await GranaryCli.RunAsync(args, AnsiConsole.Console);
+return await GranaryCli.RunAsync(args, CliConsole.ForProcess());

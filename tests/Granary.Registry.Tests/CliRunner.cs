@@ -6,7 +6,10 @@ namespace Granary.Registry.Tests;
 /// <summary>Runs the granary CLI in-process with a recording console, returning exit code and plain-text output.</summary>
 internal static class CliRunner
 {
-    public static async Task<(int ExitCode, string Output)> RunAsync(params string[] args)
+    public static Task<(int ExitCode, string Output)> RunAsync(params string[] args) => RunAsync(220, args);
+
+    /// <summary>Runs with a console <paramref name="width"/> columns wide (80 is what a redirected process gets by default).</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(int width, params string[] args)
     {
         var writer = new StringWriter();
         var console = AnsiConsole.Create(new AnsiConsoleSettings
@@ -16,7 +19,7 @@ internal static class CliRunner
             Interactive = InteractionSupport.No,
             Out = new AnsiConsoleOutput(writer),
         });
-        console.Profile.Width = 220;
+        console.Profile.Width = width;
         var code = await GranaryCli.RunAsync(args, console);
         return (code, writer.ToString());
     }

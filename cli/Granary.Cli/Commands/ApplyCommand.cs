@@ -17,16 +17,16 @@ public sealed class ApplyCommand : ICliCommand
         };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
-            await using var registry = await context.OpenRegistryAsync(context.RepositoryRoot(parse), cancellationToken);
+            await using var registry = await context.OpenRegistryAsync(parse, cancellationToken);
             var definitions = await RepositoryWorkflow.LoadValidatedAsync(registry, cancellationToken);
             var plan = await registry.Service.PlanAsync(registry.Project, definitions, cancellationToken);
             DiffRenderer.Write(context.Console, plan.Diff);
             // Applying against the planned version: if anyone applied in between, this fails instead of overwriting them.
             var result = await registry.Service.ApplyAsync(registry.Project, new ApplyRequest(definitions, plan.BaseVersion, parse.GetValue(force)), cancellationToken);
             if (result.Created)
-                context.Console.MarkupLineInterpolated($"Applied: project [green]{plan.Project}[/] is now at registry version [green]{result.Version}[/].");
+                context.Console.Line($"Applied: project [green]{plan.Project}[/] is now at registry version [green]{result.Version}[/].");
             else
-                context.Console.MarkupLineInterpolated($"Nothing to apply: project [green]{plan.Project}[/] stays at registry version {result.Version}.");
+                context.Console.Line($"Nothing to apply: project [green]{plan.Project}[/] stays at registry version {result.Version}.");
             return 0;
         }));
         return command;

@@ -27,7 +27,7 @@ public sealed class GetHistoricalFeaturesCommand : ICliCommand
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
             var request = BuildRequest(parse.GetValue(entities)!, parse.GetValue(features), parse.GetValue(service), parse.GetValue(output)!, parse.GetValue(fullNames));
-            await using var store = await context.StartStoreAsync(context.RepositoryRoot(parse), cancellationToken);
+            await using var store = await context.StartStoreAsync(parse, cancellationToken);
             var job = store.Grains.GetGrain<IHistoricalQueryGrain>($"cli-{Guid.NewGuid():N}");
             var clock = Stopwatch.StartNew();
             HistoricalJobStatus status;
@@ -43,8 +43,8 @@ public sealed class GetHistoricalFeaturesCommand : ICliCommand
             switch (status.State)
             {
                 case HistoricalJobState.Succeeded:
-                    context.Console.MarkupLineInterpolated($"Wrote [green]{status.OutputRows:N0}[/] rows ({status.EntityRows:N0} entity rows) to [green]{status.OutputPath}[/] in {clock.Elapsed.TotalSeconds:F1} s");
-                    context.Console.MarkupLineInterpolated($"Columns: {string.Join(", ", status.Columns)}");
+                    context.Console.Line($"Wrote [green]{status.OutputRows:N0}[/] rows ({status.EntityRows:N0} entity rows) to [green]{status.OutputPath}[/] in {clock.Elapsed.TotalSeconds:F1} s");
+                    context.Console.Line($"Columns: {string.Join(", ", status.Columns)}");
                     return 0;
                 case HistoricalJobState.Cancelled:
                     throw new OperationCanceledException();
@@ -106,7 +106,8 @@ public sealed class GetHistoricalFeaturesCommand : ICliCommand
                         continue;
                     }
                     status = await job.GetStatus();
-                    bar.Description = status.EntityRows > 0 ? $"{status.Phase} ({status.EntityRows:N0} entity rows)" : status.Phase;
+                    // A task's description is markup; the phase text is data.
+                    bar.Description = status.EntityRows > 0 ? CliConsole.Escaped($"{status.Phase} ({status.EntityRows:N0} entity rows)") : CliConsole.Escaped($"{status.Phase}");
                     bar.Value = Math.Clamp(status.Percent, 0, 100);
                 }
                 if (status.State == HistoricalJobState.Succeeded)

@@ -27,11 +27,11 @@ public sealed class InitCommand : ICliCommand
                 throw new CliException($"project name '{name}' must be letters, digits, '_' or '-', starting with a letter; pass --project <name>");
             SampleRepository.WriteDefinitions(root, name);
             var (driverRows, customerRows) = SampleData.Write(root, DateTimeOffset.UtcNow);
-            context.Console.MarkupLineInterpolated($"Created feature repository [green]{name}[/] in {root}");
-            context.Console.MarkupLineInterpolated($"  data/driver_stats.parquet      {driverRows} rows (hourly, {SampleData.Days} days)");
-            context.Console.MarkupLineInterpolated($"  data/customer_profile.parquet  {customerRows} rows (daily, {SampleData.Days} days)");
+            context.Console.Line($"Created feature repository [green]{name}[/] in {root}");
+            context.Console.Line($"  data/driver_stats.parquet      {driverRows} rows (hourly, {SampleData.Days} days)");
+            context.Console.Line($"  data/customer_profile.parquet  {customerRows} rows (daily, {SampleData.Days} days)");
             var display = Path.GetRelativePath(Environment.CurrentDirectory, root);
-            context.Console.MarkupLineInterpolated($"Next: granary --repo {display} apply");
+            context.Console.Line($"Next: granary --repo {display} apply");
             return Task.FromResult(0);
         }));
         return command;

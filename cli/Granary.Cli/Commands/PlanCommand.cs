@@ -12,10 +12,10 @@ public sealed class PlanCommand : ICliCommand
         var command = new Command("plan", "Validate the repository (definitions, transforms, source columns) and show what apply would add, change and remove");
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
-            await using var registry = await context.OpenRegistryAsync(context.RepositoryRoot(parse), cancellationToken);
+            await using var registry = await context.OpenRegistryAsync(parse, cancellationToken);
             var definitions = await RepositoryWorkflow.LoadValidatedAsync(registry, cancellationToken);
             var plan = await registry.Service.PlanAsync(registry.Project, definitions, cancellationToken);
-            context.Console.MarkupLineInterpolated($"Project [green]{plan.Project}[/], registry version {plan.BaseVersion}:");
+            context.Console.Line($"Project [green]{plan.Project}[/], registry version {plan.BaseVersion}:");
             DiffRenderer.Write(context.Console, plan.Diff);
             return 0;
         }));

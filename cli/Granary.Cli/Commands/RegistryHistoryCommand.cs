@@ -12,11 +12,11 @@ public sealed class RegistryHistoryCommand : ICliCommand
         var command = new Command("history", "List every registry version of the project: number, time and what created it");
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
-            await using var registry = await context.OpenRegistryAsync(context.RepositoryRoot(parse), cancellationToken);
+            await using var registry = await context.OpenRegistryAsync(parse, cancellationToken);
             var history = await registry.Service.GetHistoryAsync(registry.Project, cancellationToken);
             if (history.Count == 0)
             {
-                context.Console.MarkupLineInterpolated($"Project [green]{registry.Project}[/] has no registry version yet; run 'granary apply'.");
+                context.Console.Line($"Project [green]{registry.Project}[/] has no registry version yet; run 'granary apply'.");
                 return 0;
             }
             var table = new Table().Border(TableBorder.Rounded);
@@ -26,14 +26,11 @@ public sealed class RegistryHistoryCommand : ICliCommand
             foreach (var entry in history)
             {
                 var current = entry.Version == history[^1].Version ? " (current)" : "";
-                AddPlainRow(table, $"{entry.Version}{current}", entry.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture), entry.Summary);
+                table.AddRow(CliConsole.Plain($"{entry.Version}{current}"), CliConsole.Plain(entry.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture)), CliConsole.Plain(entry.Summary));
             }
             context.Console.Write(table);
             return 0;
         }));
         return command;
     }
-
-    // Cells hold user text (names, [lists]); Spectre would read brackets as markup.
-    private static void AddPlainRow(Table table, params string[] cells) => table.AddRow(cells.Select(c => (Spectre.Console.Rendering.IRenderable)new Text(c)).ToArray());
 }

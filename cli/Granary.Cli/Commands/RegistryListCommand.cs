@@ -14,16 +14,14 @@ public sealed class RegistryListCommand : ICliCommand
         var command = new Command("list", "List the entities, data sources, feature views, on-demand feature views and feature services of a registry version") { version };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
-            await using var registry = await context.OpenRegistryAsync(context.RepositoryRoot(parse), cancellationToken);
-            var snapshot = parse.GetValue(version) is { } v
-                ? await registry.Service.GetVersionAsync(registry.Project, v, cancellationToken)
-                : await registry.Service.GetLatestAsync(registry.Project, cancellationToken);
+            await using var registry = await context.OpenRegistryAsync(parse, cancellationToken);
+            var snapshot = await registry.ReadAsync(parse.GetValue(version), cancellationToken);
             if (snapshot.Version == 0)
             {
-                context.Console.MarkupLineInterpolated($"Project [green]{registry.Project}[/] has no registry version yet; run 'granary apply'.");
+                context.Console.Line($"Project [green]{registry.Project}[/] has no registry version yet; run 'granary apply'.");
                 return 0;
             }
-            context.Console.MarkupLineInterpolated($"Project [green]{snapshot.Project}[/], registry version {snapshot.Version} ({snapshot.CreatedAt:yyyy-MM-dd HH:mm:ss} UTC)");
+            context.Console.Line($"Project [green]{snapshot.Project}[/], registry version {snapshot.Version} ({snapshot.CreatedAt:yyyy-MM-dd HH:mm:ss} UTC)");
             var table = new Table().Border(TableBorder.Rounded);
             table.AddColumn("Kind");
             table.AddColumn("Name");
@@ -53,6 +51,6 @@ public sealed class RegistryListCommand : ICliCommand
         _ => s.GetType().Name,
     };
 
-    // Cells hold user text (names, [lists]); Spectre would read brackets as markup.
-    private static void AddPlainRow(Table table, params string[] cells) => table.AddRow(cells.Select(c => (Spectre.Console.Rendering.IRenderable)new Text(c)).ToArray());
+    // Cells hold user text (names, [lists]): plain text, never markup.
+    private static void AddPlainRow(Table table, params string[] cells) => table.AddRow(cells.Select(CliConsole.Plain).ToArray());
 }

@@ -18,12 +18,12 @@ public sealed class RegistryRollbackCommand : ICliCommand
         };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
-            await using var registry = await context.OpenRegistryAsync(context.RepositoryRoot(parse), cancellationToken);
+            await using var registry = await context.OpenRegistryAsync(parse, cancellationToken);
             var current = await registry.Service.GetLatestAsync(registry.Project, cancellationToken);
             var target = parse.GetValue(version);
             var result = await registry.Service.RollbackAsync(registry.Project, target, current.Version, parse.GetValue(force), cancellationToken);
             DiffRenderer.Write(context.Console, result.Diff);
-            context.Console.MarkupLineInterpolated($"Rolled back: project [green]{registry.Project}[/] is now at registry version [green]{result.Version}[/], equal to version {target}.");
+            context.Console.Line($"Rolled back: project [green]{registry.Project}[/] is now at registry version [green]{result.Version}[/], equal to version {target}.");
             return 0;
         }));
         return command;

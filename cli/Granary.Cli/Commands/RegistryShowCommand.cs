@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Text;
 using Granary.Definitions;
 using Granary.Repository;
 using Spectre.Console;
@@ -20,16 +22,15 @@ public sealed class RegistryShowCommand : ICliCommand
         var command = new Command("show", "Show one registry object as YAML, with materialized intervals for feature views") { name, kind, version };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
-            await using var registry = await context.OpenRegistryAsync(context.RepositoryRoot(parse), cancellationToken);
-            var snapshot = parse.GetValue(version) is { } v
-                ? await registry.Service.GetVersionAsync(registry.Project, v, cancellationToken)
-                : await registry.Service.GetLatestAsync(registry.Project, cancellationToken);
+            await using var registry = await context.OpenRegistryAsync(parse, cancellationToken);
+            var snapshot = await registry.ReadAsync(parse.GetValue(version), cancellationToken);
             var wanted = parse.GetValue(name)!;
             var wantedKind = parse.GetValue(kind);
 
             if ((wantedKind is null or "transform") && snapshot.TransformSources.TryGetValue(wanted, out var code))
             {
-                context.Console.WriteLine(code);
+                // Byte for byte, so `registry show transforms/x.cs > x.cs` gives the applied file back.
+                context.Console.Raw(code);
                 return 0;
             }
             var matches = new List<(string Kind, RegistryObject Object)>();
@@ -48,13 +49,16 @@ public sealed class RegistryShowCommand : ICliCommand
             if (matches.Count > 1)
                 throw new CliException($"'{wanted}' names a {string.Join(" and a ", matches.Select(m => m.Kind))}; pass --kind {matches[0].Kind} (or another)");
             var (foundKind, found) = matches[0];
-            context.Console.MarkupLineInterpolated($"# {foundKind.Replace('_', ' ')} '{found.Name}', registry version {snapshot.Version}");
-            context.Console.WriteLine(DefinitionYamlWriter.Write(found).TrimEnd());
+            // Raw text, never wrapped to the console's width: the output is YAML a user may redirect and load again.
+            var text = new StringBuilder();
+            text.Append(CultureInfo.InvariantCulture, $"# {foundKind.Replace('_', ' ')} '{found.Name}', registry version {snapshot.Version}\n");
+            text.Append(DefinitionYamlWriter.Write(found).TrimEnd()).Append('\n');
             if (found is FeatureView && snapshot.MaterializationIntervals.TryGetValue(found.Name, out var intervals) && intervals.Count > 0)
             {
-                context.Console.WriteLine("# materialized intervals:");
-                foreach (var i in intervals) context.Console.WriteLine($"#   {i.Start:O} .. {i.End:O} (recorded {i.RecordedAt:O})");
+                text.Append("# materialized intervals:\n");
+                foreach (var i in intervals) text.Append(CultureInfo.InvariantCulture, $"#   {i.Start:O} .. {i.End:O} (recorded {i.RecordedAt:O})\n");
             }
+            context.Console.Raw(text.ToString());
             return 0;
         }));
         return command;

@@ -103,17 +103,54 @@ public static class FeatureRepositoryLoader
         {
             stream.Load(new StringReader(text));
         }
-        catch (YamlException e)
+        catch (Exception e) when (e is YamlException or InvalidOperationException)
         {
+            // An inline [list] or {mapping} left open makes YamlDotNet fail far from the bracket (at the next block key, or with
+            // a bare InvalidOperationException at the end of the text): point at the bracket itself.
+            if (UnclosedFlowBracket(text) is var (bracket, line))
+            {
+                var close = bracket == '[' ? ']' : '}';
+                errors.Add(new RepositoryError(new SourceLocation(file, line),
+                    $"YAML syntax error: '{bracket}' is never closed; add the matching '{close}' (an inline [list] or {{mapping}} must close before the next key)"));
+                return [];
+            }
+            var at = e is YamlException y ? (int)y.Start.Line : 0;
             // YamlDotNet's message repeats the position; keep the reason only.
             var reason = e.InnerException?.Message ?? e.Message;
             var idx = reason.IndexOf("): ", StringComparison.Ordinal);
-            errors.Add(new RepositoryError(new SourceLocation(file, (int)e.Start.Line), "YAML syntax error: " + (idx >= 0 ? reason[(idx + 3)..] : reason)));
+            errors.Add(new RepositoryError(new SourceLocation(file, at), "YAML syntax error: " + (idx >= 0 ? reason[(idx + 3)..] : reason)));
             return [];
         }
         return stream.Documents.Select(d => d.RootNode)
             .Where(n => n is not YamlScalarNode { Value: null or "" })
             .ToList();
+    }
+
+    /// <summary>The innermost '[' or '{' still open where the YAML tokens end or stop making sense, with its 1-based line; null when every one closes.</summary>
+    private static (char Bracket, int Line)? UnclosedFlowBracket(string text)
+    {
+        var open = new Stack<(char Bracket, int Line)>();
+        var scanner = new Scanner(new StringReader(text), skipComments: true);
+        try
+        {
+            while (scanner.MoveNext())
+            {
+                switch (scanner.Current)
+                {
+                    case YamlDotNet.Core.Tokens.FlowSequenceStart t: open.Push(('[', (int)t.Start.Line)); break;
+                    case YamlDotNet.Core.Tokens.FlowMappingStart t: open.Push(('{', (int)t.Start.Line)); break;
+                    case YamlDotNet.Core.Tokens.FlowSequenceEnd or YamlDotNet.Core.Tokens.FlowMappingEnd when open.Count > 0: open.Pop(); break;
+                    // A block entry or key at the start of a line cannot be inside an inline collection: the bracket before it was left open.
+                    case YamlDotNet.Core.Tokens.BlockEntry or YamlDotNet.Core.Tokens.BlockMappingStart or YamlDotNet.Core.Tokens.BlockSequenceStart when open.Count > 0:
+                        return open.Peek();
+                }
+            }
+        }
+        catch (Exception e) when (e is YamlException or InvalidOperationException)
+        {
+            // The tokens stop here; whatever is still open is the likely cause.
+        }
+        return open.Count > 0 ? open.Peek() : null;
     }
 
     private delegate T? ObjectReader<T>(YamlObject o, Dictionary<string, SourceLocation> fields);

@@ -94,8 +94,11 @@ internal sealed class YamlObject
     {
         var text = String(key);
         if (text is null) return null;
-        if (DurationText.TryParse(text, out var value)) return value;
-        Error(key, $"{What}: {key} '{text}' is not a duration; use {DurationText.Forms}");
+        if (DurationText.TryParse(text, out var value, out var tooLong)) return value;
+        if (tooLong)
+            Error(key, $"{What}: {key} '{text}' is too long; the longest duration is {DurationText.Format(DurationText.MaxValue)}; write a shorter one{(key == "ttl" ? ", or 0 for no limit" : "")}");
+        else
+            Error(key, $"{What}: {key} '{text}' is not a duration; use {DurationText.Forms}");
         return null;
     }
 
