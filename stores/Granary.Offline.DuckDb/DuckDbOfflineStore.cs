@@ -76,8 +76,9 @@ public sealed class DuckDbOfflineStore : IOfflineStore, IDisposable
     public string ExplainPointInTimeJoin(HistoricalRetrieval request)
     {
         using var workspace = new RetrievalWorkspace(Connect);
-        var entities = EntityTable.Load(workspace.Connection, request.Entities, workspace.EntityTable, _options.RepositoryPath);
-        var sources = Validate(workspace.Connection, request.Plan, entities);
+        var (sources, keyTypes) = DescribeSources(workspace.Connection, request.Plan);
+        var entities = EntityTable.Load(workspace.Connection, request.Entities, workspace.EntityTable, _options.RepositoryPath, keyTypes);
+        ValidateEntityColumns(request.Plan, entities);
         return PointInTimeJoinSql.Build(request.Plan, entities, sources, keepInternalColumns: request.Plan.OnDemandViews.Count > 0);
     }
 
@@ -86,8 +87,9 @@ public sealed class DuckDbOfflineStore : IOfflineStore, IDisposable
         var clock = Stopwatch.StartNew();
         using var workspace = new RetrievalWorkspace(Connect);
         progress?.Report(new("loading entities", 0, 0, 0));
-        var entities = EntityTable.Load(workspace.Connection, request.Entities, workspace.EntityTable, _options.RepositoryPath);
-        var sources = Validate(workspace.Connection, request.Plan, entities);
+        var (sources, keyTypes) = DescribeSources(workspace.Connection, request.Plan);
+        var entities = EntityTable.Load(workspace.Connection, request.Entities, workspace.EntityTable, _options.RepositoryPath, keyTypes);
+        ValidateEntityColumns(request.Plan, entities);
         var onDemand = request.Plan.OnDemandViews.Count > 0;
         var sql = PointInTimeJoinSql.Build(request.Plan, entities, sources, keepInternalColumns: onDemand);
         var written = RetrievalOutputWriter.Write(workspace, request.Plan, entities, sql, request.OutputPath,
@@ -97,11 +99,14 @@ public sealed class DuckDbOfflineStore : IOfflineStore, IDisposable
         return new HistoricalRetrievalResult(entities.RowCount, written, columns, Path.GetFullPath(request.OutputPath), clock.Elapsed);
     }
 
-    /// <summary>Checks entity columns and source columns against the plan; returns each view's read expression.</summary>
-    private List<ViewSource> Validate(DuckDBConnection connection, HistoricalRetrievalPlan plan, EntityTable entities)
+    /// <summary>
+    /// Reads each view's source schema and checks it against the plan; returns each view's read expression and time columns,
+    /// and the type each entity join-key column must have (that of the source column it is compared with).
+    /// </summary>
+    private (List<ViewSource> Sources, List<EntityKeyType> KeyTypes) DescribeSources(DuckDBConnection connection, HistoricalRetrievalPlan plan)
     {
-        ValidateEntityColumns(plan, entities);
         var sources = new List<ViewSource>();
+        var keyTypes = new List<EntityKeyType>();
         foreach (var view in plan.Views)
         {
             var read = ParquetSources.ReadExpression(view.Source, _options.RepositoryPath);
@@ -115,10 +120,24 @@ public sealed class DuckDbOfflineStore : IOfflineStore, IDisposable
                 throw new HistoricalRetrievalException($"cannot read file source '{view.Source.Name}' of feature view '{view.View.Name}': {e.Message}");
             }
             view.RequireSourceColumns(columns.Select(c => c.Name).ToHashSet(StringComparer.Ordinal));
-            sources.Add(new ViewSource(read, columns.First(c => c.Name == view.TimestampColumn),
-                view.CreatedTimestampColumn is { } created ? columns.First(c => c.Name == created) : null));
+            DuckDbColumn TimeColumn(string name, string role)
+            {
+                var column = columns.First(c => c.Name == name);
+                // Text would have to be parsed on every read; a mixed folder would silently disagree. The file must say what it holds.
+                if (!column.IsTime)
+                    throw new HistoricalRetrievalException($"{role} '{name}' of file source '{view.Source.Name}' (feature view '{view.View.Name}') has type {column.SqlType}; it must be TIMESTAMP, TIMESTAMP WITH TIME ZONE or DATE: rewrite the Parquet files with a timestamp column");
+                return column;
+            }
+            sources.Add(new ViewSource(read, TimeColumn(view.TimestampColumn, "timestamp field"),
+                view.CreatedTimestampColumn is { } created ? TimeColumn(created, "created timestamp field") : null));
+            foreach (var key in view.JoinKeys)
+            {
+                var column = columns.First(c => c.Name == key.SourceColumn);
+                if (DuckDbTypeMap.ValueTypeOf(column.SqlType) is { } type)
+                    keyTypes.Add(new EntityKeyType(key.EntityColumn, type, $"feature view '{view.NameToUse}' joins it with column '{key.SourceColumn}' ({column.SqlType}) of source '{view.Source.Name}'"));
+            }
         }
-        return sources;
+        return (sources, keyTypes);
     }
 
     /// <summary>Checks that every join-key column is in the entity dataframe and no output name collides with one of its columns.</summary>

@@ -3,6 +3,9 @@ using Granary.Offline;
 
 namespace Granary.Offline.DuckDb;
 
+/// <summary>The type a join-key column of the entity dataframe must have, and why (for the error when a value does not fit).</summary>
+internal sealed record EntityKeyType(string EntityColumn, Definitions.ValueType Type, string Reason);
+
 /// <summary>The entity dataframe loaded into a DuckDB table: its columns and the column chosen as the entity timestamp.</summary>
 internal sealed record EntityTable(string TableName, IReadOnlyList<DuckDbColumn> Columns, string TimestampColumn, long RowCount)
 {
@@ -23,56 +26,149 @@ internal sealed record EntityTable(string TableName, IReadOnlyList<DuckDbColumn>
 
     /// <summary>
     /// Loads an entity dataframe (Parquet, CSV or inline rows) into temporary table <paramref name="tableName"/>, adding
-    /// <see cref="TimestampUtcColumn"/>; the table's <c>rowid</c> numbers the input rows in order. Throws <see cref="HistoricalRetrievalException"/>
-    /// for a missing file, an unknown format, or no usable timestamp column.
+    /// <see cref="TimestampUtcColumn"/>; the table's <c>rowid</c> numbers the input rows in order. No type that changes a
+    /// result is left to a guess from a sample: a text timestamp column (a CSV's always) is parsed value by value (naive =
+    /// UTC, offsets honoured), and a join-key column whose type differs from the key's (<paramref name="keyTypes"/>) is
+    /// converted value by value; the first value that does not fit is reported with its file, column and row. Throws
+    /// <see cref="HistoricalRetrievalException"/> for a missing or empty file, an unknown format, or no usable timestamp column.
     /// </summary>
-    public static EntityTable Load(DuckDBConnection connection, EntityDataFrame entities, string tableName, string? basePath = null)
+    public static EntityTable Load(DuckDBConnection connection, EntityDataFrame entities, string tableName, string? basePath = null,
+        IReadOnlyList<EntityKeyType>? keyTypes = null)
     {
         // Files are read straight into the final table (one copy); inline rows go through a small staging table.
         string relation;
+        IReadOnlyList<DuckDbColumn> columns;
+        string origin;
+        string? csvTimestamp = null;
         var raw = tableName + "_raw";
         if (entities.Path is { } path)
         {
             var full = System.IO.Path.GetFullPath(path, basePath ?? Directory.GetCurrentDirectory());
-            if (!File.Exists(full)) throw new HistoricalRetrievalException($"entity dataframe file '{full}' does not exist");
-            relation = System.IO.Path.GetExtension(full).ToLowerInvariant() switch
+            origin = $"entity dataframe file '{full}'";
+            if (!File.Exists(full)) throw new HistoricalRetrievalException($"{origin} does not exist");
+            if (new FileInfo(full).Length == 0)
+                throw new HistoricalRetrievalException($"{origin} is empty (0 bytes); write a header row with the join keys and 'event_timestamp', then one row per entity");
+            (relation, columns, csvTimestamp) = System.IO.Path.GetExtension(full).ToLowerInvariant() switch
             {
-                ".parquet" => $"read_parquet({Sql.Literal(full)})",
-                ".csv" => $"read_csv({Sql.Literal(full)}, header = true)",
-                var other => throw new HistoricalRetrievalException($"entity dataframe file '{full}' has extension '{other}'; use a .parquet or .csv file"),
+                ".parquet" => ReadParquet(connection, full, origin),
+                ".csv" => ReadCsv(connection, full, origin),
+                var other => throw new HistoricalRetrievalException($"{origin} has extension '{other}'; use a .parquet or .csv file"),
             };
         }
         else
         {
+            origin = "the inline entity dataframe";
             LoadInline(connection, entities, raw);
             relation = Sql.Identifier(raw);
+            columns = connection.Describe($"SELECT * FROM {relation}");
         }
 
-        var columns = connection.Describe($"SELECT * FROM {relation}");
         foreach (var column in columns)
         {
             if (column.Name.StartsWith(ReservedPrefix, StringComparison.Ordinal))
                 throw new HistoricalRetrievalException($"entity dataframe column '{column.Name}' starts with '{ReservedPrefix}', which Granary reserves; rename it");
         }
-        var timestamp = ChooseTimestampColumn(columns);
+        var timestamp = csvTimestamp is { } chosen ? columns.Single(c => c.Name == chosen) : ChooseTimestampColumn(columns);
         var ts = Sql.Identifier(timestamp.Name);
-        if (timestamp.SqlType == "VARCHAR")
-        {
-            // CSV columns mixing naive and zoned times may stay text; every value must still parse as a time.
-            var bad = connection.QueryScalar($"SELECT {ts} FROM {relation} WHERE {ts} IS NOT NULL AND TRY_CAST({ts} AS TIMESTAMPTZ) IS NULL LIMIT 1");
-            if (bad is not null)
-                throw new HistoricalRetrievalException($"entity timestamp column '{timestamp.Name}' has value '{bad}', which is not a timestamp (use ISO 8601, e.g. 2024-01-31 12:00:00 or 2024-01-31T12:00:00+01:00)");
-        }
+        var table = Sql.Identifier(tableName);
+        var textTime = timestamp.SqlType == "VARCHAR";
+        // Text is parsed value by value as TIMESTAMPTZ: the session is UTC, so a value without an offset is UTC and one with
+        // an offset is converted. A value that does not parse becomes NULL here and is reported just below.
+        var micros = textTime ? $"epoch_us(TRY_CAST({ts} AS TIMESTAMPTZ))" : DuckDbTypeMap.EpochMicros(ts, timestamp);
         // The table's rowid follows insertion order (preserve_insertion_order is on), so it numbers the input rows.
         connection.Execute($"""
-            CREATE OR REPLACE TEMP TABLE {Sql.Identifier(tableName)} AS
-            SELECT *, {(timestamp.SqlType == "VARCHAR" ? $"epoch_us(CAST({ts} AS TIMESTAMPTZ))" : DuckDbTypeMap.EpochMicros(ts, timestamp))} AS {TimestampUtcColumn}
+            CREATE OR REPLACE TEMP TABLE {table} AS
+            SELECT *, {micros} AS {TimestampUtcColumn}
             FROM {relation};
             DROP TABLE IF EXISTS {Sql.Identifier(raw)};
             """);
-        var count = (long)connection.QueryScalar($"SELECT count(*) FROM {Sql.Identifier(tableName)}")!;
+        if (textTime)
+        {
+            using (var bad = connection.QueryRows($"SELECT rowid, {ts} FROM {table} WHERE {ts} IS NOT NULL AND {TimestampUtcColumn} IS NULL ORDER BY rowid LIMIT 1"))
+            {
+                if (bad.Read())
+                    throw new HistoricalRetrievalException($"entity timestamp column '{timestamp.Name}' has value '{bad.GetValue(1)}', which is not a timestamp, at row {(long)bad.GetValue(0)! + 1} of {origin} (use ISO 8601, e.g. 2024-01-31 12:00:00 for UTC or 2024-01-31T12:00:00+01:00)");
+            }
+            // The column passes through as the instants it holds, not as text.
+            connection.Execute($"ALTER TABLE {table} ALTER {ts} TYPE TIMESTAMPTZ USING CAST({ts} AS TIMESTAMPTZ)");
+            columns = columns.Select(c => c.Name == timestamp.Name ? c with { SqlType = "TIMESTAMP WITH TIME ZONE" } : c).ToList();
+        }
+        columns = ConvertKeyColumns(connection, table, columns, keyTypes ?? [], origin);
+        var count = (long)connection.QueryScalar($"SELECT count(*) FROM {table}")!;
         return new EntityTable(tableName, columns, timestamp.Name, count);
     }
+
+    private static (string Relation, IReadOnlyList<DuckDbColumn> Columns, string? Timestamp) ReadParquet(DuckDBConnection connection, string path, string origin)
+    {
+        var relation = $"read_parquet({Sql.Literal(path)})";
+        try
+        {
+            return (relation, connection.Describe($"SELECT * FROM {relation}"), null);
+        }
+        catch (DuckDBException e)
+        {
+            throw new HistoricalRetrievalException($"{origin} cannot be read as Parquet: {FirstLine(e.Message)}");
+        }
+    }
+
+    /// <summary>
+    /// A CSV is read in two passes. The first detects the dialect and the column types from every row (sample_size = -1),
+    /// so no later row can contradict a type guessed from the first rows. The second reads with those types fixed, except
+    /// the timestamp column, which is read as text and parsed value by value (see <see cref="Load"/>).
+    /// </summary>
+    private static (string Relation, IReadOnlyList<DuckDbColumn> Columns, string? Timestamp) ReadCsv(DuckDBConnection connection, string path, string origin)
+    {
+        IReadOnlyList<DuckDbColumn> detected;
+        try
+        {
+            detected = connection.Describe($"SELECT * FROM read_csv({Sql.Literal(path)}, header = true, sample_size = -1)");
+        }
+        catch (DuckDBException e)
+        {
+            throw new HistoricalRetrievalException($"{origin} cannot be read as CSV: {FirstLine(e.Message)}");
+        }
+        var timestamp = detected.FirstOrDefault(c => c.Name == "event_timestamp") ?? (detected.Count(c => c.IsTime) == 1 ? detected.Single(c => c.IsTime) : null);
+        var columns = detected.Select(c => c == timestamp ? c with { SqlType = "VARCHAR" } : c).ToList();
+        var types = string.Join(", ", columns.Select(c => $"{Sql.Literal(c.Name)}: {Sql.Literal(c.SqlType)}"));
+        return ($"read_csv({Sql.Literal(path)}, header = true, columns = {{{types}}})", columns, timestamp?.Name);
+    }
+
+    /// <summary>
+    /// Gives each join-key column the type of the key it is compared with, value by value; the first value that does not
+    /// convert (e.g. 'abc' where the key is an Int64) is reported with its row, instead of DuckDB's cast error inside the join.
+    /// </summary>
+    private static IReadOnlyList<DuckDbColumn> ConvertKeyColumns(DuckDBConnection connection, string table, IReadOnlyList<DuckDbColumn> columns,
+        IReadOnlyList<EntityKeyType> keyTypes, string origin)
+    {
+        var result = columns.ToList();
+        foreach (var key in keyTypes.DistinctBy(k => k.EntityColumn))
+        {
+            var index = result.FindIndex(c => c.Name == key.EntityColumn);
+            if (index < 0) continue; // reported with the plan's message by DuckDbOfflineStore.ValidateEntityColumns
+            var current = DuckDbTypeMap.ValueTypeOf(result[index].SqlType);
+            if (current is { } same && same.IsList == key.Type.IsList && SameFamily(same.Scalar, key.Type.Scalar)) continue;
+            var target = DuckDbTypeMap.SqlTypeOf(key.Type);
+            var column = Sql.Identifier(key.EntityColumn);
+            using (var bad = connection.QueryRows($"SELECT rowid, CAST({column} AS VARCHAR) FROM {table} WHERE {column} IS NOT NULL AND TRY_CAST({column} AS {target}) IS NULL ORDER BY rowid LIMIT 1"))
+            {
+                if (bad.Read())
+                    throw new HistoricalRetrievalException($"entity column '{key.EntityColumn}' has value '{bad.GetValue(1)}' at row {(long)bad.GetValue(0)! + 1} of {origin}, which is not a valid {key.Type}: {key.Reason}; fix or remove that row");
+            }
+            connection.Execute($"ALTER TABLE {table} ALTER {column} TYPE {target} USING CAST({column} AS {target})");
+            result[index] = result[index] with { SqlType = target == "TIMESTAMPTZ" ? "TIMESTAMP WITH TIME ZONE" : target };
+        }
+        return result;
+    }
+
+    // Integers of any width compare exactly with each other, as do the two float widths; anything else is converted.
+    private static bool SameFamily(Definitions.ScalarType a, Definitions.ScalarType b) =>
+        a == b || (IsInteger(a) && IsInteger(b)) || (IsFloat(a) && IsFloat(b));
+
+    private static bool IsInteger(Definitions.ScalarType t) => t is Definitions.ScalarType.Int32 or Definitions.ScalarType.Int64;
+
+    private static bool IsFloat(Definitions.ScalarType t) => t is Definitions.ScalarType.Float32 or Definitions.ScalarType.Float64;
+
+    private static string FirstLine(string message) => message.Split('\n', 2)[0];
 
     private static DuckDbColumn ChooseTimestampColumn(IReadOnlyList<DuckDbColumn> columns)
     {

@@ -84,11 +84,11 @@ public sealed class PostgresOfflineStore : IOfflineStore, IDisposable
         using var workspace = new RetrievalWorkspace(_duckDb.Connect);
         var duck = workspace.Connection;
         progress?.Report(new("loading entities", 0, 0, 0));
-        var entities = EntityTable.Load(duck, request.Entities, workspace.EntityTable, _options.DuckDb.RepositoryPath);
-        DuckDbOfflineStore.ValidateEntityColumns(plan, entities);
-
         await using var pg = await OpenAsync(cancellationToken);
-        foreach (var view in plan.Views) await ValidateSourceAsync(pg, view, cancellationToken);
+        var keyTypes = new List<EntityKeyType>();
+        foreach (var view in plan.Views) keyTypes.AddRange(await ValidateSourceAsync(pg, view, cancellationToken));
+        var entities = EntityTable.Load(duck, request.Entities, workspace.EntityTable, _options.DuckDb.RepositoryPath, keyTypes);
+        DuckDbOfflineStore.ValidateEntityColumns(plan, entities);
 
         progress?.Report(new("uploading entities", 0, entities.RowCount, 0));
         await UploadEntitiesAsync(duck, pg, plan, entities, cancellationToken);
@@ -131,10 +131,32 @@ public sealed class PostgresOfflineStore : IOfflineStore, IDisposable
         return new HistoricalRetrievalResult(entities.RowCount, written, columns, Path.GetFullPath(request.OutputPath), clock.Elapsed);
     }
 
-    private static async Task ValidateSourceAsync(NpgsqlConnection pg, ViewRetrieval view, CancellationToken cancellationToken)
+    /// <summary>Checks a view's source columns (and that its time columns hold times); returns the type each entity join-key column must have.</summary>
+    private static async Task<List<EntityKeyType>> ValidateSourceAsync(NpgsqlConnection pg, ViewRetrieval view, CancellationToken cancellationToken)
     {
         var columns = await ReadSchemaAsync(pg, view.Source, cancellationToken);
         view.RequireSourceColumns(columns.Select(c => c.Name).ToHashSet(StringComparer.Ordinal));
+        RequireTime(view.Source, columns, view.TimestampColumn, "timestamp field", view.View.Name);
+        if (view.CreatedTimestampColumn is { } created) RequireTime(view.Source, columns, created, "created timestamp field", view.View.Name);
+        var keyTypes = new List<EntityKeyType>();
+        foreach (var key in view.JoinKeys)
+        {
+            var column = columns.First(c => c.Name == key.SourceColumn);
+            if (column.ValueType is { } type)
+                keyTypes.Add(new EntityKeyType(key.EntityColumn, type, $"feature view '{view.NameToUse}' joins it with column '{key.SourceColumn}' ({column.EngineType}) of PostgreSQL source '{view.Source.Name}'"));
+        }
+        return keyTypes;
+    }
+
+    /// <summary>
+    /// A time column must be timestamptz, timestamp (UTC) or date. Text is refused rather than cast: PostgreSQL would read
+    /// 'now' or 'yesterday' as times relative to the query, and the meaning of other text depends on the session.
+    /// </summary>
+    private static void RequireTime(DataSource source, IReadOnlyList<SourceColumn> columns, string name, string role, string? viewName)
+    {
+        var column = columns.First(c => c.Name == name);
+        if (column.EngineType is not ("timestamp with time zone" or "timestamp without time zone" or "date"))
+            throw new HistoricalRetrievalException($"{role} '{name}' of PostgreSQL source '{source.Name}'{(viewName is null ? "" : $" (feature view '{viewName}')")} has type {column.EngineType}; it must be timestamptz, timestamp (read as UTC) or date: convert it, e.g. ALTER TABLE ... ALTER COLUMN \"{name}\" TYPE timestamptz USING \"{name}\"::timestamptz");
     }
 
     /// <summary>Sends the row id, the entity time (UTC) and the join-key columns to a PostgreSQL temporary table by binary COPY.</summary>
@@ -177,6 +199,15 @@ public sealed class PostgresOfflineStore : IOfflineStore, IDisposable
     public async IAsyncEnumerable<LatestFeatureRow> ReadLatestRowsAsync(LatestRowsQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await using var pg = await OpenAsync(cancellationToken);
+        var schema = await ReadSchemaAsync(pg, query.Source, cancellationToken);
+        foreach (var (field, role) in new[] { (query.Source.TimestampField, "timestamp field"), (query.Source.CreatedTimestampField, "created timestamp field") })
+        {
+            if (string.IsNullOrEmpty(field)) continue;
+            var stored = OfflineSources.StoredColumn(query.Source, field);
+            if (schema.All(c => c.Name != stored))
+                throw new HistoricalRetrievalException($"PostgreSQL source '{query.Source.Name}' has no column '{stored}' ({role}); its columns: {string.Join(", ", schema.Select(c => c.Name))}");
+            RequireTime(query.Source, schema, stored, role, query.View.Name);
+        }
         var keys = query.JoinKeys.Select(k => "s." + Sql.Identifier(OfflineSources.StoredColumn(query.Source, k))).ToList();
         var ts = $"s.{Sql.Identifier(OfflineSources.StoredColumn(query.Source, query.Source.TimestampField))}::timestamptz";
         var createdName = string.IsNullOrEmpty(query.Source.CreatedTimestampField) ? null : OfflineSources.StoredColumn(query.Source, query.Source.CreatedTimestampField);

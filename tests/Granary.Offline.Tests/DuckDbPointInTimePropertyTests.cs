@@ -14,7 +14,7 @@ public sealed class DuckDbPointInTimePropertyTests : IDisposable
     public DuckDbPointInTimePropertyTests() =>
         _store = new DuckDbOfflineStore(new DuckDbOfflineStoreOptions { RepositoryPath = _folder, MemoryLimit = "512MB", Threads = 2 });
 
-    private PointInTimeScenario Scenario(int seed)
+    private PointInTimeScenario Scenario(int seed, int entityRowCount = 150)
     {
         using var connection = _store.Connect();
         return PointInTimeScenario.Generate(seed, (name, data) =>
@@ -32,7 +32,7 @@ public sealed class DuckDbPointInTimePropertyTests : IDisposable
                 new TableData(data.Columns, data.Rows.Skip(half).ToList()).WriteParquet(connection, Path.Combine(_folder, relative, "day=2", "part-1.parquet"));
             }
             return new FileSource { Name = name, Path = relative };
-        });
+        }, entityRowCount);
     }
 
     [Theory]
@@ -58,6 +58,34 @@ public sealed class DuckDbPointInTimePropertyTests : IDisposable
         Assert.Contains("origin__temperature", plan.OutputColumns);
         Assert.Contains("destination__temperature", plan.OutputColumns);
         return scenario.AssertStoreMatchesReferenceAsync(_store, plan, Path.Combine(_folder, $"out-{seed}.parquet"));
+    }
+
+    /// <summary>
+    /// CSV entity dataframes larger than DuckDB's sniffing sample (20,480 rows), with naive and zoned times placed so that a
+    /// type guessed from the first rows would be wrong for later ones, in both directions; compared with the brute force.
+    /// </summary>
+    [Theory]
+    [InlineData("zoned after a naive sample", 41)]
+    [InlineData("naive after a zoned sample", 42)]
+    [InlineData("zoned or naive at random on every row", 43)]
+    [InlineData("only the last row zoned", 44)]
+    [InlineData("only the first row naive", 45)]
+    public Task Csv_mixing_naive_and_zoned_times_at_any_position_matches_the_brute_force_join(string pattern, int seed)
+    {
+        var scenario = Scenario(seed, entityRowCount: 22_000);
+        var count = scenario.EntityRows.Count;
+        var random = new Random(seed);
+        Func<int, bool> zoned = pattern switch
+        {
+            "zoned after a naive sample" => r => r >= 20_480 + 100,
+            "naive after a zoned sample" => r => r < 20_480 + 100,
+            "zoned or naive at random on every row" => _ => random.Next(2) == 0,
+            "only the last row zoned" => r => r == count - 1,
+            _ => r => r != 0,
+        };
+        var csv = Path.Combine(_folder, $"entities-{seed}.csv");
+        scenario.WriteEntityCsv(csv, zoned, seed);
+        return scenario.AssertStoreMatchesReferenceAsync(_store, scenario.FeatureReferencePlan(), Path.Combine(_folder, $"out-{seed}.parquet"), EntityDataFrame.FromFile(csv));
     }
 
     public void Dispose()

@@ -23,7 +23,7 @@ public sealed class PointInTimeScenario
     public static DateTimeOffset At(int minutes) => Origin.AddMinutes(minutes);
 
     /// <summary>Builds a scenario; <paramref name="sourceFor"/> stores a source's data and returns its definition (file or PostgreSQL).</summary>
-    public static PointInTimeScenario Generate(int seed, Func<string, TableData, DataSource> sourceFor)
+    public static PointInTimeScenario Generate(int seed, Func<string, TableData, DataSource> sourceFor, int entityRowCount = 150)
     {
         var random = new Random(seed);
         var data = new Dictionary<string, TableData>();
@@ -112,7 +112,7 @@ public sealed class PointInTimeScenario
 
         // Entity rows: known and unknown keys, grid times (TTL boundaries hit exactly), mixed naive/zoned times, duplicates.
         var entityRows = new List<object?[]>();
-        for (var n = 0; n < 150; n++)
+        for (var n = 0; n < entityRowCount; n++)
         {
             var at = At(random.Next(0, 200));
             object time = (n % 3) switch
@@ -123,7 +123,7 @@ public sealed class PointInTimeScenario
             };
             entityRows.Add([(long)random.Next(1, 9), (long)random.Next(9, 14), (long)random.Next(99, 104), (long)random.Next(100, 104), time, $"row-{n}"]);
         }
-        for (var d = 0; d < 20; d++) entityRows.Insert(random.Next(entityRows.Count), (object?[])entityRows[random.Next(entityRows.Count)].Clone());
+        for (var d = 0; d < Math.Max(20, entityRowCount / 10); d++) entityRows.Insert(random.Next(entityRows.Count), (object?[])entityRows[random.Next(entityRows.Count)].Clone());
 
         return new PointInTimeScenario
         {
@@ -169,10 +169,6 @@ public sealed class PointInTimeScenario
         _ => throw new InvalidCastException($"{value.GetType().Name} is not a time"),
     };
 
-    /// <summary>
-    /// The brute-force expected output for a plan: for every entity row (order and duplicates kept) and view, scan all
-    /// source rows with equal keys and T - ttl &lt;= ts &lt;= T, keep the max (ts, created); NULL when none.
-    /// </summary>
     /// <summary>The feature-reference request every store's property test runs: several views, TTL set and unset, an entity-less view.</summary>
     public HistoricalRetrievalPlan FeatureReferencePlan() => HistoricalRetrievalPlanner.ForFeatures(Registry,
         new[] { "driver_hourly:conv_rate", "driver_hourly:trips", "driver_daily:rating", "driver_daily:tier", "customer_profile:spend", "global_stats:active_drivers" }
@@ -185,11 +181,11 @@ public sealed class PointInTimeScenario
     /// Runs <paramref name="plan"/> in <paramref name="store"/> to <paramref name="output"/> (Parquet) and compares the file row by
     /// row with the brute-force reference; also checks the data exercised the rules (some matches, some NULLs).
     /// </summary>
-    public async Task AssertStoreMatchesReferenceAsync(IOfflineStore store, HistoricalRetrievalPlan plan, string output)
+    public async Task AssertStoreMatchesReferenceAsync(IOfflineStore store, HistoricalRetrievalPlan plan, string output, EntityDataFrame? entities = null)
     {
         var result = await store.RunPointInTimeJoinAsync(new HistoricalRetrieval
         {
-            Entities = EntityDataFrame.FromRows(EntityColumns, EntityRows),
+            Entities = entities ?? EntityDataFrame.FromRows(EntityColumns, EntityRows),
             Plan = plan,
             OutputPath = output,
         });
@@ -204,10 +200,49 @@ public sealed class PointInTimeScenario
         Assert.Contains(rows, r => r.Skip(EntityColumns.Count).Any(v => v is null));
     }
 
+    /// <summary>
+    /// Writes the entity rows as CSV, each time as text: <paramref name="zoned"/> says, per row index, whether it carries an
+    /// offset (a random one, never +00:00, so a dropped offset moves the instant) or is written naive as its UTC clock reading.
+    /// </summary>
+    public void WriteEntityCsv(string path, Func<int, bool> zoned, int seed)
+    {
+        var random = new Random(seed);
+        var entityTs = EntityColumns.ToList().IndexOf("event_timestamp");
+        var offsets = new[] { -11, -8, -5, -3, 1, 2, 5, 9, 12, 14 }.Select(h => TimeSpan.FromHours(h)).Append(TimeSpan.FromMinutes(330)).Append(TimeSpan.FromMinutes(-210)).ToArray();
+        var text = new System.Text.StringBuilder(string.Join(",", EntityColumns)).Append('\n');
+        for (var r = 0; r < EntityRows.Count; r++)
+        {
+            var row = EntityRows[r];
+            for (var c = 0; c < row.Length; c++)
+            {
+                if (c > 0) text.Append(',');
+                var value = row[c];
+                if (c == entityTs)
+                {
+                    var instant = Instant(value!);
+                    text.Append(zoned(r)
+                        ? instant.ToOffset(offsets[random.Next(offsets.Length)]).ToString("yyyy-MM-dd'T'HH:mm:sszzz", System.Globalization.CultureInfo.InvariantCulture)
+                        : instant.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture));
+                }
+                else
+                {
+                    text.Append(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture));
+                }
+            }
+            text.Append('\n');
+        }
+        File.WriteAllText(path, text.ToString());
+    }
+
+    /// <summary>
+    /// The brute-force expected output for a plan: for every entity row (order and duplicates kept) and view, scan all
+    /// source rows with equal keys and T - ttl &lt;= ts &lt;= T, keep the max (ts, created); NULL when none.
+    /// </summary>
     public List<object?[]> Expected(HistoricalRetrievalPlan plan)
     {
         var expected = new List<object?[]>();
-        var entityTs = EntityColumns.ToList().IndexOf("event_timestamp");
+        var entityColumns = EntityColumns.ToList();
+        var entityTs = entityColumns.IndexOf("event_timestamp");
         foreach (var entityRow in EntityRows)
         {
             var t = Instant(entityRow[entityTs]!);
@@ -225,7 +260,7 @@ public sealed class PointInTimeScenario
                     var matches = true;
                     foreach (var key in view.JoinKeys)
                     {
-                        var entityValue = entityRow[EntityColumns.ToList().IndexOf(key.EntityColumn)];
+                        var entityValue = entityRow[entityColumns.IndexOf(key.EntityColumn)];
                         if (!Equals(candidate[table.Ordinal(key.SourceColumn)], entityValue)) matches = false;
                     }
                     if (!matches) continue;

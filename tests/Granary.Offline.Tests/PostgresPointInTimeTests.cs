@@ -24,8 +24,8 @@ public sealed class PostgresPointInTimeTests : IClassFixture<PostgresSchemaFixtu
         });
     }
 
-    private PointInTimeScenario Scenario(int seed) =>
-        PointInTimeScenario.Generate(seed, (name, data) => new PostgresSource { Name = name, Table = _database.CreateTable($"{name}_{seed}", data) });
+    private PointInTimeScenario Scenario(int seed, int entityRowCount = 150) =>
+        PointInTimeScenario.Generate(seed, (name, data) => new PostgresSource { Name = name, Table = _database.CreateTable($"{name}_{seed}", data) }, entityRowCount);
 
     [Theory]
     [InlineData(21)]
@@ -44,6 +44,47 @@ public sealed class PostgresPointInTimeTests : IClassFixture<PostgresSchemaFixtu
     {
         var scenario = Scenario(seed);
         return scenario.AssertStoreMatchesReferenceAsync(_store, scenario.ServicePlan(), Path.Combine(_folder, $"out-{seed}.parquet"));
+    }
+
+    /// <summary>A CSV entity dataframe past DuckDB's sniffing sample, naive rows first and zoned ones after, against the brute force.</summary>
+    [Fact]
+    public Task Csv_entities_with_offsets_after_a_naive_sample_match_the_brute_force_join()
+    {
+        var scenario = Scenario(51, entityRowCount: 22_000);
+        var csv = Path.Combine(_folder, "entities-51.csv");
+        scenario.WriteEntityCsv(csv, r => r >= 20_580, seed: 51);
+        return scenario.AssertStoreMatchesReferenceAsync(_store, scenario.FeatureReferencePlan(), Path.Combine(_folder, "out-51.parquet"), EntityDataFrame.FromFile(csv));
+    }
+
+    [Fact]
+    public async Task A_text_timestamp_column_is_refused_with_the_fix()
+    {
+        var table = $"{_database.Schema}.text_ts";
+        _database.Execute($"CREATE TABLE {table} (driver_id bigint, event_timestamp text, value double precision); INSERT INTO {table} VALUES (1, 'yesterday', 1.0)");
+        var registry = new RegistrySnapshot
+        {
+            Project = "pg",
+            Entities = [new Entity { Name = "driver", JoinKey = "driver_id" }],
+            DataSources = [new PostgresSource { Name = "src", Table = table, TimestampField = "event_timestamp" }],
+            FeatureViews = [new FeatureView { Name = "stats", Entities = ["driver"], Source = "src", Features = [new Field("value", new(ScalarType.Float64))] }],
+        };
+        var error = await Assert.ThrowsAsync<HistoricalRetrievalException>(() => Join(registry, EntityDataFrame.FromRows(["driver_id", "event_timestamp"], [[1L, T0]])));
+        Assert.Equal("timestamp field 'event_timestamp' of PostgreSQL source 'src' (feature view 'stats') has type text; it must be timestamptz, timestamp (read as UTC) or date: convert it, e.g. ALTER TABLE ... ALTER COLUMN \"event_timestamp\" TYPE timestamptz USING \"event_timestamp\"::timestamptz", error.Message);
+        var latest = new LatestRowsQuery
+        {
+            View = registry.FeatureViews[0], Source = registry.DataSources[0], JoinKeys = ["driver_id"], Features = ["value"],
+            Start = Utc(T0.AddDays(-1)), End = Utc(T0),
+        };
+        error = await Assert.ThrowsAsync<HistoricalRetrievalException>(async () => { await foreach (var _ in _store.ReadLatestRowsAsync(latest)) { } });
+        Assert.StartsWith("timestamp field 'event_timestamp' of PostgreSQL source 'src' (feature view 'stats') has type text", error.Message);
+    }
+
+    [Fact]
+    public async Task A_non_numeric_join_key_is_reported_before_anything_reaches_postgres()
+    {
+        var registry = Registry("bad_key", null, [1L, T0, Utc(T0), 1.0]);
+        var error = await Assert.ThrowsAsync<HistoricalRetrievalException>(() => Join(registry, EntityDataFrame.FromRows(["driver_id", "event_timestamp"], [["1", T0], ["abc", T0]])));
+        Assert.Equal("entity column 'driver_id' has value 'abc' at row 2 of the inline entity dataframe, which is not a valid Int64: feature view 'stats' joins it with column 'driver_id' (bigint) of PostgreSQL source 'src'; fix or remove that row", error.Message);
     }
 
     private RegistrySnapshot Registry(string table, TimeSpan? ttl, params object?[][] rows)

@@ -30,19 +30,7 @@ public sealed record TableData(IReadOnlyList<(string Name, ColumnKind Kind)> Col
             foreach (var row in Rows)
             {
                 var appended = appender.CreateRow();
-                foreach (var value in row)
-                {
-                    switch (value)
-                    {
-                        case null: appended.AppendNullValue(); break;
-                        case long l: appended.AppendValue(l); break;
-                        case double d: appended.AppendValue(d); break;
-                        case string s: appended.AppendValue(s); break;
-                        case DateTime t: appended.AppendValue(t); break;
-                        case DateTimeOffset t: appended.AppendValue(t); break;
-                        default: throw new ArgumentException($"test data cannot hold a {value.GetType().Name}");
-                    }
-                }
+                foreach (var value in row) DuckDbTypeMap.Append(appended, value);
                 appended.EndRow();
             }
         }
