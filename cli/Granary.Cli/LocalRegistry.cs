@@ -49,7 +49,7 @@ public sealed class LocalRegistry : IAsyncDisposable
         var services = new ServiceCollection()
             .AddGranaryOptions(config, root)
             .AddGranaryStores(config)
-            .AddSingleton<TransformCatalog>()
+            .AddSingleton(new TransformCatalog(GranaryHostingExtensions.TransformCacheFolder(root)))
             .AddSingleton(sp => new RegistryService(sp.GetRequiredService<IRegistryStore>(), sp.GetRequiredService<TransformCatalog>(), sp.GetRequiredService<TimeProvider>()))
             .BuildServiceProvider();
         try

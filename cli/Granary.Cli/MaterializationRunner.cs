@@ -1,4 +1,3 @@
-using System.Globalization;
 using Granary.Definitions;
 using Granary.Grains.Online;
 using Granary.Grains.Registry;
@@ -81,7 +80,7 @@ public static class MaterializationRunner
     public static DateTimeOffset ParseTime(string text, string what)
     {
         if (string.Equals(text, "now", StringComparison.OrdinalIgnoreCase)) return DateTimeOffset.UtcNow;
-        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t)
+        return IsoTime.TryParse(text, out var t)
             ? t
             : throw new CliException($"{what} '{text}' is not a time; give ISO 8601 (e.g. 2024-03-01T12:00:00Z; no offset means UTC) or 'now'");
     }

@@ -7,6 +7,7 @@ using Granary.Online;
 using Granary.Registry;
 using Granary.Registry.Sql;
 using Granary.Repository;
+using Granary.Transforms;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -29,6 +30,7 @@ public static class GranaryHostingExtensions
         var root = Path.GetFullPath(repositoryRoot);
         var config = RepositoryConfig.Load(root);
         silo.Services.AddGranaryOptions(config, root, silo.Configuration);
+        silo.Services.AddSingleton(new TransformCatalog(TransformCacheFolder(root)));
         silo.Services.AddGranaryStores(config);
         silo.Services.AddGranarySerialization();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, RegistrySchemaLifecycle>();
@@ -88,6 +90,9 @@ public static class GranaryHostingExtensions
             sp.GetServices<IOfflineStore>().ToList(), sp.GetRequiredService<IOptions<GranaryOptions>>().Value));
         return services;
     }
+
+    /// <summary>Where a repository keeps its compiled on-demand transforms between runs.</summary>
+    public static string TransformCacheFolder(string repositoryRoot) => Path.Combine(repositoryRoot, "data", ".transforms");
 
     private static DuckDbOfflineStoreOptions DuckDbOptions(IServiceProvider sp)
         => new() { RepositoryPath = sp.GetRequiredService<IOptions<GranaryOptions>>().Value.RepositoryRoot };

@@ -173,7 +173,8 @@ public sealed class DuckDbOfflineStore : IOfflineStore, IDisposable
         var eventMicros = DuckDbTypeMap.EpochMicros(ts, Column(tsName));
         var createdName = string.IsNullOrEmpty(query.Source.CreatedTimestampField) ? null : OfflineSources.StoredColumn(query.Source, query.Source.CreatedTimestampField);
         var created = createdName is null ? "NULL::BIGINT" : DuckDbTypeMap.EpochMicros(Sql.Identifier(createdName), Column(createdName));
-        var features = query.Features.Select(f => Sql.Identifier(OfflineSources.StoredColumn(query.Source, f)));
+        // Each feature as its declared type, whatever the file stores (see PointInTimeJoinSql).
+        var features = query.Features.Select(f => $"CAST({Sql.Identifier(OfflineSources.StoredColumn(query.Source, f))} AS {DuckDbTypeMap.SqlTypeOf(DeclaredType(query.View, f))})");
         var partition = keys.Count == 0 ? "" : $"PARTITION BY {string.Join(", ", keys)} ";
         var sql = $"""
             SELECT {string.Concat(keys.Select(k => k + ", "))}{eventMicros} AS __event_us, {created} AS __created_us{string.Concat(features.Select(f => ", " + f))}
@@ -194,6 +195,10 @@ public sealed class DuckDbOfflineStore : IOfflineStore, IDisposable
             yield return new LatestFeatureRow(keyValues, DuckDbTypeMap.FromMicros((long)rows.GetValue(keyCount)!), createdMicros is { } c ? DuckDbTypeMap.FromMicros(c) : null, values);
         }
     }
+
+    private static Definitions.ValueType DeclaredType(FeatureView view, string feature)
+        => view.Features.FirstOrDefault(f => f.Name == feature)?.Type
+           ?? throw new HistoricalRetrievalException($"feature view '{view.Name}' has no feature '{feature}'; known: {string.Join(", ", view.Features.Select(f => f.Name))}");
 
     // Materialization reads a view in entity-hash partitions: hash() of the join key values picks each key's partition.
     private static string PartitionFilter(LatestRowsQuery query, IReadOnlyList<string> keys)

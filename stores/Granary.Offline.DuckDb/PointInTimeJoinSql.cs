@@ -85,8 +85,10 @@ internal static class PointInTimeJoinSql
             var createdMicros = DuckDbTypeMap.EpochMicros(Sql.Identifier(created), createdColumn);
             sql.Append($",\n        {eventMicros}::HUGEINT * {TwoTo64} + (coalesce({createdMicros}::HUGEINT, -9223372036854775808::HUGEINT) + 9223372036854775808::HUGEINT) AS __event_order");
         }
+        // Features leave the source as their declared type (a DECIMAL column declared Float64 arrives as DOUBLE), so
+        // transforms, outputs and the online store see the schema, not whatever the file happened to store.
         foreach (var feature in view.Features)
-            sql.Append(", ").Append(Column(feature.SourceColumn, feature.Feature));
+            sql.Append($", CAST({Sql.Identifier(feature.SourceColumn)} AS {DuckDbTypeMap.SqlTypeOf(feature.Type)}) AS {Sql.Identifier(feature.Feature)}");
         sql.Append($"\n    FROM {source.Relation}");
         sql.Append("\n)");
     }

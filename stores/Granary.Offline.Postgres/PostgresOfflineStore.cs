@@ -212,7 +212,8 @@ public sealed class PostgresOfflineStore : IOfflineStore, IDisposable
         var ts = $"s.{Sql.Identifier(OfflineSources.StoredColumn(query.Source, query.Source.TimestampField))}::timestamptz";
         var createdName = string.IsNullOrEmpty(query.Source.CreatedTimestampField) ? null : OfflineSources.StoredColumn(query.Source, query.Source.CreatedTimestampField);
         var created = createdName is null ? "NULL::timestamptz" : $"s.{Sql.Identifier(createdName)}::timestamptz";
-        var features = query.Features.Select(f => "s." + Sql.Identifier(OfflineSources.StoredColumn(query.Source, f)));
+        // Each feature as its declared type, whatever the table stores (a numeric column declared Float64 arrives as double).
+        var features = query.Features.Select(f => $"CAST(s.{Sql.Identifier(OfflineSources.StoredColumn(query.Source, f))} AS {PostgresTypeMap.SqlTypeOf(query.View.Features.First(x => x.Name == f).Type)})");
         var distinct = keys.Count == 0 ? "" : $"DISTINCT ON ({string.Join(", ", keys)}) ";
         var sql = $"""
             SELECT {distinct}{string.Concat(keys.Select(k => k + ", "))}{ts} AS event_ts, {created} AS created_ts{string.Concat(features.Select(f => ", " + f))}

@@ -14,6 +14,24 @@ internal sealed record PostgresColumnType(string SqlType, NpgsqlDbType NpgsqlTyp
 /// </summary>
 internal static class PostgresTypeMap
 {
+    /// <summary>The PostgreSQL type that holds a feature value type (what features are cast to when read).</summary>
+    public static string SqlTypeOf(Definitions.ValueType type)
+    {
+        var scalar = type.Scalar switch
+        {
+            ScalarType.Int32 => "integer",
+            ScalarType.Int64 => "bigint",
+            ScalarType.Float32 => "real",
+            ScalarType.Float64 => "double precision",
+            ScalarType.String => "text",
+            ScalarType.Bool => "boolean",
+            ScalarType.Bytes => "bytea",
+            ScalarType.UnixTimestamp => "timestamptz",
+            _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown scalar type"),
+        };
+        return type.IsList ? scalar + "[]" : scalar;
+    }
+
     /// <summary>The feature value type of a PostgreSQL type name (as <c>format_type</c> spells it); null when none fits.</summary>
     public static Definitions.ValueType? ValueTypeOf(string postgresType)
     {

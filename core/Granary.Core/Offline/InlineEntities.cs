@@ -45,14 +45,8 @@ public static class InlineEntities
         return value ?? throw new HistoricalRetrievalException($"inline entity column '{column.Name}' row {row}: '{text}' is not a valid {column.Type}");
     }
 
-    // With an offset (or Z) the value is an instant; without one it is naive and taken as UTC.
-    private static object? ParseTime(string text)
-    {
-        var hasZone = text.EndsWith('Z') || text.LastIndexOfAny(['+', '-']) > 10;
-        if (hasZone)
-            return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var zoned) ? zoned : null;
-        return DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var naive) ? DateTime.SpecifyKind(naive, DateTimeKind.Unspecified) : null;
-    }
+    // ISO 8601 only (IsoTime): with an offset (or Z) an instant, without one naive and taken as UTC.
+    private static object? ParseTime(string text) => IsoTime.TryParse(text, out var t) ? t : null;
 }
 
 /// <summary>One inline entity column: its name, type and values as invariant text (ISO 8601 for timestamps; null for NULL).</summary>

@@ -21,7 +21,8 @@ public sealed class RegistryService(IRegistryStore store, TransformCatalog trans
     /// <summary>The given version; throws <see cref="RegistryNotFoundException"/> naming the versions that exist.</summary>
     public async Task<RegistrySnapshot> GetVersionAsync(string project, long version, CancellationToken cancellationToken = default)
     {
-        if (version == 0) return Empty(project);
+        // Version 0 is the empty registry only while nothing was applied; once versions exist it names none of them.
+        if (version == 0 && await store.GetCurrentVersionAsync(project, cancellationToken) == 0) return Empty(project);
         return await store.GetVersionAsync(project, version, cancellationToken)
             ?? throw new RegistryNotFoundException($"project '{project}' has no registry version {version}; current version is {await store.GetCurrentVersionAsync(project, cancellationToken)}");
     }

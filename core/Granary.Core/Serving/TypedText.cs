@@ -24,7 +24,7 @@ public static class TypedText
             ScalarType.Bool => bool.TryParse(text, out var b) ? b : null,
             ScalarType.String => text,
             ScalarType.Bytes => TryBase64(text),
-            ScalarType.UnixTimestamp => DateTimeOffset.TryParse(text, invariant, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t) ? t : null,
+            ScalarType.UnixTimestamp => IsoTime.TryParse(text, out var t) ? t : null,
             _ => null,
         };
         return value ?? throw new OnlineRetrievalException($"{what}: '{text}' is not a valid {type}", $"give a {type} value");

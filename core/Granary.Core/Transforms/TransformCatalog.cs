@@ -5,9 +5,11 @@ namespace Granary.Transforms;
 
 /// <summary>
 /// One per silo: the compiled transforms of each registry version, compiled on first use and cached, so the online
-/// path, the offline path and every silo run the code that was applied with that version.
+/// path, the offline path and every silo run the code that was applied with that version. With a cache folder
+/// (the repository's <c>data/.transforms</c>), compiled images are kept on disk, so a process whose transforms did not
+/// change since the last run loads them instead of starting Roslyn.
 /// </summary>
-public sealed class TransformCatalog
+public sealed class TransformCatalog(string? cacheFolder = null)
 {
     // Versions map to source hashes, and hashes to compilations: versions that did not change the transforms share one assembly.
     private readonly ConcurrentDictionary<(string Project, long Version), Lazy<CompiledTransforms>> _byVersion = new();
@@ -19,7 +21,7 @@ public sealed class TransformCatalog
 
     /// <summary>Compiles <paramref name="sources"/>, or returns the cached compilation of equal sources; throws <see cref="TransformCompilationException"/>.</summary>
     public CompiledTransforms Compile(IReadOnlyDictionary<string, string> sources)
-        => _bySources.GetOrAdd(TransformCompiler.HashSources(sources), _ => new Lazy<CompiledTransforms>(() => TransformCompiler.Compile(sources))).Value;
+        => _bySources.GetOrAdd(TransformCompiler.HashSources(sources), _ => new Lazy<CompiledTransforms>(() => TransformCompiler.Compile(sources, cacheFolder))).Value;
 
     /// <summary>The transform of the on-demand feature view <paramref name="onDemandViewName"/> in <paramref name="snapshot"/>.</summary>
     public IOnDemandTransform GetTransform(RegistrySnapshot snapshot, string onDemandViewName)

@@ -57,10 +57,53 @@ public static class TransformCompiler
         return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
-    /// <summary>Compiles <paramref name="sources"/>; throws <see cref="TransformCompilationException"/> with every error.</summary>
-    public static CompiledTransforms Compile(IReadOnlyDictionary<string, string> sources)
+    /// <summary>
+    /// Compiles <paramref name="sources"/>; throws <see cref="TransformCompilationException"/> with every error. With
+    /// <paramref name="cacheFolder"/>, a compilation of the same sources by the same compiler and Granary build is loaded
+    /// from there instead (without loading Roslyn at all), and a new one is stored there.
+    /// </summary>
+    public static CompiledTransforms Compile(IReadOnlyDictionary<string, string> sources, string? cacheFolder = null)
     {
         var hash = HashSources(sources);
+        var cached = cacheFolder is null ? null : Path.Combine(cacheFolder, $"{hash[..32]}-{BuildIdentity.Value}.dll");
+        if (cached is not null && File.Exists(cached))
+        {
+            try
+            {
+                return Load(File.ReadAllBytes(cached), hash);
+            }
+            catch (BadImageFormatException)
+            {
+                // A damaged cache file: compile again and replace it.
+            }
+        }
+        var bytes = Emit(sources, hash);
+        if (cached is not null)
+        {
+            Directory.CreateDirectory(cacheFolder!);
+            var temp = cached + "." + Guid.NewGuid().ToString("N") + ".tmp";
+            File.WriteAllBytes(temp, bytes);
+            File.Move(temp, cached, overwrite: true);
+        }
+        return Load(bytes, hash);
+    }
+
+    // What a cached image depends on besides the sources: this Granary build (the transforms reference it) and the runtime.
+    private static readonly Lazy<string> BuildIdentity = new(() => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
+        typeof(IOnDemandTransform).Assembly.ManifestModule.ModuleVersionId + "|" + Environment.Version)))[..16]);
+
+    private static CompiledTransforms Load(byte[] bytes, string hash)
+    {
+        // Collectible: a silo that drops an old registry version can unload its transforms.
+        var context = new AssemblyLoadContext("granary-transforms-" + hash[..16], isCollectible: true);
+        var assembly = context.LoadFromStream(new MemoryStream(bytes));
+        return new CompiledTransforms(assembly, hash, Convert.ToHexStringLower(SHA256.HashData(bytes)));
+    }
+
+    // Kept apart from Compile so a cache hit never JIT-compiles code that touches Roslyn's types.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static byte[] Emit(IReadOnlyDictionary<string, string> sources, string hash)
+    {
         var parse = new CSharpParseOptions(LanguageVersion.Latest);
         var trees = sources.OrderBy(kv => kv.Key, StringComparer.Ordinal)
             .Select(kv => CSharpSyntaxTree.ParseText(kv.Value, parse, path: kv.Key, encoding: Encoding.UTF8))
@@ -89,11 +132,7 @@ public static class TransformCompiler
                 .ToList();
             throw new TransformCompilationException(errors);
         }
-        var bytes = image.ToArray();
-        // Collectible: a silo that drops an old registry version can unload its transforms.
-        var context = new AssemblyLoadContext("granary-transforms-" + hash[..16], isCollectible: true);
-        var assembly = context.LoadFromStream(new MemoryStream(bytes));
-        return new CompiledTransforms(assembly, hash, Convert.ToHexStringLower(SHA256.HashData(bytes)));
+        return image.ToArray();
     }
 }
 
