@@ -62,16 +62,16 @@ public static class MaterializationRunner
             });
         if (cancelled)
         {
-            context.Console.MarkupLine("[yellow]cancelled[/]: rows written so far stay in the online store (newest-wins makes a rerun safe)");
+            context.Console.Line($"[yellow]cancelled[/]: rows written so far stay in the online store (newest-wins makes a rerun safe)");
             return 130;
         }
         var failed = statuses.Values.Where(s => s.State == MaterializationRunState.Failed).ToList();
         foreach (var status in statuses.Values.OrderBy(s => s.View, StringComparer.Ordinal))
         {
             if (status.State == MaterializationRunState.Succeeded)
-                context.Console.MarkupLineInterpolated($"[green]{status.View}[/]: {status.RowsWritten:N0} entities materialized for [{status.Start:u}, {status.End:u}]");
+                context.Console.Line($"[green]{status.View}[/]: {status.RowsWritten:N0} entities materialized from {status.Start:u} to {status.End:u}");
             else
-                context.Console.MarkupLineInterpolated($"[red]{status.View}[/]: failed: {status.Error}");
+                context.Console.Line($"[red]{status.View}[/]: failed: {status.Error}");
         }
         return failed.Count == 0 ? 0 : 1;
     }

@@ -40,7 +40,7 @@ public sealed class GetOnlineFeaturesCommand : ICliCommand
             var serviceName = parse.GetValue(service);
             if (references.Length == 0 == string.IsNullOrWhiteSpace(serviceName))
                 throw new CliException("pass exactly one of --features view:feature,... or --service <name>");
-            await using var store = await context.StartStoreAsync(context.RepositoryRoot(parse), cancellationToken);
+            await using var store = await context.StartStoreAsync(parse, cancellationToken);
             var snapshot = await store.Grains.GetGrain<IRegistryGrain>(store.Config.Project).GetSnapshotAsync();
             if (snapshot.Version == 0) throw new CliException($"project '{store.Config.Project}' has no registry version yet; run 'granary apply' first");
             var catalog = store.Services.GetRequiredService<TransformCatalog>();

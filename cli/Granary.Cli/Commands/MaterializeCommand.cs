@@ -17,7 +17,7 @@ public sealed class MaterializeCommand : ICliCommand
             var from = MaterializationRunner.ParseTime(parse.GetValue(start)!, "start");
             var to = MaterializationRunner.ParseTime(parse.GetValue(end)!, "end");
             if (to < from) throw new CliException($"end {to:O} is before start {from:O}");
-            await using var store = await context.StartStoreAsync(context.RepositoryRoot(parse), cancellationToken);
+            await using var store = await context.StartStoreAsync(parse, cancellationToken);
             return await MaterializationRunner.RunAsync(context, store, MaterializeViewsOption.Values(parse, views), from, to, cancellationToken);
         }));
         return command;
@@ -37,7 +37,7 @@ public sealed class MaterializeIncrementalCommand : ICliCommand
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
             var to = MaterializationRunner.ParseTime(parse.GetValue(end)!, "end");
-            await using var store = await context.StartStoreAsync(context.RepositoryRoot(parse), cancellationToken);
+            await using var store = await context.StartStoreAsync(parse, cancellationToken);
             return await MaterializationRunner.RunAsync(context, store, MaterializeViewsOption.Values(parse, views), start: null, to, cancellationToken);
         }));
         return command;
