@@ -3,7 +3,9 @@
 #   1. `granary init` creates a sample feature repository (90 days of generated Parquet data ending now),
 #   2. `granary apply` validates it against the real data and registers it (SQLite registry),
 #   3. `granary get-historical-features` builds point-in-time correct training data (DuckDB) for an entity
-#      dataframe through the feature service `driver_activity_v1`, including its on-demand view.
+#      dataframe through the feature service `driver_activity_v1`, including its on-demand view,
+#   4. `granary materialize-incremental now` loads the latest values per entity into the online store (SQLite),
+#   5. `granary get-online-features` reads them back through the entity grains, with statuses.
 # Usage: deploy/demo.sh [DIR]   (default: ./demo; an existing repository there is reused)
 # The first call of ./granary publishes the CLI once (.artifacts/cli); DuckDB's native library ships in DuckDB.NET.
 set -euo pipefail
@@ -33,3 +35,12 @@ granary --repo "$dir" get-historical-features --entities "$entities" --service d
 echo
 echo "Training data ($dir/data/training.csv), first rows:"
 head -n 8 "$dir/data/training.csv" | column -s, -t
+
+echo
+echo "Materializing the latest values into the online store ..."
+granary --repo "$dir" materialize-incremental now
+echo
+echo "Online features through the feature service (driver 9999 is unknown: NOT_FOUND):"
+granary --repo "$dir" get-online-features --service driver_activity_v1 \
+  --entity driver_id=1001,customer_id=201,val_to_add=1,val_to_add_2=10 \
+  --entity driver_id=9999,customer_id=201,val_to_add=1,val_to_add_2=10
