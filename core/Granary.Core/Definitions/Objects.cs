@@ -90,6 +90,12 @@ public sealed record FeatureView : RegistryObject
     /// <summary>How fresh online values are expected to be; older values are flagged stale. Null: no SLA.</summary>
     public TimeSpan? FreshnessSla { get; init; }
 
+    /// <summary>How often a scheduled materialization runs (an Orleans reminder per view); null for no schedule.</summary>
+    public TimeSpan? MaterializeEvery { get; init; }
+
+    /// <summary>How far back each scheduled run reaches ([now - lookback, now]); default twice <see cref="MaterializeEvery"/>.</summary>
+    public TimeSpan? MaterializeLookback { get; init; }
+
     /// <summary>True when the TTL bounds lookups (non-null and positive).</summary>
     public bool HasTtl => Ttl is { } t && t > TimeSpan.Zero;
 }

@@ -136,6 +136,7 @@ public sealed record RegistryDiff(IReadOnlyList<ObjectChange> Changes, IReadOnly
             default:
                 var text = node.ToString();
                 into[path] = path.EndsWith("ttl", StringComparison.Ordinal) || path.EndsWith("freshness_sla", StringComparison.Ordinal)
+                             || path.EndsWith("materialize_every", StringComparison.Ordinal) || path.EndsWith("materialize_lookback", StringComparison.Ordinal)
                     ? FormatDuration(text)
                     : text;
                 return;

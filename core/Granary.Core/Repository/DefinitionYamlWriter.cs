@@ -133,6 +133,8 @@ public static class DefinitionYamlWriter
         node.Add("online", v.Online ? "true" : "false");
         if (v.Owner is { } owner) node.Add("owner", owner);
         if (v.FreshnessSla is { } sla) node.Add("freshness_sla", DurationText.Format(sla));
+        if (v.MaterializeEvery is { } every) node.Add("materialize_every", DurationText.Format(every));
+        if (v.MaterializeLookback is { } lookback) node.Add("materialize_lookback", DurationText.Format(lookback));
         node.Add("schema", SchemaNode(v.Features));
         Finish(node, v);
         return node;

@@ -269,14 +269,21 @@ public static class FeatureRepositoryLoader
 
     private static FeatureView? ReadFeatureView(YamlObject o, Dictionary<string, SourceLocation> fields)
     {
-        o.RejectUnknownKeys("name", "entities", "schema", "source", "ttl", "online", "owner", "freshness_sla", "description", "tags");
+        o.RejectUnknownKeys("name", "entities", "schema", "source", "ttl", "online", "owner", "freshness_sla",
+            "materialize_every", "materialize_lookback", "description", "tags");
         var (description, tags) = Common(o);
         var entities = o.Strings("entities");
         for (var i = 0; i < entities.Count; i++) fields[$"entities[{i}]"] = entities[i].Location;
-        foreach (var key in new[] { "source", "ttl", "freshness_sla", "schema" }) fields[key] = o.LocationOf(key);
+        foreach (var key in new[] { "source", "ttl", "freshness_sla", "schema", "materialize_every", "materialize_lookback" }) fields[key] = o.LocationOf(key);
         var source = o.String("source", required: true);
         var ttl = o.Duration("ttl");
         var sla = o.Duration("freshness_sla");
+        var every = o.Duration("materialize_every");
+        var lookback = o.Duration("materialize_lookback");
+        if (every is { } e && e < TimeSpan.FromMinutes(1))
+            o.Error("materialize_every", $"materialize_every {DurationText.Format(e)} is shorter than a minute, the shortest schedule Orleans reminders run; use 1m or more");
+        if (lookback is not null && every is null)
+            o.Error("materialize_lookback", "materialize_lookback needs materialize_every (how often to run); add it or remove the lookback");
         var online = o.Bool("online");
         var schema = ReadSchema(o, "schema", fields);
         if (schema is null || source is null) return null;
@@ -290,6 +297,8 @@ public static class FeatureRepositoryLoader
             Online = online ?? true,
             Owner = o.String("owner"),
             FreshnessSla = sla,
+            MaterializeEvery = every,
+            MaterializeLookback = lookback,
             Description = description,
             Tags = tags,
         };

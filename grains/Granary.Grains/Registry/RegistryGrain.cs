@@ -1,6 +1,8 @@
 using Granary.Definitions;
 using Granary.Registry;
+using Granary.Grains.Online;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 
 namespace Granary.Grains.Registry;
@@ -16,7 +18,7 @@ namespace Granary.Grains.Registry;
 /// </remarks>
 [Reentrant]
 [GrainType("registry")]
-public sealed class RegistryGrain(RegistryService registry, IHostApplicationLifetime? lifetime = null) : Grain, IRegistryGrain
+public sealed partial class RegistryGrain(RegistryService registry, ILogger<RegistryGrain> logger, IHostApplicationLifetime? lifetime = null) : Grain, IRegistryGrain
 {
     /// <summary>Longest a long poll is held, kept below Orleans' default 30 s response timeout.</summary>
     public static readonly TimeSpan MaxLongPoll = TimeSpan.FromSeconds(25);
@@ -115,17 +117,53 @@ public sealed class RegistryGrain(RegistryService registry, IHostApplicationLife
     private void Publish(RegistrySnapshot snapshot)
     {
         TaskCompletionSource signal;
+        RegistrySnapshot previous;
         lock (_gate)
         {
             if (snapshot.Version < _latest.Version) return;
             var isNew = snapshot.Version > _latest.Version;
+            previous = _latest;
             _latest = snapshot;
             if (!isNew) return;
             signal = _changed;
             _changed = NewSignal();
         }
         signal.TrySetResult();
+        // Runs on this activation's scheduler; a failure is logged and retried at the next version or activation.
+        _ = SyncSchedulesAsync(previous.Version == 0 ? null : previous, snapshot);
     }
+
+    /// <summary>
+    /// Keeps each view's scheduled materialization (an Orleans reminder on its MaterializationGrain) equal to its
+    /// definition: <c>materialize_every</c> / <c>materialize_lookback</c> (default lookback twice the period).
+    /// On activation every scheduled view is (re)registered, which is idempotent.
+    /// </summary>
+    private async Task SyncSchedulesAsync(RegistrySnapshot? previous, RegistrySnapshot current)
+    {
+        try
+        {
+            foreach (var view in current.FeatureViews)
+            {
+                var before = previous?.FeatureViews.FirstOrDefault(v => v.Name == view.Name);
+                var every = view.Online ? view.MaterializeEvery : null;
+                var lookback = view.MaterializeLookback ?? (every is { } e ? e * 2 : TimeSpan.Zero);
+                var unchanged = before is not null && (before.Online ? before.MaterializeEvery : null) == every
+                                && (before.MaterializeLookback ?? (every is { } b ? b * 2 : TimeSpan.Zero)) == lookback;
+                if (unchanged && previous is not null) continue;
+                if (every is null && before?.MaterializeEvery is null) continue;
+                await GrainFactory.GetGrain<IMaterializationGrain>($"{Project}/{view.Name}").ScheduleAsync(every, lookback);
+            }
+            foreach (var removed in previous?.FeatureViews.Where(v => v.MaterializeEvery is not null && current.FeatureViews.All(c => c.Name != v.Name)) ?? [])
+                await GrainFactory.GetGrain<IMaterializationGrain>($"{Project}/{removed.Name}").ScheduleAsync(null, TimeSpan.Zero);
+        }
+        catch (Exception e)
+        {
+            LogScheduleSyncFailed(logger, Project, current.Version, e);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Materialization schedules of project {Project} (registry version {Version}) could not be synchronized")]
+    private static partial void LogScheduleSyncFailed(ILogger logger, string project, long version, Exception exception);
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
