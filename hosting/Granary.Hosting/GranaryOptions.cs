@@ -25,6 +25,9 @@ public sealed class GranaryOptions
     /// <summary>The online store (granary.yaml <c>online_store</c>); default a SQLite file <c>data/online.db</c>.</summary>
     public StoreOptions<OnlineStoreKind> OnlineStore { get; set; } = new() { Kind = OnlineStoreKind.Sqlite, Path = OnlineStoreConfig.DefaultPath };
 
+    /// <summary>granary.yaml <c>online_store.key_ttl_seconds</c>: online rows expire this long after their last write; null never.</summary>
+    public TimeSpan? OnlineKeyTtl { get; set; }
+
     /// <summary>The offline store (granary.yaml <c>offline_store</c>); default DuckDB over the repository's files.</summary>
     public StoreOptions<OfflineStoreKind> OfflineStore { get; set; } = new() { Kind = OfflineStoreKind.DuckDb };
 
@@ -35,6 +38,7 @@ public sealed class GranaryOptions
         Project = config.Project;
         Registry = new() { Kind = config.Registry.Kind, Path = config.Registry.Path, ConnectionString = config.Registry.ConnectionString };
         OnlineStore = new() { Kind = config.OnlineStore.Kind, Path = config.OnlineStore.Path, ConnectionString = config.OnlineStore.ConnectionString };
+        OnlineKeyTtl = config.OnlineStore.KeyTtl;
         OfflineStore = new() { Kind = config.OfflineStore.Kind, ConnectionString = config.OfflineStore.ConnectionString };
     }
 

@@ -27,8 +27,8 @@ public sealed class OnlineStoreLifecycle(IOptions<GranaryOptions> options) : ILi
     {
         var o = options.Value;
         _store = o.OnlineStore.Kind == OnlineStoreKind.Redis
-            ? await RedisOnlineStore.ConnectAsync(new RedisOnlineStoreOptions { Configuration = o.OnlineStore.ConnectionString! })
-            : await SqliteOnlineStore.OpenAsync(new SqliteOnlineStoreOptions { Path = o.Resolve(o.OnlineStore.Path!) });
+            ? await RedisOnlineStore.ConnectAsync(new RedisOnlineStoreOptions { Configuration = o.OnlineStore.ConnectionString!, KeyTtl = o.OnlineKeyTtl })
+            : await SqliteOnlineStore.OpenAsync(new SqliteOnlineStoreOptions { Path = o.Resolve(o.OnlineStore.Path!), KeyTtl = o.OnlineKeyTtl });
     }
 
     private async Task CloseAsync(CancellationToken cancellationToken)

@@ -55,6 +55,11 @@ public sealed record OnlineStoreConfig
     public string Path { get; init; } = DefaultPath;
     /// <summary>The Redis configuration string (e.g. <c>127.0.0.1:6379</c>) when <see cref="Kind"/> is Redis.</summary>
     public string? ConnectionString { get; init; }
+    /// <summary>
+    /// <c>key_ttl_seconds</c> (as Feast's): an entity's online rows expire this long after their last write; null keeps
+    /// them until overwritten. Expired rows read as NOT_FOUND.
+    /// </summary>
+    public TimeSpan? KeyTtl { get; init; }
 }
 
 /// <summary>The <c>offline_store:</c> section of granary.yaml.</summary>
@@ -125,16 +130,16 @@ public sealed record RepositoryConfig
         var registry = new RegistryStoreConfig();
         if (top.Node("registry") is YamlScalarNode { Value: { Length: > 0 } registryPath })
             registry = registry with { Path = registryPath };
-        else if (ReadStore(top, "registry", RegistryStoreKind.Sqlite, RegistryStoreKind.Postgres, RegistryStoreConfig.DefaultPath,
+        else if (ReadStore(top, "registry", RegistryStoreKind.Sqlite, RegistryStoreKind.Postgres, RegistryStoreConfig.DefaultPath, [],
                      ("sqlite", RegistryStoreKind.Sqlite), ("postgres", RegistryStoreKind.Postgres)) is { } r)
             registry = new RegistryStoreConfig { Kind = r.Kind, Path = r.Path!, ConnectionString = r.ConnectionString };
 
-        var online = ReadStore(top, "online_store", OnlineStoreKind.Sqlite, OnlineStoreKind.Redis, OnlineStoreConfig.DefaultPath,
+        var online = ReadStore(top, "online_store", OnlineStoreKind.Sqlite, OnlineStoreKind.Redis, OnlineStoreConfig.DefaultPath, ["key_ttl_seconds"],
             ("sqlite", OnlineStoreKind.Sqlite), ("redis", OnlineStoreKind.Redis)) is { } on
-            ? new OnlineStoreConfig { Kind = on.Kind, Path = on.Path!, ConnectionString = on.ConnectionString }
+            ? new OnlineStoreConfig { Kind = on.Kind, Path = on.Path!, ConnectionString = on.ConnectionString, KeyTtl = KeyTtl(top, errors) }
             : new OnlineStoreConfig();
 
-        var offline = ReadStore(top, "offline_store", OfflineStoreKind.DuckDb, OfflineStoreKind.Postgres, defaultPath: null,
+        var offline = ReadStore(top, "offline_store", OfflineStoreKind.DuckDb, OfflineStoreKind.Postgres, defaultPath: null, [],
             ("duckdb", OfflineStoreKind.DuckDb), ("postgres", OfflineStoreKind.Postgres)) is { } off
             ? new OfflineStoreConfig { Kind = off.Kind, ConnectionString = off.ConnectionString }
             : new OfflineStoreConfig();
@@ -162,14 +167,27 @@ public sealed record RepositoryConfig
     /// <paramref name="networked"/>); null when the section is absent or not a mapping.
     /// </summary>
     private static (TKind Kind, string? Path, string? ConnectionString)? ReadStore<TKind>(YamlObject top, string key, TKind fallback,
-        TKind networked, string? defaultPath, params (string Name, TKind Kind)[] kinds) where TKind : struct, Enum
+        TKind networked, string? defaultPath, string[] extraKeys, params (string Name, TKind Kind)[] kinds) where TKind : struct, Enum
     {
         if (top.Node(key) is not YamlMappingNode node) return null;
         var o = new YamlObject(top.File, node, key, top.Errors);
-        o.RejectUnknownKeys(defaultPath is null ? ["type", "connection_string"] : ["type", "path", "connection_string"]);
+        o.RejectUnknownKeys([.. (defaultPath is null ? ["type", "connection_string"] : new[] { "type", "path", "connection_string" }), .. extraKeys]);
         var kind = Kind(o, "type", fallback, kinds);
         var path = defaultPath is null ? null : o.String("path") ?? defaultPath;
         return (kind, path, ExpandEnvironment(o, "connection_string", required: kind.Equals(networked)));
+    }
+
+    // Whole seconds, positive, as Feast's key_ttl_seconds.
+    private static TimeSpan? KeyTtl(YamlObject top, List<RepositoryError> errors)
+    {
+        if (top.Node("online_store") is not YamlMappingNode node) return null;
+        var o = new YamlObject(top.File, node, "online_store", errors);
+        var text = o.String("key_ttl_seconds");
+        if (text is null) return null;
+        if (long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds is > 0 and <= 3_153_600_000)
+            return TimeSpan.FromSeconds(seconds);
+        o.Error("key_ttl_seconds", $"online_store.key_ttl_seconds '{text}' must be a whole number of seconds between 1 and 3153600000 (100 years); remove it to keep rows until overwritten");
+        return null;
     }
 
     private static TKind Kind<TKind>(YamlObject o, string key, TKind fallback, params (string Name, TKind Kind)[] kinds)
