@@ -13,8 +13,9 @@ public sealed partial class DuckDbOfflineStore
     /// A folder source gets a new Parquet file <c>push-&lt;UTC time&gt;-&lt;id&gt;.parquet</c> (read from then on by the
     /// folder's <c>**/*.parquet</c> glob). A single-file source is rewritten as the old rows plus the new ones. Either way
     /// the file is written under a temporary name that the glob does not match and then renamed into place, so a reader
-    /// sees the whole file or none of it. Columns the source already has keep their stored types (a pushed BIGINT lands
-    /// in an INTEGER column as INTEGER), so every file of a folder keeps one schema. A path that does not exist yet
+    /// sees the whole file or none of it. Integer and timestamp columns the source already has keep their stored types (a
+    /// pushed BIGINT lands in an INTEGER column as INTEGER, an out-of-range value fails the append), so a folder's files
+    /// agree on key and time types; floats are never narrowed (readers unify FLOAT, DOUBLE and DECIMAL files by name). A path that does not exist yet
     /// becomes a folder, or a single file when it ends in <c>.parquet</c>.
     /// </remarks>
     public Task<long> AppendRowsAsync(DataSource source, OfflineRowBatch rows, CancellationToken cancellationToken = default)
@@ -89,12 +90,17 @@ public sealed partial class DuckDbOfflineStore
             .ToDictionary(c => c.Name, c => c.SqlType, StringComparer.Ordinal);
     }
 
+    // Only casts that are exact or fail loudly are made: integers (DuckDB refuses an out-of-range value) and
+    // microsecond timestamps, naive or zoned. A pushed DOUBLE is never squeezed into a stored FLOAT or DECIMAL; the
+    // folder's readers unify those column types by name instead.
     private static string Cast(OfflineColumn column, Dictionary<string, string>? existing)
     {
         var name = Sql.Identifier(column.Name);
-        return existing is not null && existing.TryGetValue(column.Name, out var type) && type != DuckDbTypeMap.SqlTypeOf(column.Type)
-            ? $"CAST({name} AS {type}) AS {name}"
-            : name;
+        if (existing is null || !existing.TryGetValue(column.Name, out var type) || type == DuckDbTypeMap.SqlTypeOf(column.Type)) return name;
+        var scalar = type.EndsWith("[]", StringComparison.Ordinal) ? type[..^2] : type;
+        var exactOrLoud = scalar is "TINYINT" or "SMALLINT" or "INTEGER" or "BIGINT" or "UTINYINT" or "USMALLINT" or "UINTEGER" or "UBIGINT"
+            or "TIMESTAMP" or "TIMESTAMP WITH TIME ZONE";
+        return exactOrLoud ? $"CAST({name} AS {type}) AS {name}" : name;
     }
 
     private static void AppendValue(IDuckDBAppenderRow row, object? value)

@@ -113,7 +113,7 @@ public abstract class PushTests : IAsyncLifetime
         var error = await Assert.ThrowsAsync<PushValidationException>(() => _cluster.Grains.GetGrain<IPushGrain>($"{_project}/driver_stats_push")
             .PushAsync(new PushRequest(["driver_id", "event_timestamp", "conv_rat"], [["1", "2024-01-01", "0.5"]], PushMode.Online)));
         Assert.Contains("column 'conv_rat' is not in the schema of push source 'driver_stats_push'; expected columns: event_timestamp (UnixTimestamp), created (UnixTimestamp), driver_id (Int64), conv_rate (Float64), trips (Int64), and optionally event_id (event id)", error.Message);
-        Assert.Contains("missing columns 'created' (UnixTimestamp, push source 'driver_stats_push'), 'conv_rate' (Float64, feature view 'driver_stats'), 'trips' (Int64, feature view 'driver_stats')", error.Message);
+        Assert.Contains("missing columns 'created' (UnixTimestamp, batch source 'driver_stats_batch'), 'conv_rate' (Float64, feature view 'driver_stats'), 'trips' (Int64, feature view 'driver_stats')", error.Message);
 
         var notPush = await Assert.ThrowsAsync<PushDefinitionException>(() => _cluster.Grains.GetGrain<IPushGrain>($"{_project}/driver_stats_batch")
             .PushAsync(new PushRequest(Columns, [], PushMode.Online)));
@@ -214,7 +214,8 @@ public abstract class PushTests : IAsyncLifetime
         DataSources =
         [
             new FileSource { Name = "driver_stats_batch", Path = "data/driver_stats", TimestampField = "event_timestamp", CreatedTimestampField = "created" },
-            new PushSource { Name = "driver_stats_push", BatchSource = "driver_stats_batch", TimestampField = "event_timestamp", CreatedTimestampField = "created" },
+            // As granary.yaml defines push sources: the timestamp fields and column names come from the batch source.
+            new PushSource { Name = "driver_stats_push", BatchSource = "driver_stats_batch" },
         ],
         FeatureViews =
         [

@@ -34,7 +34,8 @@ public sealed record PushTarget(FeatureView View, IReadOnlyList<(string Name, in
 /// <summary>
 /// The schema a push source's rows must have, derived from every feature view that reads it (join keys, timestamp field,
 /// created timestamp if any, features; each typed as the definitions declare), and where accepted rows go: each online
-/// view, and the push source's batch source offline (named as the batch source names its columns).
+/// view, and the push source's batch source offline (named as the batch source names its columns). A push source
+/// without its own timestamp_field takes the batch source's timestamp fields and column names.
 /// </summary>
 public sealed class PushPlan
 {
@@ -83,8 +84,15 @@ public sealed class PushPlan
         var batch = snapshot.FindDataSource(source.BatchSource)
             ?? throw new PushDefinitionException($"push source '{source.Name}' names batch source '{source.BatchSource}', which is not in the registry",
                 "define the batch source and apply");
-        if (string.IsNullOrEmpty(source.TimestampField))
-            throw new PushDefinitionException($"push source '{source.Name}' has no timestamp_field", "give the push source a timestamp_field and apply");
+        // A push source without its own timestamp fields (the usual case, as in Feast) takes its batch source's, and then
+        // its rows are named as the batch source names its columns.
+        var own = !string.IsNullOrEmpty(source.TimestampField);
+        var naming = own ? source : batch;
+        var timestampField = own ? source.TimestampField : batch.TimestampField;
+        var createdField = own ? source.CreatedTimestampField : batch.CreatedTimestampField;
+        if (string.IsNullOrEmpty(timestampField))
+            throw new PushDefinitionException($"push source '{source.Name}' and its batch source '{batch.Name}' have no timestamp_field",
+                "give the batch source a timestamp_field and apply");
         var views = snapshot.FeatureViews.Where(v => v.Source == source.Name).ToList();
         if (views.Count == 0)
             throw new PushDefinitionException($"no feature view reads push source '{source.Name}', so its rows have no schema",
@@ -94,7 +102,7 @@ public sealed class PushPlan
         var byName = new Dictionary<string, int>(StringComparer.Ordinal);
         int Add(string definitionName, ValueType type, PushColumnRole role, string declaredBy)
         {
-            var name = OfflineSources.StoredColumn(source, definitionName);
+            var name = OfflineSources.StoredColumn(naming, definitionName);
             if (byName.TryGetValue(name, out var index))
             {
                 var held = columns[index];
@@ -110,9 +118,9 @@ public sealed class PushPlan
         }
 
         var timestamp = new ValueType(ScalarType.UnixTimestamp);
-        Add(source.TimestampField, timestamp, PushColumnRole.EventTimestamp, $"push source '{source.Name}'");
-        var created = string.IsNullOrEmpty(source.CreatedTimestampField) ? -1
-            : Add(source.CreatedTimestampField, timestamp, PushColumnRole.CreatedTimestamp, $"push source '{source.Name}'");
+        Add(timestampField, timestamp, PushColumnRole.EventTimestamp, $"{(own ? "push" : "batch")} source '{naming.Name}'");
+        var created = string.IsNullOrEmpty(createdField) ? -1
+            : Add(createdField, timestamp, PushColumnRole.CreatedTimestamp, $"{(own ? "push" : "batch")} source '{naming.Name}'");
         var targets = new List<PushTarget>();
         foreach (var view in views)
         {
