@@ -108,6 +108,22 @@ public abstract class PushTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_push_whose_offline_append_fails_releases_its_event_ids_so_the_retry_is_stored()
+    {
+        // The batch source's folder is replaced by a file that is not Parquet: the append fails after the ids were claimed.
+        var folder = Path.Combine(_root, "data", "driver_stats");
+        var saved = Path.Combine(_root, "saved");
+        Directory.Move(folder, saved);
+        await File.WriteAllTextAsync(folder, "not parquet");
+        var batch = Batch(Row(61, Day.AddHours(1), 0.5, 1, "f-1"));
+        await Assert.ThrowsAnyAsync<Exception>(() => PushAsync(_cluster.Grains, batch, PushMode.OnlineAndOffline));
+
+        File.Delete(folder);
+        Directory.Move(saved, folder);
+        Assert.Equal(new PushResult(1, 1, 0, 0, 1, 1), await PushAsync(_cluster.Grains, batch, PushMode.OnlineAndOffline));
+    }
+
+    [Fact]
     public async Task Missing_and_unknown_columns_are_named_with_the_expected_schema()
     {
         var error = await Assert.ThrowsAsync<PushValidationException>(() => _cluster.Grains.GetGrain<IPushGrain>($"{_project}/driver_stats_push")
