@@ -1,4 +1,3 @@
-using System.Data;
 using System.Globalization;
 using Granary.Definitions;
 using Granary.Offline;
@@ -27,7 +26,7 @@ public sealed partial class PostgresOfflineStore
                 "point the push source's batch source at a table");
         if (rows.Rows.Count == 0) return 0;
         await using var pg = await OpenAsync(cancellationToken);
-        var types = await TableColumnTypesAsync(pg, source, cancellationToken);
+        var types = (await ReadSchemaAsync(pg, source, cancellationToken)).ToDictionary(c => c.Name, c => c.EngineType, StringComparer.Ordinal);
         var targets = rows.Columns.Select(c => types.TryGetValue(c.Name, out var type) ? ColumnWriter.For(c, type, source.Name)
             : throw new OfflineAppendException($"table '{table}' of source '{source.Name}' has no column '{c.Name}'; its columns: {string.Join(", ", types.Keys)}",
                 "add the column to the table, or fix the definitions")).ToList();
@@ -48,22 +47,6 @@ public sealed partial class PostgresOfflineStore
         }
         await transaction.CommitAsync(cancellationToken);
         return rows.Rows.Count;
-    }
-
-    private static async Task<Dictionary<string, string>> TableColumnTypesAsync(NpgsqlConnection pg, DataSource source, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand($"SELECT * FROM {PostgresPointInTimeJoinSql.SourceRelation(source)} s LIMIT 0", pg);
-        try
-        {
-            await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SchemaOnly, cancellationToken);
-            var types = new Dictionary<string, string>(StringComparer.Ordinal);
-            for (var i = 0; i < reader.FieldCount; i++) types[reader.GetName(i)] = reader.GetDataTypeName(i);
-            return types;
-        }
-        catch (PostgresException e)
-        {
-            throw new OfflineAppendException($"cannot read table of PostgreSQL source '{source.Name}': {e.MessageText}");
-        }
     }
 
     /// <summary>How one pushed column is written into a table column of a given PostgreSQL type.</summary>

@@ -191,7 +191,7 @@ public abstract class PushTests : IAsyncLifetime
 
         object?[] lossy = [52L, Day.AddHours(1), null, 0.5, 1.5, "t-2"];
         var error = await Assert.ThrowsAsync<PushValidationException>(() => PushAsync(_cluster.Grains, Batch(lossy), PushMode.Online));
-        Assert.Contains("row 1, column 'trips': value 1.5 is a Double, which does not convert exactly; expected Int64", error.Message);
+        Assert.Contains("row 1, column 'trips': value 1.5 is of type Double, which does not convert exactly; expected Int64", error.Message);
     }
 
     private IGrainFactory SiloGrains(int silo) => _cluster.Cluster.Silos[silo].ServiceProvider.GetRequiredService<IGrainFactory>();

@@ -113,7 +113,7 @@ public static class PushValues
         switch (scalar, raw)
         {
             case (ScalarType.String, _):
-                problem = $"is a {raw.GetType().Name}, not text";
+                problem = $"is of type {raw.GetType().Name}, not text";
                 return false;
             case (ScalarType.Bool, bool b):
                 value = b;
@@ -159,7 +159,7 @@ public static class PushValues
             }
             if (AsInteger(raw) is { } n && Math.Abs(n) <= 1L << 24) { value = (float)n; return true; }
         }
-        problem = $"is a {raw.GetType().Name}, which does not convert exactly";
+        problem = $"is of type {raw.GetType().Name}, which does not convert exactly";
         return false;
     }
 
@@ -203,7 +203,7 @@ public static class PushValues
         else if (raw is IList list and not byte[]) items = list;
         else
         {
-            problem = $"is a {raw.GetType().Name}, not a list";
+            problem = $"is of type {raw.GetType().Name}, not a list";
             return false;
         }
         var array = Array.CreateInstance(Online.OnlineValueTypes.ClrTypeOf(new ValueType(scalar)), items.Count);
