@@ -11,7 +11,7 @@ namespace Granary.Offline.DuckDb;
 /// retrieval and streamed to the output file by COPY. Memory is bounded by <see cref="DuckDbOfflineStoreOptions.MemoryLimit"/>
 /// (DuckDB spills to its temp directory beyond it). One database per store; one connection per operation.
 /// </summary>
-public sealed class DuckDbOfflineStore : IOfflineStore, IDisposable
+public sealed partial class DuckDbOfflineStore : IOfflineStore, IDisposable
 {
     private readonly DuckDbOfflineStoreOptions _options;
     private readonly Lock _connectLock = new();

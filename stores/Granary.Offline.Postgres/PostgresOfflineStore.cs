@@ -15,7 +15,7 @@ namespace Granary.Offline.Postgres;
 /// are uploaded to a temporary table with binary COPY, the join runs in PostgreSQL, and its rows stream back into a
 /// DuckDB staging table (spilling to disk past the memory limit) from which on-demand views and the output file are written.
 /// </summary>
-public sealed class PostgresOfflineStore : IOfflineStore, IDisposable
+public sealed partial class PostgresOfflineStore : IOfflineStore, IDisposable
 {
     private const string EntityTableName = "granary_entities";
     private readonly PostgresOfflineStoreOptions _options;

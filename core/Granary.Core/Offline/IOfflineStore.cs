@@ -27,6 +27,13 @@ public interface IOfflineStore
     /// latest created timestamp). Rows are produced as the engine reads them; nothing is buffered in full.
     /// </summary>
     IAsyncEnumerable<LatestFeatureRow> ReadLatestRowsAsync(LatestRowsQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Appends rows to a batch source (pushes with <c>to: offline</c>), all or nothing: a reader sees either none or all of
+    /// them, and historical retrieval and materialization read them from then on. Returns the rows appended.
+    /// </summary>
+    /// <exception cref="OfflineAppendException">The source cannot take appends (e.g. a query source) or lacks a column.</exception>
+    Task<long> AppendRowsAsync(DataSource source, OfflineRowBatch rows, CancellationToken cancellationToken = default);
 }
 
 /// <summary>A column of a batch source: its name, the engine's type name, and the feature value type it maps to (null when none does).</summary>

@@ -1,0 +1,172 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using DuckDB.NET.Data;
+using Granary.Grains.Push;
+using Granary.Grains.Registry;
+using Granary.Offline.DuckDb;
+using Granary.Push;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Spectre.Console;
+
+namespace Granary.Cli.Commands;
+
+/// <summary>
+/// <c>granary push &lt;push source&gt; --file &lt;csv|parquet|json&gt; [--to online|offline|online_and_offline]</c>: validates the
+/// whole file against the push source's schema first (nothing is sent when any row is bad), then pushes it in batches
+/// through the push grain and prints what was accepted, dropped as duplicate and ignored as older.
+/// </summary>
+/// <remarks>
+/// CSV values are read as text (never sniffed) and parsed as the declared types; an empty field is null. JSON is an array
+/// of objects or one object per line; its scalars are parsed as the declared types too. Parquet values keep their stored
+/// types and are converted only when exact.
+/// </remarks>
+public sealed class PushCommand : ICliCommand
+{
+    /// <inheritdoc/>
+    public Command Build(CliContext context)
+    {
+        var source = new Argument<string>("push source") { Description = "The push source to push to (a source with type: push)" };
+        var file = new Option<string>("--file") { Description = "The rows: a .csv (with a header), .parquet or .json file (an array of objects, or one object per line)", Required = true, HelpName = "file" };
+        var to = new Option<string>("--to") { Description = "Where the rows go: online, offline or online_and_offline", DefaultValueFactory = _ => "online", HelpName = "mode" };
+        var batchRows = new Option<int>("--batch-rows") { Description = "Rows per push call (each call is stored all or nothing)", DefaultValueFactory = _ => 10_000, HelpName = "n" };
+        var command = new Command("push", "Push rows to a push source: validated against the schema of every feature view reading it, deduplicated by event id, written online and/or appended offline")
+        {
+            source, file, to, batchRows,
+        };
+        command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
+        {
+            var name = parse.GetValue(source)!;
+            if (!PushModes.TryParse(parse.GetValue(to), out var mode))
+                throw new CliException($"--to '{parse.GetValue(to)}' is not a push mode; use online, offline or online_and_offline");
+            var size = parse.GetValue(batchRows);
+            if (size <= 0) throw new CliException($"--batch-rows {size} must be positive");
+            var batch = ReadFile(parse.GetValue(file)!);
+
+            await using var store = await context.StartStoreAsync(context.RepositoryRoot(parse), cancellationToken);
+            var project = store.Config.Project;
+            // The whole file is checked before any row is sent, so a bad row anywhere leaves nothing behind.
+            var snapshot = await store.Grains.GetGrain<IRegistryGrain>(project).GetSnapshotAsync();
+            var eventIdColumn = store.Services.GetService<IOptions<PushOptions>>()?.Value.EventIdColumn ?? PushOptions.DefaultEventIdColumn;
+            PushValidator.Validate(PushPlan.For(snapshot, name), batch, eventIdColumn);
+
+            var grain = store.Grains.GetGrain<IPushGrain>($"{project}/{name}");
+            var columns = batch.Columns.ToArray();
+            var (received, accepted, duplicates, older, online, offline) = (0, 0, 0, 0, 0, 0L);
+            for (var start = 0; start < batch.Rows.Count; start += size)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var rows = batch.Rows.Skip(start).Take(size).ToArray();
+                var result = await grain.PushAsync(new PushRequest(columns, rows, mode));
+                received += result.RowsReceived;
+                accepted += result.RowsAccepted;
+                duplicates += result.DuplicatesDropped;
+                older += result.RowsIgnoredAsOlder;
+                online += result.OnlineRowsApplied;
+                offline += result.OfflineRowsAppended;
+            }
+            context.Console.MarkupLineInterpolated($"Pushed [green]{accepted:N0}[/] of {received:N0} rows to [green]{name}[/] ({PushModes.Name(mode)})");
+            context.Console.MarkupLineInterpolated($"  duplicates dropped: {duplicates:N0}; online rows applied: {online:N0}, ignored as older: {older:N0}; offline rows appended: {offline:N0}");
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>Reads a push file into raw rows (see the remarks on <see cref="PushCommand"/>).</summary>
+    internal static PushBatch ReadFile(string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (!File.Exists(full)) throw new CliException($"push file '{full}' does not exist");
+        if (new FileInfo(full).Length == 0) throw new CliException($"push file '{full}' is empty");
+        return Path.GetExtension(full).ToLowerInvariant() switch
+        {
+            ".csv" => ReadWithDuckDb(full, $"read_csv({Sql.Literal(full)}, header = true, all_varchar = true)"),
+            ".parquet" => ReadWithDuckDb(full, $"read_parquet({Sql.Literal(full)})"),
+            ".json" or ".jsonl" or ".ndjson" => ReadJson(full),
+            _ => throw new CliException($"push file '{full}' must be a .csv, .parquet or .json file"),
+        };
+    }
+
+    private static PushBatch ReadWithDuckDb(string path, string read)
+    {
+        using var connection = new DuckDBConnection("DataSource=:memory:");
+        connection.Open();
+        connection.Execute("SET TimeZone = 'UTC'");
+        try
+        {
+            using var reader = connection.QueryRows($"SELECT * FROM {read}");
+            var columns = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToList();
+            var rows = new List<object?[]>();
+            while (reader.Read())
+            {
+                var row = new object?[columns.Count];
+                for (var i = 0; i < row.Length; i++) row[i] = reader.GetValue(i);
+                rows.Add(row);
+            }
+            return new PushBatch(columns, rows);
+        }
+        catch (DuckDBException e)
+        {
+            throw new CliException($"cannot read push file '{path}': {e.Message}");
+        }
+    }
+
+    private static PushBatch ReadJson(string path)
+    {
+        var text = File.ReadAllText(path);
+        var objects = new List<(int Line, JsonElement Row)>();
+        try
+        {
+            if (text.TrimStart().StartsWith('['))
+            {
+                using var document = JsonDocument.Parse(text);
+                var i = 0;
+                foreach (var element in document.RootElement.EnumerateArray()) objects.Add((++i, element.Clone()));
+            }
+            else
+            {
+                var lines = text.Split('\n');
+                for (var i = 0; i < lines.Length; i++)
+                {
+                    if (string.IsNullOrWhiteSpace(lines[i])) continue;
+                    using var document = JsonDocument.Parse(lines[i]);
+                    objects.Add((i + 1, document.RootElement.Clone()));
+                }
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new CliException($"push file '{path}' is not JSON (an array of objects, or one object per line): {e.Message}");
+        }
+        var columns = new List<string>();
+        var positions = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (line, row) in objects)
+        {
+            if (row.ValueKind != JsonValueKind.Object)
+                throw new CliException($"push file '{path}': entry {line} is {row.ValueKind}, not an object of column: value");
+            foreach (var property in row.EnumerateObject())
+                if (positions.TryAdd(property.Name, columns.Count)) columns.Add(property.Name);
+        }
+        var rows = new List<object?[]>(objects.Count);
+        foreach (var (line, row) in objects)
+        {
+            var values = new object?[columns.Count];
+            foreach (var property in row.EnumerateObject()) values[positions[property.Name]] = Raw(property.Value, path, line, property.Name);
+            rows.Add(values);
+        }
+        return new PushBatch(columns, rows);
+    }
+
+    // JSON scalars become text, parsed later as the declared type (a number's digits exactly as written).
+    private static object? Raw(JsonElement value, string path, int line, string column) => value.ValueKind switch
+    {
+        JsonValueKind.Null => null,
+        JsonValueKind.String => value.GetString(),
+        JsonValueKind.Number => value.GetRawText(),
+        JsonValueKind.True => "true",
+        JsonValueKind.False => "false",
+        JsonValueKind.Array => value.EnumerateArray().Select(e => Raw(e, path, line, column)).ToArray(),
+        _ => throw new CliException($"push file '{path}': entry {line}, column '{column}' is a JSON object; give a scalar or a list"),
+    };
+}
