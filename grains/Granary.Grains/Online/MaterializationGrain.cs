@@ -60,6 +60,9 @@ public sealed partial class MaterializationGrain(
     ILogger<MaterializationGrain> logger) : Grain, IMaterializationGrain
 {
     private const string ScheduleReminder = "materialize-schedule";
+    // Partitions finish concurrently (their awaits interleave in this activation); two overlapping WriteStateAsync calls
+    // would send the same etag and the second would fail with InconsistentStateException (Redis storage checks etags).
+    private readonly SemaphoreSlim _saving = new(1, 1);
     private Task? _run;
 
     private string Project => this.GetPrimaryKeyString()[..this.GetPrimaryKeyString().IndexOf('/')];
@@ -101,7 +104,7 @@ public sealed partial class MaterializationGrain(
             RunId = Guid.NewGuid().ToString("N"), State = MaterializationRunState.Running, Start = start, End = end,
             PartitionRows = Enumerable.Repeat(-1L, partitions).ToArray(), StartedAt = time.GetUtcNow(), ScheduleLookback = state.ScheduleLookback,
         };
-        await checkpoint.WriteStateAsync();
+        await SaveCheckpointAsync();
         _run = RunAsync();
         return await GetStatusAsync();
     }
@@ -135,7 +138,7 @@ public sealed partial class MaterializationGrain(
             return;
         }
         checkpoint.State.ScheduleLookback = lookback;
-        await checkpoint.WriteStateAsync();
+        await SaveCheckpointAsync();
         await this.RegisterOrUpdateReminder(ScheduleReminder, every.Value, every.Value);
     }
 
@@ -186,7 +189,7 @@ public sealed partial class MaterializationGrain(
             LogRunFailed(logger, this.GetPrimaryKeyString(), e);
         }
         state.FinishedAt = time.GetUtcNow();
-        await checkpoint.WriteStateAsync();
+        await SaveCheckpointAsync();
         DelayDeactivation(TimeSpan.Zero);
     }
 
@@ -199,7 +202,7 @@ public sealed partial class MaterializationGrain(
             {
                 var rows = await Partition(index).RunAsync(Project, View, state.Start, state.End, index, count);
                 state.PartitionRows[index] = rows;
-                await checkpoint.WriteStateAsync();
+                await SaveCheckpointAsync();
                 return;
             }
             catch (Exception e) when (e is not GranaryException && attempt < options.Value.PartitionAttempts)
@@ -209,6 +212,14 @@ public sealed partial class MaterializationGrain(
                 await Task.Delay(TimeSpan.FromMilliseconds(200 * Math.Pow(2, attempt)));
             }
         }
+    }
+
+    /// <summary>Writes the checkpoint, one write at a time.</summary>
+    private async Task SaveCheckpointAsync()
+    {
+        await _saving.WaitAsync();
+        try { await checkpoint.WriteStateAsync(); }
+        finally { _saving.Release(); }
     }
 
     private async Task InvalidateSilosAsync()
