@@ -1,6 +1,7 @@
 using Granary.Definitions;
 using Granary.Grains.Registry;
 using Granary.Offline;
+using Granary.Online;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Runtime;
@@ -205,9 +206,9 @@ public sealed partial class MaterializationGrain(
                 await SaveCheckpointAsync();
                 return;
             }
-            catch (Exception e) when (e is not GranaryException && attempt < options.Value.PartitionAttempts)
+            catch (Exception e) when ((e is not GranaryException || e is OnlineStoreUnavailableException) && attempt < options.Value.PartitionAttempts)
             {
-                // A silo died or a store hiccuped: newest-wins makes rewriting the partition's rows harmless.
+                // A silo died or the online store hiccuped: newest-wins makes rewriting the partition's rows harmless.
                 LogPartitionRetry(logger, this.GetPrimaryKeyString(), index, attempt, e.Message);
                 await Task.Delay(TimeSpan.FromMilliseconds(200 * Math.Pow(2, attempt)));
             }

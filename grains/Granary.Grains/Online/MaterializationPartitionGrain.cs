@@ -21,6 +21,20 @@ public sealed class MaterializationPartitionGrain(
     /// <inheritdoc/>
     public async Task<long> RunAsync(string project, string view, DateTimeOffset start, DateTimeOffset end, int index, int count)
     {
+        try
+        {
+            return await WritePartitionAsync(project, view, start, end, index, count);
+        }
+        catch (OnlineStoreUnavailableException e) when (e.InnerException is not null)
+        {
+            // The driver's inner exception (e.g. RedisConnectionException) cannot cross to the coordinator's silo; the
+            // message names the cause, and the coordinator retries this type.
+            throw new OnlineStoreUnavailableException(e.Message);
+        }
+    }
+
+    private async Task<long> WritePartitionAsync(string project, string view, DateTimeOffset start, DateTimeOffset end, int index, int count)
+    {
         var snapshot = await registry.GetAsync(project);
         var definition = snapshot.FeatureViews.FirstOrDefault(v => v.Name == view)
             ?? throw new MaterializationException($"project '{project}' has no feature view '{view}' any more (registry version {snapshot.Version})");
