@@ -219,6 +219,12 @@ namespace Granary.Bench.OnlineTier
                 var granaryRate = status.RowsWritten * features / wall.TotalSeconds;
                 Console.WriteLine($"granary   : {status.RowsWritten:N0} latest rows x {features} features in {wall.TotalSeconds:F2} s = {granaryRate:N0} features/s ({status.RowsWritten / wall.TotalSeconds:N0} rows/s), process CPU {cpuUsed.TotalSeconds:F1} s, peak working set {BenchRepository.PeakWorkingSetMiB():N0} MiB (partitions {partitions}, batch {batch}, in flight {inFlight})");
 
+                // Where the time goes: the offline read alone (same partitions, at once), the online write alone (same rows).
+                var (readRows, readWall) = await ReadOnlyAsync(store, project, partitions, start, end);
+                Console.WriteLine($"  read only : {readRows:N0} latest rows from DuckDB in {readWall.TotalSeconds:F2} s ({readRows / readWall.TotalSeconds:N0} rows/s), {partitions} partitions at once");
+                var writeWall = await WriteOnlyAsync(store, project + "w", status.RowsWritten, features, batch, inFlight * partitions);
+                Console.WriteLine($"  write only: {status.RowsWritten:N0} rows into Redis through the store in {writeWall.TotalSeconds:F2} s ({status.RowsWritten / writeWall.TotalSeconds:N0} rows/s), batch {batch}, {inFlight * partitions} batches in flight");
+
                 // Baseline: the same latest rows (DuckDB's arg_max per entity over the same file) HSET per entity hash.
                 GC.Collect();
                 BenchRepository.ResetPeakWorkingSet();
@@ -229,6 +235,48 @@ namespace Granary.Bench.OnlineTier
                 if (baseline.Rows != status.RowsWritten) Console.WriteLine($"WARNING: baseline wrote {baseline.Rows:N0} rows, granary {status.RowsWritten:N0}");
             }
             return 0;
+        }
+
+        private static async Task<(long Rows, TimeSpan Wall)> ReadOnlyAsync(EmbeddedFeatureStore store, string project, int partitions, DateTimeOffset start, DateTimeOffset end)
+        {
+            var snapshot = await store.Grains.GetGrain<IRegistryGrain>(project).GetSnapshotAsync();
+            var view = snapshot.FeatureViews[0];
+            var source = OfflineSources.ResolveBatchSource(snapshot, view);
+            var offline = store.Services.GetServices<IOfflineStore>().First(s => s.CanRead(source));
+            var clock = Stopwatch.StartNew();
+            var counts = await Task.WhenAll(Enumerable.Range(0, partitions).Select(p => Task.Run(async () =>
+            {
+                long n = 0;
+                await foreach (var _ in offline.ReadLatestRowsAsync(new LatestRowsQuery
+                {
+                    View = view, Source = source, JoinKeys = ["driver_id"], Features = view.Features.Select(f => f.Name).ToList(),
+                    Start = start, End = end, PartitionCount = partitions, PartitionIndex = p,
+                })) n++;
+                return n;
+            })));
+            return (counts.Sum(), clock.Elapsed);
+        }
+
+        private static async Task<TimeSpan> WriteOnlyAsync(EmbeddedFeatureStore store, string project, long rows, int features, int batchSize, int inFlight)
+        {
+            var online = store.Services.GetRequiredService<IOnlineStore>();
+            var at = new DateTimeOffset(2024, 1, 15, 0, 0, 0, TimeSpan.Zero);
+            var pending = new Queue<Task>();
+            var clock = Stopwatch.StartNew();
+            for (long first = 1; first <= rows; first += batchSize)
+            {
+                var batch = new List<OnlineRow>(batchSize);
+                for (var d = first; d < first + batchSize && d <= rows; d++)
+                {
+                    var values = new Dictionary<string, object?>(features, StringComparer.Ordinal);
+                    for (var f = 0; f < features; f++) values[$"f{f}"] = f % 2 == 0 ? d * 0.5 : (object)d;
+                    batch.Add(new OnlineRow(EntityKey.Create(project, "driver_id", d.ToString(CultureInfo.InvariantCulture)), "driver_stats", at, at, values));
+                }
+                pending.Enqueue(online.WriteAsync(batch));
+                if (pending.Count >= inFlight) await pending.Dequeue();
+            }
+            while (pending.Count > 0) await pending.Dequeue();
+            return clock.Elapsed;
         }
 
         /// <summary>
