@@ -121,21 +121,7 @@ public sealed class MaterializationFailureTests(ITestOutputHelper output) : IAsy
                 silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromMilliseconds(500));
             },
             memoryGrainState: false);
-        var snapshot = new RegistrySnapshot
-        {
-            Project = _project,
-            Entities = [new Entity { Name = "driver", JoinKey = "driver_id" }],
-            DataSources = [new FileSource { Name = "driver_stats_source", Path = "data/driver_stats.parquet", TimestampField = "event_timestamp", CreatedTimestampField = "created" }],
-            FeatureViews =
-            [
-                new FeatureView
-                {
-                    Name = "driver_stats", Entities = ["driver"], Source = "driver_stats_source", Ttl = TimeSpan.FromDays(3650),
-                    Features = [new Field("conv_rate", new(ScalarType.Float64)), new Field("trips", new(ScalarType.Int64))],
-                },
-            ],
-        };
-        await _cluster.Grains.GetGrain<IRegistryGrain>(_project).ApplyAsync(new ApplyRequest(snapshot, ExpectedVersion: 0, Force: false));
+        await ResilienceRepository.ApplyAsync(_cluster, _project, TimeSpan.FromDays(3650), sla: null);
     }
 
     /// <summary>Reads every driver straight from the online store (not through grains) and compares with the reference.</summary>

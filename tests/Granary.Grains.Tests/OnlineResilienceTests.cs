@@ -166,31 +166,40 @@ public sealed class OnlineResilienceTests(ITestOutputHelper output) : IAsyncLife
         => new([new EntityWriteRow("driver_stats", OnlineTime.ToMicros(eventTime), long.MinValue, ["conv_rate", "trips"], [rate, trips])]);
 }
 
-/// <summary>The repository of these tests: drivers with a ttl of 1 hour and a freshness SLA of 5 minutes.</summary>
+/// <summary>The repositories of these tests: one "driver_stats" view (conv_rate Float64, trips Int64) over a Parquet source.</summary>
 internal static class ResilienceRepository
 {
     public static readonly TimeSpan Ttl = TimeSpan.FromHours(1);
     public static readonly TimeSpan Sla = TimeSpan.FromMinutes(5);
 
+    /// <summary>Applies the view with a ttl of 1 hour and a freshness SLA of 5 minutes over a one-row source.</summary>
     public static async Task ApplyAsync(ThreeSiloCluster cluster, string root, string project)
     {
         Directory.CreateDirectory(Path.Combine(root, "data"));
         DuckSql.Run($"""
             COPY (SELECT 1::BIGINT AS driver_id, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS event_timestamp,
-                         0.5::DOUBLE AS conv_rate, 1::BIGINT AS trips)
-            TO '{Path.Combine(root, "data", "drivers.parquet")}' (FORMAT parquet);
+                         TIMESTAMPTZ '2024-01-01 00:00:00+00' AS created, 0.5::DOUBLE AS conv_rate, 1::BIGINT AS trips)
+            TO '{Path.Combine(root, "data", "driver_stats.parquet")}' (FORMAT parquet);
             """);
+        await ApplyAsync(cluster, project, Ttl, Sla);
+    }
+
+    /// <summary>Applies the view over <c>data/driver_stats.parquet</c> (driver_id, event_timestamp, created, conv_rate, trips).</summary>
+    public static async Task ApplyAsync(ThreeSiloCluster cluster, string project, TimeSpan ttl, TimeSpan? sla)
+    {
+        var tags = sla is { } s
+            ? new Dictionary<string, string> { [OnlineReadRules.FreshnessSlaTag] = s.TotalMinutes.ToString(System.Globalization.CultureInfo.InvariantCulture) }
+            : new Dictionary<string, string>();
         var snapshot = new RegistrySnapshot
         {
             Project = project,
             Entities = [new Entity { Name = "driver", JoinKey = "driver_id" }],
-            DataSources = [new FileSource { Name = "drivers", Path = "data/drivers.parquet", TimestampField = "event_timestamp" }],
+            DataSources = [new FileSource { Name = "drivers", Path = "data/driver_stats.parquet", TimestampField = "event_timestamp", CreatedTimestampField = "created" }],
             FeatureViews =
             [
                 new FeatureView
                 {
-                    Name = "driver_stats", Entities = ["driver"], Source = "drivers", Ttl = Ttl,
-                    Tags = new Dictionary<string, string> { [OnlineReadRules.FreshnessSlaTag] = Sla.TotalMinutes.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+                    Name = "driver_stats", Entities = ["driver"], Source = "drivers", Ttl = ttl, Tags = tags,
                     Features = [new Field("conv_rate", new(ScalarType.Float64)), new Field("trips", new(ScalarType.Int64))],
                 },
             ],
