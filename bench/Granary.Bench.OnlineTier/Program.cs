@@ -1,6 +1,6 @@
 // Online tier benchmark. Usage (from the repository root):
 //   dotnet run -c Release --project bench/Granary.Bench.OnlineTier -- materialize [--rows 10000000] [--entities 1000000]
-//       [--features 10] [--partitions 8] [--batch 2000] [--in-flight 4] [--cache DIR] [--redis host:port]
+//       [--features 10] [--partitions 2] [--batch 2000] [--in-flight 4] [--cache DIR] [--redis host:port]
 //   dotnet run -c Release --project bench/Granary.Bench.OnlineTier -- reads [--seconds 5] [--entities 200000] [--callers 1,8] [--redis host:port]
 // Without --redis it starts a redis-server of its own on a free loopback port (no persistence) and stops it at the end.
 // materialize: generates the view's Parquet with DuckDB SQL (cached), materializes it into Redis through the embedded
@@ -186,7 +186,7 @@ namespace Granary.Bench.OnlineTier
                     """);
                 Console.WriteLine($"generated {rows:N0} rows over {entities:N0} entities x {features} features in {generate.Elapsed.TotalSeconds:F1} s: {sourcePath} ({new FileInfo(sourcePath).Length / 1048576} MiB)");
             }
-            var partitions = options.Int("partitions", 8);
+            var partitions = options.Int("partitions", 2); // the default for one silo: 2 per active silo
             var batch = options.Int("batch", 2_000);
             var inFlight = options.Int("in-flight", 4);
             var (start, end) = (new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2024, 2, 1, 0, 0, 0, TimeSpan.Zero));

@@ -11,8 +11,14 @@ namespace Granary.Grains.Online;
 /// <summary>Materialization defaults.</summary>
 public sealed class MaterializationOptions
 {
-    /// <summary>Entity-hash partitions per run (spread over the silos); default 8.</summary>
-    public int Partitions { get; set; } = 8;
+    /// <summary>
+    /// Entity-hash partitions per run (spread over the silos); default (null) <see cref="PartitionsPerSilo"/> per active silo.
+    /// Each partition scans the view's whole source (the hash filter cannot prune a Parquet scan), so more partitions than
+    /// the cluster's cores cost read work: on 2 cores, 8 partitions of a 10M-row view took 85 s against 69 s for 2.
+    /// </summary>
+    public int? Partitions { get; set; }
+    /// <summary>Partitions per active silo when <see cref="Partitions"/> is not set; default 2.</summary>
+    public int PartitionsPerSilo { get; set; } = 2;
     /// <summary>Rows per online-store write batch; default 2,000.</summary>
     public int BatchSize { get; set; } = 2_000;
     /// <summary>Write batches in flight per partition (pipelining); default 4.</summary>
@@ -99,7 +105,8 @@ public sealed partial class MaterializationGrain(
             throw new MaterializationException($"feature view '{View}' is already materializing [{state.Start:O}, {state.End:O}]; wait for it to finish",
                 "poll its status, then start the next window");
         }
-        var partitions = Math.Max(1, options.Value.Partitions);
+        var partitions = Math.Max(1, options.Value.Partitions
+            ?? options.Value.PartitionsPerSilo * (await GrainFactory.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true)).Count);
         checkpoint.State = new MaterializationCheckpoint
         {
             RunId = Guid.NewGuid().ToString("N"), State = MaterializationRunState.Running, Start = start, End = end,
