@@ -29,8 +29,11 @@ public sealed class ThreeSiloCluster : IAsyncDisposable
     /// <summary>
     /// Starts three silos serving <paramref name="repositoryRoot"/> (given <paramref name="granaryYaml"/>, default a "demo"
     /// project on the embedded stores, when it has no granary.yaml); <paramref name="configure"/> adds to every silo first.
+    /// With <paramref name="memoryGrainState"/> false the silos get no default grain storage, so <paramref name="configure"/>
+    /// must add one (e.g. Redis, for state that survives a silo).
     /// </summary>
-    public static async Task<ThreeSiloCluster> StartAsync(string repositoryRoot, string granaryYaml = "project: demo\n", Action<ISiloBuilder>? configure = null)
+    public static async Task<ThreeSiloCluster> StartAsync(string repositoryRoot, string granaryYaml = "project: demo\n", Action<ISiloBuilder>? configure = null,
+        bool memoryGrainState = true)
     {
         Directory.CreateDirectory(repositoryRoot);
         var yaml = Path.Combine(repositoryRoot, RepositoryConfig.FileName);
@@ -39,7 +42,7 @@ public sealed class ThreeSiloCluster : IAsyncDisposable
         builder.ConfigureSilo((_, silo) =>
         {
             configure?.Invoke(silo);
-            silo.AddMemoryGrainStorageAsDefault();
+            if (memoryGrainState) silo.AddMemoryGrainStorageAsDefault();
             silo.UseInMemoryReminderService();
             silo.AddGranary(repositoryRoot);
         });

@@ -63,7 +63,15 @@ public sealed partial class EntityGrain(
             rows[r] = write.Rows[r].ToOnlineRow(_key);
             OnlineValueTypes.Check(rows[r], ViewOf(snapshot, rows[r].FeatureView));
         }
-        var outcomes = await store.WriteAsync(rows);
+        IReadOnlyList<OnlineWriteOutcome> outcomes;
+        try
+        {
+            outcomes = await store.WriteAsync(rows);
+        }
+        catch (OnlineStoreUnavailableException e)
+        {
+            throw ForCaller(e);
+        }
         var applied = new bool[rows.Length];
         for (var r = 0; r < rows.Length; r++)
         {
@@ -111,9 +119,21 @@ public sealed partial class EntityGrain(
         catch (OnlineStoreUnavailableException e)
         {
             // Serve what is held (the SLA flags it stale as it ages); a view never loaded has nothing to serve.
-            if (missing.Any(v => !_views.ContainsKey(v))) throw;
+            if (missing.Any(v => !_views.ContainsKey(v))) throw ForCaller(e);
             LogServingCached(logger, _key.Canonical, e.Message);
         }
+    }
+
+    /// <summary>
+    /// The store's error without its inner exception, logged here: the inner one is the driver's (e.g. StackExchange.Redis's
+    /// RedisConnectionException), which Orleans cannot serialize, so a caller on another silo or a client would get a
+    /// CodecNotFoundException instead of the typed, retriable error. The message already names the cause.
+    /// </summary>
+    private OnlineStoreUnavailableException ForCaller(OnlineStoreUnavailableException e)
+    {
+        if (e.InnerException is null) return e;
+        LogStoreUnavailable(logger, _key.Canonical, e);
+        return new OnlineStoreUnavailableException(e.Message);
     }
 
     private static FeatureView ViewOf(RegistrySnapshot snapshot, string name)
@@ -126,6 +146,9 @@ public sealed partial class EntityGrain(
     }
 
     private sealed record CachedView(OnlineRow? Row, long Epoch);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Online store unreachable; entity {Entity} refuses the call with a retriable error")]
+    private static partial void LogStoreUnavailable(ILogger logger, string entity, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Online store unreachable; entity {Entity} serves its cached rows ({Reason})")]
     private static partial void LogServingCached(ILogger logger, string entity, string reason);

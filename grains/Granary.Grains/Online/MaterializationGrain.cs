@@ -1,6 +1,7 @@
 using Granary.Definitions;
 using Granary.Grains.Registry;
 using Granary.Offline;
+using Granary.Online;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Runtime;
@@ -10,8 +11,14 @@ namespace Granary.Grains.Online;
 /// <summary>Materialization defaults.</summary>
 public sealed class MaterializationOptions
 {
-    /// <summary>Entity-hash partitions per run (spread over the silos); default 8.</summary>
-    public int Partitions { get; set; } = 8;
+    /// <summary>
+    /// Entity-hash partitions per run (spread over the silos); default (null) <see cref="PartitionsPerSilo"/> per active silo.
+    /// Each partition scans the view's whole source (the hash filter cannot prune a Parquet scan), so more partitions than
+    /// the cluster's cores cost read work: on 2 cores, 8 partitions of a 10M-row view took 85 s against 69 s for 2.
+    /// </summary>
+    public int? Partitions { get; set; }
+    /// <summary>Partitions per active silo when <see cref="Partitions"/> is not set; default 2.</summary>
+    public int PartitionsPerSilo { get; set; } = 2;
     /// <summary>Rows per online-store write batch; default 2,000.</summary>
     public int BatchSize { get; set; } = 2_000;
     /// <summary>Write batches in flight per partition (pipelining); default 4.</summary>
@@ -60,6 +67,9 @@ public sealed partial class MaterializationGrain(
     ILogger<MaterializationGrain> logger) : Grain, IMaterializationGrain
 {
     private const string ScheduleReminder = "materialize-schedule";
+    // Partitions finish concurrently (their awaits interleave in this activation); two overlapping WriteStateAsync calls
+    // would send the same etag and the second would fail with InconsistentStateException (Redis storage checks etags).
+    private readonly SemaphoreSlim _saving = new(1, 1);
     private Task? _run;
 
     private string Project => this.GetPrimaryKeyString()[..this.GetPrimaryKeyString().IndexOf('/')];
@@ -95,13 +105,14 @@ public sealed partial class MaterializationGrain(
             throw new MaterializationException($"feature view '{View}' is already materializing [{state.Start:O}, {state.End:O}]; wait for it to finish",
                 "poll its status, then start the next window");
         }
-        var partitions = Math.Max(1, options.Value.Partitions);
+        var partitions = Math.Max(1, options.Value.Partitions
+            ?? options.Value.PartitionsPerSilo * (await GrainFactory.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true)).Count);
         checkpoint.State = new MaterializationCheckpoint
         {
             RunId = Guid.NewGuid().ToString("N"), State = MaterializationRunState.Running, Start = start, End = end,
             PartitionRows = Enumerable.Repeat(-1L, partitions).ToArray(), StartedAt = time.GetUtcNow(), ScheduleLookback = state.ScheduleLookback,
         };
-        await checkpoint.WriteStateAsync();
+        await SaveCheckpointAsync();
         _run = RunAsync();
         return await GetStatusAsync();
     }
@@ -135,7 +146,7 @@ public sealed partial class MaterializationGrain(
             return;
         }
         checkpoint.State.ScheduleLookback = lookback;
-        await checkpoint.WriteStateAsync();
+        await SaveCheckpointAsync();
         await this.RegisterOrUpdateReminder(ScheduleReminder, every.Value, every.Value);
     }
 
@@ -186,7 +197,7 @@ public sealed partial class MaterializationGrain(
             LogRunFailed(logger, this.GetPrimaryKeyString(), e);
         }
         state.FinishedAt = time.GetUtcNow();
-        await checkpoint.WriteStateAsync();
+        await SaveCheckpointAsync();
         DelayDeactivation(TimeSpan.Zero);
     }
 
@@ -199,16 +210,24 @@ public sealed partial class MaterializationGrain(
             {
                 var rows = await Partition(index).RunAsync(Project, View, state.Start, state.End, index, count);
                 state.PartitionRows[index] = rows;
-                await checkpoint.WriteStateAsync();
+                await SaveCheckpointAsync();
                 return;
             }
-            catch (Exception e) when (e is not GranaryException && attempt < options.Value.PartitionAttempts)
+            catch (Exception e) when ((e is not GranaryException || e is OnlineStoreUnavailableException) && attempt < options.Value.PartitionAttempts)
             {
-                // A silo died or a store hiccuped: newest-wins makes rewriting the partition's rows harmless.
+                // A silo died or the online store hiccuped: newest-wins makes rewriting the partition's rows harmless.
                 LogPartitionRetry(logger, this.GetPrimaryKeyString(), index, attempt, e.Message);
                 await Task.Delay(TimeSpan.FromMilliseconds(200 * Math.Pow(2, attempt)));
             }
         }
+    }
+
+    /// <summary>Writes the checkpoint, one write at a time.</summary>
+    private async Task SaveCheckpointAsync()
+    {
+        await _saving.WaitAsync();
+        try { await checkpoint.WriteStateAsync(); }
+        finally { _saving.Release(); }
     }
 
     private async Task InvalidateSilosAsync()

@@ -21,6 +21,25 @@ public sealed class MaterializationPartitionGrain(
     /// <inheritdoc/>
     public async Task<long> RunAsync(string project, string view, DateTimeOffset start, DateTimeOffset end, int index, int count)
     {
+        try
+        {
+            // Off the activation's scheduler: the offline engine's reads block their thread (DuckDB computes the window
+            // query before the first row comes back, tens of seconds on a large view). On the grain's scheduler that
+            // blocked an Orleans turn, so GetProgressAsync could not interleave and the coordinator's status call timed out.
+            var written = await Task.Run(() => WritePartitionAsync(project, view, start, end, index, count));
+            DeactivateOnIdle();
+            return written;
+        }
+        catch (OnlineStoreUnavailableException e) when (e.InnerException is not null)
+        {
+            // The driver's inner exception (e.g. RedisConnectionException) cannot cross to the coordinator's silo; the
+            // message names the cause, and the coordinator retries this type.
+            throw new OnlineStoreUnavailableException(e.Message);
+        }
+    }
+
+    private async Task<long> WritePartitionAsync(string project, string view, DateTimeOffset start, DateTimeOffset end, int index, int count)
+    {
         var snapshot = await registry.GetAsync(project);
         var definition = snapshot.FeatureViews.FirstOrDefault(v => v.Name == view)
             ?? throw new MaterializationException($"project '{project}' has no feature view '{view}' any more (registry version {snapshot.Version})");
@@ -47,7 +66,7 @@ public sealed class MaterializationPartitionGrain(
             var values = new Dictionary<string, object?>(features.Count, StringComparer.Ordinal);
             for (var f = 0; f < features.Count; f++) values[features[f]] = latest.FeatureValues[f];
             batch.Add(new OnlineRow(EntityKey.Create(project, keyParts), view, latest.EventTimestamp, latest.CreatedTimestamp, values));
-            _rowsRead++;
+            Interlocked.Increment(ref _rowsRead);
             if (batch.Count < batchSize) continue;
             inFlight.Enqueue(onlineStore.WriteAsync(batch));
             written += batch.Count;
@@ -61,7 +80,6 @@ public sealed class MaterializationPartitionGrain(
             written += batch.Count;
         }
         while (inFlight.Count > 0) await inFlight.Dequeue();
-        DeactivateOnIdle();
         return written;
     }
 
