@@ -92,7 +92,7 @@ public sealed class FeastRestTests(GatewayServer server) : IClassFixture<Gateway
     }
 
     [Theory]
-    [InlineData("""{"features":["nope:conv_rate"],"entities":{"driver_id":[1]}}""", "feature view 'nope' is not in the registry", "known: driver_stats, late_stats, city_stats, offline_only, big_stats")]
+    [InlineData("""{"features":["nope:conv_rate"],"entities":{"driver_id":[1]}}""", "feature view 'nope' is not in the registry", "known: driver_stats, late_stats, city_stats, offline_only, big_stats, pushed_stats")]
     [InlineData("""{"features":["driver_stats:speed"],"entities":{"driver_id":[1]}}""", "feature view 'driver_stats' has no feature 'speed'", "known: conv_rate, trips, rating")]
     [InlineData("""{"feature_service":"nope","entities":{"driver_id":[1]}}""", "feature service 'nope' is not in the registry", "known: driver_service")]
     public async Task Unknown_objects_are_404_listing_what_is_known(string body, string message, string known)

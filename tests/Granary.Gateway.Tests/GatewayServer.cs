@@ -79,6 +79,8 @@ public sealed class GatewayServer : IAsyncLifetime
             new FileSource { Name = "drivers", Path = "data/drivers.parquet", TimestampField = "event_timestamp", CreatedTimestampField = "created" },
             new FileSource { Name = "cities", Path = "data/cities.parquet", TimestampField = "event_timestamp" },
             new FileSource { Name = "big", Path = "data/big.parquet", TimestampField = "event_timestamp" },
+            new FileSource { Name = "pushed_batch", Path = "data/pushed.parquet", TimestampField = "event_timestamp" },
+            new PushSource { Name = "driver_push", BatchSource = "pushed_batch" },
         ],
         FeatureViews =
         [
@@ -107,6 +109,11 @@ public sealed class GatewayServer : IAsyncLifetime
                 Name = "big_stats", Entities = ["driver"], Source = "big", Ttl = TimeSpan.FromDays(36500),
                 Features = [new Field("score", new(ScalarType.Float64))],
             },
+            new FeatureView
+            {
+                Name = "pushed_stats", Entities = ["driver"], Source = "driver_push", Ttl = TimeSpan.FromDays(36500),
+                Features = [new Field("speed", new(ScalarType.Float64))],
+            },
         ],
         FeatureServices =
         [
@@ -131,6 +138,7 @@ public sealed class GatewayServer : IAsyncLifetime
             COPY (SELECT 'Paris' AS city, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS event_timestamp, 2100000::BIGINT AS population) TO '{data}/cities.parquet' (FORMAT parquet);
             COPY (SELECT i::BIGINT AS driver_id, TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(i % 86400) AS event_timestamp, (i % 1000) / 1000.0 AS score
                   FROM range(60000) r(i)) TO '{data}/big.parquet' (FORMAT parquet);
+            COPY (SELECT 1::BIGINT AS driver_id, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS event_timestamp, 1.0::DOUBLE AS speed) TO '{data}/pushed.parquet' (FORMAT parquet);
             """;
         command.ExecuteNonQuery();
     }
