@@ -1,3 +1,5 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using Granary.Gateway.Grpc;
 using Granary.Gateway.Rest;
 using Microsoft.AspNetCore.Builder;
@@ -25,6 +27,12 @@ public static partial class GatewayEndpoints
         app.MapGrpcReflectionService();
         return app;
     }
+
+    /// <summary>
+    /// How the gateway writes JSON: quotes and apostrophes in messages stay readable (<c>'driver_id'</c>, not <c>\u0027</c>);
+    /// the body is always application/json, never HTML, so the relaxed encoder is safe here.
+    /// </summary>
+    public static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Maps <c>/push</c> and <c>/write-to-online-store</c>; implemented in Push/ (needs the push grain).</summary>
     static partial void MapPush(IEndpointRouteBuilder app);

@@ -35,7 +35,7 @@ public sealed record GatewayError(int HttpStatus, StatusCode GrpcStatus, string 
     {
         response.StatusCode = HttpStatus;
         response.ContentType = "application/json";
-        await using var json = new Utf8JsonWriter(response.Body);
+        await using var json = new Utf8JsonWriter(response.Body, GatewayEndpoints.JsonOptions);
         json.WriteStartObject();
         json.WriteString("module", "granary");
         json.WriteString("class", Class);

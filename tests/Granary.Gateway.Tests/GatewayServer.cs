@@ -17,7 +17,7 @@ namespace Granary.Gateway.Tests;
 /// driver 3 none (NOT_FOUND); city "Paris" one row. <c>big_stats</c> holds 60,000 entities, so its materialization runs long
 /// enough for a second window to meet it running; <c>late_stats</c> is left unmaterialized for the materialize tests.
 /// </remarks>
-public sealed class GatewayServer : IAsyncLifetime
+public class GatewayServer : IAsyncLifetime
 {
     public static readonly DateTimeOffset Day = new(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
@@ -32,7 +32,8 @@ public sealed class GatewayServer : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        await File.WriteAllTextAsync(Path.Combine(_root, "granary.yaml"), $"project: {Project}\n");
+        await StartServersAsync();
+        await File.WriteAllTextAsync(Path.Combine(_root, "granary.yaml"), $"project: {Project}\n{OnlineStoreYaml}");
         WriteData();
         Store = await EmbeddedFeatureStore.StartAsync(_root);
         await Store.Grains.GetGrain<IRegistryGrain>(Project).ApplyAsync(new ApplyRequest(Definitions(), ExpectedVersion: 0, Force: false));
@@ -57,7 +58,13 @@ public sealed class GatewayServer : IAsyncLifetime
         Channel = GrpcChannel.ForAddress(Gateway.GrpcUrl);
     }
 
-    public async Task DisposeAsync()
+    /// <summary>The granary.yaml online_store section; default the embedded SQLite store.</summary>
+    protected virtual string OnlineStoreYaml => "";
+
+    /// <summary>Starts servers the repository needs, before the silo.</summary>
+    protected virtual Task StartServersAsync() => Task.CompletedTask;
+
+    public virtual async Task DisposeAsync()
     {
         Channel?.Dispose();
         Http?.Dispose();

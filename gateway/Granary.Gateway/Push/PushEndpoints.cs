@@ -88,7 +88,9 @@ namespace Granary.Gateway
             JsonValueKind.True => true,
             JsonValueKind.False => false,
             JsonValueKind.Number when value.TryGetInt64(out var l) => l,
-            JsonValueKind.Number => value.GetDouble(),
+            // A JSON number has no float/double distinction: a fraction goes as its text, parsed as the declared float type
+            // (0.99 for a Float32 feature), instead of a double that no Float32 equals exactly.
+            JsonValueKind.Number => value.GetRawText(),
             _ => throw new GatewayRequestException($"{where} is {JsonEntityValues.Describe(value)}; push values are scalars", "send text, numbers, booleans or null"),
         };
     }

@@ -58,7 +58,7 @@ public static class FeastRestEndpoints
         }
         var response = await queries.ReadAsync(snapshot, plan, columns, context.RequestAborted);
         context.Response.ContentType = "application/json";
-        await using var json = new Utf8JsonWriter(context.Response.BodyWriter);
+        await using var json = new Utf8JsonWriter(context.Response.BodyWriter, GatewayEndpoints.JsonOptions);
         OnlineFeaturesJson.Write(json, response);
     }
 
@@ -89,7 +89,7 @@ public static class FeastRestEndpoints
         {
             context.Response.StatusCode = StatusCodes.Status202Accepted;
             context.Response.ContentType = "application/json";
-            await using var accepted = new Utf8JsonWriter(context.Response.BodyWriter);
+            await using var accepted = new Utf8JsonWriter(context.Response.BodyWriter, GatewayEndpoints.JsonOptions);
             accepted.WriteStartObject();
             accepted.WriteString("status", "accepted");
             accepted.WriteStartArray("feature_views");
@@ -110,7 +110,7 @@ public static class FeastRestEndpoints
         var report = await context.RequestServices.GetRequiredService<HealthCheckService>().CheckHealthAsync(context.RequestAborted);
         context.Response.StatusCode = report.Status == HealthStatus.Healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         context.Response.ContentType = "application/json";
-        await using var json = new Utf8JsonWriter(context.Response.BodyWriter);
+        await using var json = new Utf8JsonWriter(context.Response.BodyWriter, GatewayEndpoints.JsonOptions);
         json.WriteStartObject();
         json.WriteString("status", report.Status == HealthStatus.Healthy ? "healthy" : "unhealthy");
         json.WriteStartObject("checks");
