@@ -1,0 +1,67 @@
+using System.CommandLine;
+using Granary.Gateway;
+using Microsoft.Extensions.Logging;
+using Spectre.Console;
+
+namespace Granary.Cli.Commands;
+
+/// <summary>
+/// <c>granary serve</c>: the embedded silo and the gateway in one process on the repository's stores (SQLite, DuckDB over
+/// Parquet by default), printing every endpoint; runs until Ctrl+C.
+/// </summary>
+public sealed class ServeCommand : ICliCommand
+{
+    /// <inheritdoc/>
+    public Command Build(CliContext context)
+    {
+        var host = new Option<string>("--host") { Description = "Address to listen on: an IP, localhost, or * for every interface", DefaultValueFactory = _ => "127.0.0.1", HelpName = "address" };
+        var restPort = new Option<int>("--rest-port") { Description = "Port of Feast's REST API and /health (HTTP/1.1 and HTTP/2)", DefaultValueFactory = _ => GatewayOptions.DefaultRestPort, HelpName = "port" };
+        var grpcPort = new Option<int>("--grpc-port") { Description = "Port of the gRPC services (HTTP/2 only)", DefaultValueFactory = _ => GatewayOptions.DefaultGrpcPort, HelpName = "port" };
+        var verbose = new Option<bool>("--verbose") { Description = "Print the silo's and the gateway's log" };
+        var command = new Command("serve", "Run the feature server: the embedded silo plus Feast's REST API and gRPC, until Ctrl+C") { host, restPort, grpcPort, verbose };
+        command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
+        {
+            var logLevel = parse.GetValue(verbose) ? LogLevel.Information : LogLevel.None;
+            await using var store = await context.StartStoreAsync(context.RepositoryRoot(parse), cancellationToken);
+            EmbeddedGateway gateway;
+            try
+            {
+                gateway = await EmbeddedGateway.StartAsync(store, o =>
+                {
+                    o.ListenAddress = parse.GetValue(host)!;
+                    o.RestPort = parse.GetValue(restPort);
+                    o.GrpcPort = parse.GetValue(grpcPort);
+                }, logLevel, cancellationToken);
+            }
+            catch (Microsoft.Extensions.Options.OptionsValidationException e)
+            {
+                throw new CliException(string.Join("; ", e.Failures));
+            }
+            catch (IOException e)
+            {
+                throw new CliException($"cannot listen: {e.Message}", "pick free ports with --rest-port and --grpc-port");
+            }
+            await using (gateway)
+            {
+                var console = context.Console;
+                console.MarkupLineInterpolated($"[green]serving[/] project [bold]{store.Config.Project}[/] from {store.RepositoryRoot}");
+                var table = new Table().AddColumns("endpoint", "address");
+                table.AddRow("REST (Feast)", Markup.Escape($"POST {gateway.RestUrl}/get-online-features, /push, /write-to-online-store, /materialize, /materialize-incremental"));
+                table.AddRow("health", Markup.Escape($"GET {gateway.RestUrl}/health"));
+                table.AddRow("gRPC (HTTP/2)", Markup.Escape($"{gateway.GrpcUrl}  feast.serving.ServingService, granary.gateway.v1.Granary, grpc.health.v1.Health, reflection"));
+                console.Write(table);
+                console.MarkupLine("press Ctrl+C to stop");
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    console.MarkupLine("stopping");
+                }
+            }
+            return 0;
+        }));
+        return command;
+    }
+}

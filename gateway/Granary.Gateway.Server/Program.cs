@@ -1,0 +1,44 @@
+using Granary.Clustering.PostgreSql;
+using Granary.Gateway;
+using Granary.Gateway.Server;
+using Granary.Hosting;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+
+// The gateway in its own process: an Orleans client of the cluster the PostgreSQL membership table describes.
+// Settings from appsettings.json, env (Granary__Gateway__...) or the command line (--Granary:Gateway:RestPort=6566).
+var builder = WebApplication.CreateBuilder(args);
+builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+
+var cluster = builder.Configuration.GetSection(GatewayClusterOptions.SectionName).Get<GatewayClusterOptions>() ?? new GatewayClusterOptions();
+var problems = new GatewayClusterOptionsValidator().Validate(null, cluster);
+if (problems.Failed)
+{
+    foreach (var failure in problems.Failures!) Console.Error.WriteLine(failure);
+    return 2;
+}
+
+builder.UseOrleansClient(client =>
+{
+    client.UseGranaryPostgresClustering(cluster.ConnectionString);
+    client.Configure<ClusterOptions>(o =>
+    {
+        o.ClusterId = cluster.ClusterId;
+        o.ServiceId = cluster.ServiceId ?? cluster.ClusterId;
+    });
+    client.AddGranaryClient();
+});
+builder.Services.AddGranaryGateway(builder.Configuration);
+
+var app = builder.Build();
+app.MapGranaryGateway();
+try
+{
+    await app.RunAsync();
+}
+catch (OptionsValidationException e)
+{
+    foreach (var failure in e.Failures) Console.Error.WriteLine(failure);
+    return 2;
+}
+return 0;

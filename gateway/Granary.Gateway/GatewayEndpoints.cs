@@ -1,0 +1,59 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Granary.Gateway.Grpc;
+using Granary.Gateway.Rest;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Granary.Gateway;
+
+/// <summary>Maps the gateway's endpoints and answers REST errors the one way (<see cref="GatewayErrors"/>).</summary>
+public static partial class GatewayEndpoints
+{
+    /// <summary>
+    /// Maps Feast's REST API, the push endpoints (when built with the push grain), both gRPC services, the gRPC health
+    /// service and server reflection.
+    /// </summary>
+    public static IEndpointRouteBuilder MapGranaryGateway(this IEndpointRouteBuilder app)
+    {
+        app.MapFeastRest();
+        MapPush(app);
+        app.MapGrpcService<FeastServingGrpcService>();
+        app.MapGrpcService<GranaryGrpcService>();
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
+        return app;
+    }
+
+    /// <summary>
+    /// How the gateway writes JSON: quotes and apostrophes in messages stay readable (<c>'driver_id'</c>, not <c>\u0027</c>);
+    /// the body is always application/json, never HTML, so the relaxed encoder is safe here.
+    /// </summary>
+    public static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>Maps <c>/push</c> and <c>/write-to-online-store</c>; implemented in Push/ (needs the push grain).</summary>
+    static partial void MapPush(IEndpointRouteBuilder app);
+
+    /// <summary>Runs <paramref name="handler"/>, answering any error as Feast's JSON error body with the status of its kind; never a bare 500.</summary>
+    public static RequestDelegate Guard(RequestDelegate handler) => async context =>
+    {
+        try
+        {
+            await handler(context);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; nobody reads an answer.
+        }
+        catch (Exception e) when (!context.Response.HasStarted)
+        {
+            var error = GatewayErrors.From(e);
+            if (error.HttpStatus >= 500 && error.Class == "InternalError")
+                context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Granary.Gateway").LogError(e, "{Method} {Path} failed", context.Request.Method, context.Request.Path);
+            await error.WriteAsync(context.Response);
+        }
+    };
+}

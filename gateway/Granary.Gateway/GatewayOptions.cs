@@ -1,0 +1,90 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+
+namespace Granary.Gateway;
+
+/// <summary>
+/// Where and how the gateway listens, bound from the configuration section <c>Granary:Gateway</c>
+/// (e.g. env <c>Granary__Gateway__RestPort</c>) and checked at start-up by <see cref="GatewayOptionsValidator"/>.
+/// </summary>
+public sealed class GatewayOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string SectionName = "Granary:Gateway";
+
+    /// <summary>Default REST port: Feast's Python feature server's.</summary>
+    public const int DefaultRestPort = 6566;
+
+    /// <summary>Default gRPC port.</summary>
+    public const int DefaultGrpcPort = 6570;
+
+    /// <summary>The project requests are served from (Feast requests carry none). Required.</summary>
+    public string Project { get; set; } = "";
+
+    /// <summary>The address both endpoints bind: an IP address, <c>localhost</c>, or <c>*</c> for every interface. Default loopback.</summary>
+    public string ListenAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>The HTTP/1.1 + HTTP/2 endpoint: Feast's REST API, <c>/health</c>. Default <see cref="DefaultRestPort"/>; 0 = any free port.</summary>
+    public int RestPort { get; set; } = DefaultRestPort;
+
+    /// <summary>The HTTP/2-only endpoint (cleartext gRPC needs prior knowledge of HTTP/2). Default <see cref="DefaultGrpcPort"/>; 0 = any free port.</summary>
+    public int GrpcPort { get; set; } = DefaultGrpcPort;
+
+    /// <summary>Largest request body accepted, in bytes; larger ones get 413 (REST) or RESOURCE_EXHAUSTED (gRPC). Default 4 MiB.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Most entity rows one online read may ask for; more is refused as bad input. Default 10,000.</summary>
+    public int MaxEntityRows { get; set; } = 10_000;
+
+    /// <summary>How long <c>/health</c> and the gRPC health service wait for the cluster and the online store. Default 2 s.</summary>
+    public TimeSpan HealthTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>TLS for both endpoints; off unless a certificate is given.</summary>
+    public GatewayTlsOptions Tls { get; set; } = new();
+}
+
+/// <summary>A certificate (PKCS#12 / PFX file) for HTTPS and gRPC over TLS.</summary>
+public sealed class GatewayTlsOptions
+{
+    /// <summary>Path of the .pfx file; TLS is on when set.</summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>Its password, if any.</summary>
+    public string? CertificatePassword { get; set; }
+
+    /// <summary>Whether TLS is on.</summary>
+    public bool Enabled => !string.IsNullOrWhiteSpace(CertificatePath);
+}
+
+/// <summary>Fails start-up with messages that name the key and the fix.</summary>
+public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
+{
+    /// <inheritdoc/>
+    public ValidateOptionsResult Validate(string? name, GatewayOptions options)
+    {
+        var failures = new List<string>();
+        const string section = "Granary:Gateway";
+        if (string.IsNullOrWhiteSpace(options.Project))
+            failures.Add($"{section}:Project is empty; set the project to serve (env Granary__Gateway__Project)");
+        if (options.ListenAddress is not ("*" or "localhost") && !IPAddress.TryParse(options.ListenAddress, out _))
+            failures.Add($"{section}:ListenAddress '{options.ListenAddress}' is not an IP address, 'localhost' or '*'");
+        CheckPort(options.RestPort, "RestPort", failures);
+        CheckPort(options.GrpcPort, "GrpcPort", failures);
+        if (options.RestPort != 0 && options.RestPort == options.GrpcPort)
+            failures.Add($"{section}:RestPort and GrpcPort are both {options.RestPort}; gRPC needs its own HTTP/2-only port, pick two ports");
+        if (options.MaxRequestBodyBytes <= 0)
+            failures.Add($"{section}:MaxRequestBodyBytes is {options.MaxRequestBodyBytes}; give a positive size in bytes (default {4 * 1024 * 1024})");
+        if (options.MaxEntityRows <= 0)
+            failures.Add($"{section}:MaxEntityRows is {options.MaxEntityRows}; give a positive number (default 10000)");
+        if (options.HealthTimeout <= TimeSpan.Zero)
+            failures.Add($"{section}:HealthTimeout is {options.HealthTimeout}; give a positive duration such as 00:00:02");
+        if (options.Tls.Enabled && !File.Exists(options.Tls.CertificatePath))
+            failures.Add($"{section}:Tls:CertificatePath '{options.Tls.CertificatePath}' does not exist; give a .pfx file or remove the setting for cleartext");
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+
+        static void CheckPort(int port, string key, List<string> failures)
+        {
+            if (port is < 0 or > 65535) failures.Add($"{section}:{key} is {port}; give a port between 1 and 65535 (0 = any free port)");
+        }
+    }
+}

@@ -1,0 +1,77 @@
+using System.Net;
+using Granary.Gateway.Grpc;
+using Granary.Grains.Registry;
+using Granary.Transforms;
+using Grpc.AspNetCore.Server;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Granary.Gateway;
+
+/// <summary>Adds the gateway to an ASP.NET Core application; map it with <see cref="GatewayEndpoints.MapGranaryGateway"/>.</summary>
+public static class GatewayServiceExtensions
+{
+    /// <summary>
+    /// Adds the gateway's services: <see cref="GatewayOptions"/> bound from <c>Granary:Gateway</c> of
+    /// <paramref name="configuration"/> (then <paramref name="configure"/>), validated at start-up; Kestrel's two endpoints
+    /// (REST on HTTP/1.1+2, gRPC on HTTP/2 only, TLS when a certificate is set) with the body limit; gRPC with the error
+    /// interceptor, the health service and reflection; the registry cache and transform catalog. Needs an
+    /// <see cref="IGrainFactory"/>: <c>UseOrleansClient</c> in a gateway process, or the co-hosted silo's, registered by the host.
+    /// </summary>
+    public static IServiceCollection AddGranaryGateway(this IServiceCollection services, IConfiguration configuration, Action<GatewayOptions>? configure = null)
+    {
+        var options = services.AddOptions<GatewayOptions>().Bind(configuration.GetSection(GatewayOptions.SectionName));
+        if (configure is not null) options.Configure(configure);
+        options.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<TransformCatalog>();
+        services.TryAddSingleton<RegistryCache>();
+        services.TryAddSingleton<OnlineFeatureQueries>();
+        services.TryAddSingleton<MaterializationRuns>();
+
+        services.AddGrpc(o => o.Interceptors.Add<GatewayErrorInterceptor>());
+        services.AddOptions<GrpcServiceOptions>().Configure<IOptions<GatewayOptions>>((grpc, gateway) =>
+            grpc.MaxReceiveMessageSize = (int)Math.Min(int.MaxValue, gateway.Value.MaxRequestBodyBytes));
+        services.AddGrpcReflection();
+        services.AddHealthChecks().AddCheck<GatewayHealthCheck>("granary");
+        services.AddGrpcHealthChecks(o =>
+        {
+            // Answer from a fresh check, not a result cached by a background publisher.
+            o.UseHealthChecksCache = false;
+            o.Services.Map("", _ => true);
+            o.Services.Map("feast.serving.ServingService", _ => true);
+            o.Services.Map("granary.gateway.v1.Granary", _ => true);
+        });
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<GatewayOptions>>((kestrel, gateway) => ConfigureEndpoints(kestrel, gateway.Value));
+        return services;
+    }
+
+    private static void ConfigureEndpoints(KestrelServerOptions kestrel, GatewayOptions options)
+    {
+        kestrel.AddServerHeader = false;
+        kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+        Listen(kestrel, options, options.RestPort, HttpProtocols.Http1AndHttp2);
+        Listen(kestrel, options, options.GrpcPort, HttpProtocols.Http2);
+    }
+
+    private static void Listen(KestrelServerOptions kestrel, GatewayOptions options, int port, HttpProtocols protocols)
+    {
+        void Configure(ListenOptions listen)
+        {
+            listen.Protocols = protocols;
+            if (options.Tls.Enabled) listen.UseHttps(options.Tls.CertificatePath!, options.Tls.CertificatePassword);
+        }
+        switch (options.ListenAddress)
+        {
+            case "*": kestrel.ListenAnyIP(port, Configure); break;
+            case "localhost": kestrel.ListenLocalhost(port, Configure); break;
+            default: kestrel.Listen(IPAddress.Parse(options.ListenAddress), port, Configure); break;
+        }
+    }
+}

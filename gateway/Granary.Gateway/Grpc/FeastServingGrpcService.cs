@@ -1,0 +1,46 @@
+using System.Reflection;
+using Feast.Serving;
+using Google.Protobuf.Collections;
+using Grpc.Core;
+
+namespace Granary.Gateway.Grpc;
+
+/// <summary>Feast's <c>feast.serving.ServingService</c>: what Feast's gRPC clients call, on Feast's wire format.</summary>
+public sealed class FeastServingGrpcService(OnlineFeatureQueries queries) : ServingService.ServingServiceBase
+{
+    /// <summary>The version this gateway reports (Granary's assembly version).</summary>
+    public static string Version { get; } = "granary-" + (typeof(FeastServingGrpcService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0");
+
+    /// <inheritdoc/>
+    public override Task<GetFeastServingInfoResponse> GetFeastServingInfo(GetFeastServingInfoRequest request, ServerCallContext context)
+        => Task.FromResult(new GetFeastServingInfoResponse { Version = Version });
+
+    /// <inheritdoc/>
+    public override Task<GetOnlineFeaturesResponse> GetOnlineFeatures(GetOnlineFeaturesRequest request, ServerCallContext context)
+        => ReadAsync(queries, request, context.CancellationToken);
+
+    /// <summary>The online read both gRPC services answer: entity and request-context columns typed by the registry, values typed by the view's schema.</summary>
+    public static async Task<GetOnlineFeaturesResponse> ReadAsync(OnlineFeatureQueries queries, GetOnlineFeaturesRequest request, CancellationToken cancellationToken)
+    {
+        var snapshot = await queries.SnapshotAsync();
+        var plan = queries.Plan(snapshot,
+            request.KindCase == GetOnlineFeaturesRequest.KindOneofCase.Features ? request.Features.Val : null,
+            request.KindCase == GetOnlineFeaturesRequest.KindOneofCase.FeatureService ? request.FeatureService : null,
+            request.FullFeatureNames);
+        var columns = new Dictionary<string, IReadOnlyList<object?>>(StringComparer.Ordinal);
+        AddColumns(columns, request.Entities, "entities", snapshot, plan);
+        AddColumns(columns, request.RequestContext, "request_context", snapshot, plan);
+        var response = await queries.ReadAsync(snapshot, plan, columns, cancellationToken);
+        return ProtoValues.ToProto(response, OnlineFeatureQueries.OutputTypes(snapshot, plan));
+    }
+
+    private static void AddColumns(Dictionary<string, IReadOnlyList<object?>> columns, MapField<string, Feast.Types.RepeatedValue> map, string field,
+        Granary.Definitions.RegistrySnapshot snapshot, Granary.Offline.HistoricalRetrievalPlan plan)
+    {
+        foreach (var (name, values) in map)
+        {
+            var type = OnlineFeatureQueries.InputType(snapshot, plan, name, field);
+            columns[name] = ProtoValues.ReadColumn(values, type, $"{field}.{name}");
+        }
+    }
+}

@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Feast.Serving;
+using Feast.Types;
+using Grpc.Core;
+
+namespace Granary.Gateway.Tests;
+
+/// <summary>The gateway over a Redis online store of its own (a redis-server this fixture starts and kills).</summary>
+public sealed class RedisGatewayServer : GatewayServer
+{
+    private readonly string _redisFolder = Directory.CreateTempSubdirectory("granary-gateway-redis-").FullName;
+    private Process? _redis;
+    private int _port;
+
+    protected override string OnlineStoreYaml => $"online_store:\n  type: redis\n  connection_string: 127.0.0.1:{_port}\n";
+
+    protected override async Task StartServersAsync()
+    {
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            _port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+        _redis = Process.Start(new ProcessStartInfo("redis-server")
+        {
+            ArgumentList = { "--port", _port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", _redisFolder, "--save", "", "--appendonly", "no" },
+            RedirectStandardOutput = true,
+        })!;
+        _redis.OutputDataReceived += (_, _) => { };
+        _redis.BeginOutputReadLine();
+        for (var i = 0; ; i++)
+        {
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, _port);
+                return;
+            }
+            catch (SocketException) when (i < 100)
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+
+    /// <summary>Kills the online store (SIGKILL).</summary>
+    public async Task KillRedisAsync()
+    {
+        if (_redis is null) return;
+        _redis.Kill();
+        await _redis.WaitForExitAsync();
+        _redis.Dispose();
+        _redis = null;
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await KillRedisAsync();
+        try { Directory.Delete(_redisFolder, recursive: true); } catch (IOException) { }
+    }
+}
+
+/// <summary>With the online store down, health is 503 and reads that need the store answer 503 / UNAVAILABLE, not 500.</summary>
+public sealed class UnavailableStoreTests(RedisGatewayServer server) : IClassFixture<RedisGatewayServer>
+{
+    [Fact]
+    public async Task With_the_online_store_killed_health_is_503_and_uncached_reads_are_503_and_UNAVAILABLE()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await server.Http.GetAsync("/health")).StatusCode);
+
+        await server.KillRedisAsync();
+
+        using var health = await server.Http.GetAsync("/health");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        using (var json = JsonDocument.Parse(await health.Content.ReadAsStringAsync()))
+        {
+            Assert.Equal("unhealthy", json.RootElement.GetProperty("status").GetString());
+            Assert.Contains("online store unreachable", json.RootElement.GetProperty("checks").GetProperty("granary").GetProperty("detail").GetString());
+        }
+
+        // Driver 2 was never read here, so its entity grain holds nothing and must ask the store.
+        using var read = await server.Http.PostAsync("/get-online-features",
+            new StringContent("""{"features":["driver_stats:conv_rate"],"entities":{"driver_id":[2]}}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, read.StatusCode);
+        using (var json = JsonDocument.Parse(await read.Content.ReadAsStringAsync()))
+            Assert.Equal("OnlineStoreUnavailableException", json.RootElement.GetProperty("class").GetString());
+
+        var request = new GetOnlineFeaturesRequest { Features = new FeatureList { Val = { "driver_stats:trips" } } };
+        request.Entities["driver_id"] = new RepeatedValue { Val = { new Value { Int64Val = 1 } } };
+        var error = await Assert.ThrowsAsync<RpcException>(() => new ServingService.ServingServiceClient(server.Channel).GetOnlineFeaturesAsync(request).ResponseAsync);
+        Assert.Equal(StatusCode.Unavailable, error.StatusCode);
+    }
+}
