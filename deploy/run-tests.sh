@@ -7,6 +7,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 eval "$(deploy/test-services.sh start)"
 trap 'deploy/test-services.sh stop' EXIT
+# The independent gRPC client of the gateway's interop tests (Node's @grpc/grpc-js), pinned by its lock file.
+npm ci --prefix tests/Granary.Gateway.Tests/interop --no-audit --no-fund --loglevel=error
 dotnet build Cluster.sln -c Release --nologo -v q -clp:ErrorsOnly
 log=$(mktemp)
 status=0

@@ -23,5 +23,7 @@ public static class CommandCatalog
         new MaterializeCommand(),
         new MaterializeIncrementalCommand(),
         new GetOnlineFeaturesCommand(),
+        new PushCommand(),
+        new ServeCommand(),
     ];
 }

@@ -44,7 +44,7 @@ public sealed class PushCommand : ICliCommand
             if (size <= 0) throw new CliException($"--batch-rows {size} must be positive");
             var batch = ReadFile(parse.GetValue(file)!);
 
-            await using var store = await context.StartStoreAsync(context.RepositoryRoot(parse), cancellationToken);
+            await using var store = await context.StartStoreAsync(parse, cancellationToken);
             var project = store.Config.Project;
             // The whole file is checked before any row is sent, so a bad row anywhere leaves nothing behind.
             var snapshot = await store.Grains.GetGrain<IRegistryGrain>(project).GetSnapshotAsync();

@@ -17,12 +17,11 @@ public sealed class ServeCommand : ICliCommand
         var host = new Option<string>("--host") { Description = "Address to listen on: an IP, localhost, or * for every interface", DefaultValueFactory = _ => "127.0.0.1", HelpName = "address" };
         var restPort = new Option<int>("--rest-port") { Description = "Port of Feast's REST API and /health (HTTP/1.1 and HTTP/2)", DefaultValueFactory = _ => GatewayOptions.DefaultRestPort, HelpName = "port" };
         var grpcPort = new Option<int>("--grpc-port") { Description = "Port of the gRPC services (HTTP/2 only)", DefaultValueFactory = _ => GatewayOptions.DefaultGrpcPort, HelpName = "port" };
-        var verbose = new Option<bool>("--verbose") { Description = "Print the silo's and the gateway's log" };
-        var command = new Command("serve", "Run the feature server: the embedded silo plus Feast's REST API and gRPC, until Ctrl+C") { host, restPort, grpcPort, verbose };
+        var command = new Command("serve", "Run the feature server: the embedded silo plus Feast's REST API and gRPC, until Ctrl+C") { host, restPort, grpcPort };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
-            var logLevel = parse.GetValue(verbose) ? LogLevel.Information : LogLevel.None;
-            await using var store = await context.StartStoreAsync(context.RepositoryRoot(parse), cancellationToken);
+            var logLevel = parse.GetValue(context.VerboseOption) ? LogLevel.Information : LogLevel.None;
+            await using var store = await context.StartStoreAsync(parse, cancellationToken);
             EmbeddedGateway gateway;
             try
             {
