@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Threading.Channels;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 
@@ -59,11 +60,14 @@ public sealed class SqliteOnlineStore : IOnlineStore
 
     private readonly string _connectionString;
     private readonly SqliteOnlineStoreOptions _options;
+    private readonly Channel<PendingWrite> _writes = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _writer;
 
     private SqliteOnlineStore(string connectionString, SqliteOnlineStoreOptions options)
     {
         _connectionString = connectionString;
         _options = options;
+        _writer = Task.Run(WriteLoopAsync);
     }
 
     /// <summary>Opens (creating when missing) the database file, switches it to WAL mode and creates the tables.</summary>
@@ -102,29 +106,78 @@ public sealed class SqliteOnlineStore : IOnlineStore
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// Group commit: concurrent callers (one entity grain each) are queued to one writer, which applies everything waiting
+    /// in ONE transaction, in arrival order, and answers each caller with its own rows' outcomes once the commit is durable.
+    /// SQLite has a single writer anyway; one fsync for many callers is what makes per-entity writes affordable.
+    /// </remarks>
     public Task<IReadOnlyList<OnlineWriteOutcome>> WriteAsync(IReadOnlyList<OnlineRow> rows, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        // Encode before opening the transaction: a row that cannot be encoded fails the batch with nothing written.
+        cancellationToken.ThrowIfCancellationRequested();
+        // Encode before queueing: a row that cannot be encoded fails this call with nothing written.
         var data = new byte[rows.Count][];
         for (var i = 0; i < rows.Count; i++) data[i] = OnlineRowCodec.Encode(rows[i]);
-        return RunAsync<IReadOnlyList<OnlineWriteOutcome>>($"write {rows.Count} rows", connection =>
+        var pending = new PendingWrite(rows, data);
+        if (!_writes.Writer.TryWrite(pending)) throw new ObjectDisposedException(nameof(SqliteOnlineStore));
+        return pending.Done.Task;
+    }
+
+    private sealed record PendingWrite(IReadOnlyList<OnlineRow> Rows, byte[][] Data)
+    {
+        public TaskCompletionSource<IReadOnlyList<OnlineWriteOutcome>> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>Most rows one group commit takes, so a burst does not hold the write lock for long.</summary>
+    private const int MaxRowsPerCommit = 20_000;
+
+    private async Task WriteLoopAsync()
+    {
+        var reader = _writes.Reader;
+        var batch = new List<PendingWrite>();
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            var now = OnlineTime.ToMicros(_options.Clock.GetUtcNow());
-            object expires = _options.KeyTtl is { } ttl ? now + (long)(ttl.Ticks / 10) : DBNull.Value;
-            var outcomes = new OnlineWriteOutcome[rows.Count];
-            using var tx = connection.BeginTransaction(deferred: false);
-            using var upsert = Command(connection, tx, UpsertSql, "$entity", "$view", "$project", "$event", "$created", "$data", "$expires", "$now");
-            using var renew = _options.KeyTtl is null ? null : Command(connection, tx, RenewSql, "$expires", "$entity", "$now");
-            upsert.Parameters["$expires"].Value = expires;
-            upsert.Parameters["$now"].Value = now;
-            var (entity, view, project, eventUs, createdUs, rowData) = (upsert.Parameters["$entity"], upsert.Parameters["$view"],
-                upsert.Parameters["$project"], upsert.Parameters["$event"], upsert.Parameters["$created"], upsert.Parameters["$data"]);
-            if (renew is not null)
+            batch.Clear();
+            var rows = 0;
+            while (rows < MaxRowsPerCommit && reader.TryRead(out var next))
             {
-                renew.Parameters["$expires"].Value = expires;
-                renew.Parameters["$now"].Value = now;
+                batch.Add(next);
+                rows += next.Rows.Count;
             }
+            try
+            {
+                var outcomes = await RunAsync($"write {rows} rows", connection => WriteTransaction(connection, batch), CancellationToken.None).ConfigureAwait(false);
+                for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(outcomes[i]);
+            }
+            catch (Exception e)
+            {
+                // The transaction rolled back: nothing of any caller in it is stored, and each is told so.
+                foreach (var write in batch) write.Done.TrySetException(e);
+            }
+        }
+    }
+
+    private OnlineWriteOutcome[][] WriteTransaction(SqliteConnection connection, List<PendingWrite> batch)
+    {
+        var now = OnlineTime.ToMicros(_options.Clock.GetUtcNow());
+        object expires = _options.KeyTtl is { } ttl ? now + (long)(ttl.Ticks / 10) : DBNull.Value;
+        using var tx = connection.BeginTransaction(deferred: false);
+        using var upsert = Command(connection, tx, UpsertSql, "$entity", "$view", "$project", "$event", "$created", "$data", "$expires", "$now");
+        using var renew = _options.KeyTtl is null ? null : Command(connection, tx, RenewSql, "$expires", "$entity", "$now");
+        upsert.Parameters["$expires"].Value = expires;
+        upsert.Parameters["$now"].Value = now;
+        var (entity, view, project, eventUs, createdUs, rowData) = (upsert.Parameters["$entity"], upsert.Parameters["$view"],
+            upsert.Parameters["$project"], upsert.Parameters["$event"], upsert.Parameters["$created"], upsert.Parameters["$data"]);
+        if (renew is not null)
+        {
+            renew.Parameters["$expires"].Value = expires;
+            renew.Parameters["$now"].Value = now;
+        }
+        var all = new OnlineWriteOutcome[batch.Count][];
+        for (var b = 0; b < batch.Count; b++)
+        {
+            var (rows, data) = (batch[b].Rows, batch[b].Data);
+            var outcomes = all[b] = new OnlineWriteOutcome[rows.Count];
             for (var i = 0; i < rows.Count; i++)
             {
                 var row = rows[i];
@@ -142,9 +195,9 @@ public sealed class SqliteOnlineStore : IOnlineStore
                     renew.ExecuteNonQuery();
                 }
             }
-            tx.Commit();
-            return outcomes;
-        }, cancellationToken);
+        }
+        tx.Commit();
+        return all;
     }
 
     /// <inheritdoc/>
@@ -261,11 +314,13 @@ public sealed class SqliteOnlineStore : IOnlineStore
     }
 
     /// <inheritdoc/>
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
+        // Writes already queued are committed (their callers are waiting for them); new ones are refused.
+        _writes.Writer.TryComplete();
+        await _writer.ConfigureAwait(false);
         // Pooled connections keep the file open; release this file's so it can be moved or deleted.
         using (var connection = new SqliteConnection(_connectionString)) SqliteConnection.ClearPool(connection);
-        return ValueTask.CompletedTask;
     }
 
     private void PurgeExpired(SqliteConnection connection)
