@@ -30,7 +30,7 @@ public sealed class PushCommand : ICliCommand
         var source = new Argument<string>("push source") { Description = "The push source to push to (a source with type: push)" };
         var file = new Option<string>("--file") { Description = "The rows: a .csv (with a header), .parquet or .json file (an array of objects, or one object per line)", Required = true, HelpName = "file" };
         var to = new Option<string>("--to") { Description = "Where the rows go: online, offline or online_and_offline", DefaultValueFactory = _ => "online", HelpName = "mode" };
-        var batchRows = new Option<int>("--batch-rows") { Description = "Rows per push call (each call is stored all or nothing)", DefaultValueFactory = _ => 10_000, HelpName = "n" };
+        var batchRows = new Option<int>("--batch-rows") { Description = "Rows per push call (each call is stored all or nothing)", DefaultValueFactory = _ => 1_000, HelpName = "n" };
         var command = new Command("push", "Push rows to a push source: validated against the schema of every feature view reading it, deduplicated by event id, written online and/or appended offline")
         {
             source, file, to, batchRows,

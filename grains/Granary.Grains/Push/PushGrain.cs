@@ -15,7 +15,8 @@ namespace Granary.Grains.Push;
 /// entities at once, so active grains' caches follow), appends offline last, and releases the claims when any write fails
 /// so a retry is not mistaken for a duplicate.
 /// </summary>
-[GrainType("push"), StatelessWorker]
+// Reentrant: the grain keeps no state between calls, so one activation may run many pushes while they wait on the stores.
+[GrainType("push"), StatelessWorker, Reentrant]
 public sealed partial class PushGrain(
     IOnlineStore onlineStore, IEnumerable<IOfflineStore> offlineStores, RegistryCache registry, IOptions<PushOptions> options, ILogger<PushGrain> logger)
     : Grain, IPushGrain
