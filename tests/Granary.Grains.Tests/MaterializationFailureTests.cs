@@ -49,7 +49,11 @@ public sealed class MaterializationFailureTests(ITestOutputHelper output) : IAsy
         var victim = cluster.Silos.First(s => !s.SiloAddress.Equals(primary));
         var management = _cluster.Grains.GetGrain<IManagementGrain>(0);
         if (!victim.SiloAddress.Equals(await management.GetActivationAddress(grain)))
+        {
+            // Migration completes after the call returns: wait until the directory places the grain there.
             await cluster.MigrateAsync(grain, victim.SiloAddress);
+            await Until.HoldsAsync(async () => victim.SiloAddress.Equals(await management.GetActivationAddress(grain)), "the coordinator to move to the victim silo");
+        }
 
         var (start, end) = (Day, Day.AddDays(2));
         var status = await grain.StartAsync(start, end, incremental: false);
