@@ -75,7 +75,8 @@ public static class GatewayErrors
                        $"the request body is not valid JSON: {json.Message}", "send a JSON object as Feast's feature server documents it"),
             OnlineStoreUnavailableException
                 => new(StatusCodes.Status503ServiceUnavailable, StatusCode.Unavailable, name, error.Message, hint),
-            SiloUnavailableException or OrleansMessageRejectionException or TimeoutException
+            // Silo gone, connection refused, message rejected, call timed out: the cluster, not the request, is at fault.
+            OrleansException or TimeoutException
                 => new(StatusCodes.Status503ServiceUnavailable, StatusCode.Unavailable, name, $"the feature store cluster is unavailable: {error.Message}",
                        "retry later; check that the silos are running and reachable from the gateway"),
             GatewayJobFailedException

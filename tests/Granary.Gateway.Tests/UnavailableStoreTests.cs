@@ -96,3 +96,24 @@ public sealed class UnavailableStoreTests(RedisGatewayServer server) : IClassFix
         Assert.Equal(StatusCode.Unavailable, error.StatusCode);
     }
 }
+
+/// <summary>Cluster failures the gateway meets as an Orleans client map to 503 / UNAVAILABLE, never 500.</summary>
+public sealed class ClusterErrorMappingTests
+{
+    [Fact]
+    public void Orleans_connection_and_silo_failures_are_503_and_UNAVAILABLE()
+    {
+        foreach (var error in new Exception[]
+                 {
+                     new Orleans.Runtime.Messaging.ConnectionFailedException("Unable to connect to S127.0.0.1:42791:0"),
+                     new Orleans.Runtime.SiloUnavailableException("silo gone"),
+                     new TimeoutException("response did not arrive on time"),
+                 })
+        {
+            var mapped = GatewayErrors.From(error);
+            Assert.Equal(503, mapped.HttpStatus);
+            Assert.Equal(StatusCode.Unavailable, mapped.GrpcStatus);
+            Assert.Contains("the feature store cluster is unavailable", mapped.Message);
+        }
+    }
+}
