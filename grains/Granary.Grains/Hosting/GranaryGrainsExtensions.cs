@@ -2,10 +2,12 @@ using Granary.Grains.Historical;
 using Granary.Grains.Online;
 using Granary.Grains.Registry;
 using Granary.Offline;
+using Granary.Push;
 using Granary.Registry;
 using Granary.Transforms;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Orleans.Runtime;
 
 namespace Granary.Grains.Hosting;
@@ -34,7 +36,17 @@ public static class GranaryGrainsExtensions
         services.TryAddSingleton<OnlineCacheEpochs>();
         services.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
         services.AddOptions<MaterializationOptions>().BindConfiguration("Granary:Materialization");
+        // Push: the event-id column and the deduplication window (default 24 h), checked at start-up.
+        services.AddOptions<PushOptions>().BindConfiguration("Granary:Push").ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PushOptions>, PushOptionsValidator>());
         return silo;
+    }
+
+    /// <summary>Fails start-up with each problem of the push options, naming the key and the fix.</summary>
+    private sealed class PushOptionsValidator : IValidateOptions<PushOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, PushOptions options)
+            => options.Problems() is { Count: > 0 } problems ? ValidateOptionsResult.Fail(problems) : ValidateOptionsResult.Success;
     }
 
     /// <summary>
