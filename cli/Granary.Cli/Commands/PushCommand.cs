@@ -66,8 +66,8 @@ public sealed class PushCommand : ICliCommand
                 online += result.OnlineRowsApplied;
                 offline += result.OfflineRowsAppended;
             }
-            context.Console.MarkupLineInterpolated($"Pushed [green]{accepted:N0}[/] of {received:N0} rows to [green]{name}[/] ({PushModes.Name(mode)})");
-            context.Console.MarkupLineInterpolated($"  duplicates dropped: {duplicates:N0}; online rows applied: {online:N0}, ignored as older: {older:N0}; offline rows appended: {offline:N0}");
+            context.Console.Line($"Pushed [green]{accepted:N0}[/] of {received:N0} rows to [green]{name}[/] ({PushModes.Name(mode)})");
+            context.Console.Line($"  duplicates dropped: {duplicates:N0}; online rows applied: {online:N0}, ignored as older: {older:N0}; offline rows appended: {offline:N0}");
             return 0;
         }));
         return command;

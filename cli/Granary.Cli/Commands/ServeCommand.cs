@@ -43,20 +43,20 @@ public sealed class ServeCommand : ICliCommand
             await using (gateway)
             {
                 var console = context.Console;
-                console.MarkupLineInterpolated($"[green]serving[/] project [bold]{store.Config.Project}[/] from {store.RepositoryRoot}");
+                console.Line($"[green]serving[/] project [bold]{store.Config.Project}[/] from {store.RepositoryRoot}");
                 var table = new Table().AddColumns("endpoint", "address");
                 table.AddRow("REST (Feast)", Markup.Escape($"POST {gateway.RestUrl}/get-online-features, /push, /write-to-online-store, /materialize, /materialize-incremental"));
                 table.AddRow("health", Markup.Escape($"GET {gateway.RestUrl}/health"));
                 table.AddRow("gRPC (HTTP/2)", Markup.Escape($"{gateway.GrpcUrl}  feast.serving.ServingService, granary.gateway.v1.Granary, grpc.health.v1.Health, reflection"));
                 console.Write(table);
-                console.MarkupLine("press Ctrl+C to stop");
+                console.Line($"press Ctrl+C to stop");
                 try
                 {
                     await Task.Delay(Timeout.Infinite, cancellationToken);
                 }
                 catch (OperationCanceledException)
                 {
-                    console.MarkupLine("stopping");
+                    console.Line($"stopping");
                 }
             }
             return 0;
