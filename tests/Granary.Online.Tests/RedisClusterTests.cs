@@ -36,8 +36,16 @@ public sealed class RedisClusterTests : IAsyncLifetime
         await process.WaitForExitAsync();
         Assert.True(process.ExitCode == 0, output + await process.StandardError.ReadToEndAsync());
         await using var redis = await ConnectionMultiplexer.ConnectAsync(Configuration + ",allowAdmin=true");
+        // Every node must see the whole cluster, not just one: a node that still lacks the slot map answers MOVED wrongly.
         await Eventually.TrueAsync(async () =>
-            (await redis.GetDatabase().ExecuteAsync("CLUSTER", "INFO")).ToString().Contains("cluster_state:ok", StringComparison.Ordinal), "the cluster to be ok");
+        {
+            foreach (var node in _nodes)
+            {
+                var info = (await redis.GetServer("127.0.0.1", node.Port).ExecuteAsync("CLUSTER", "INFO")).ToString();
+                if (!info.Contains("cluster_state:ok", StringComparison.Ordinal) || !info.Contains("cluster_known_nodes:3", StringComparison.Ordinal)) return false;
+            }
+            return true;
+        }, "every node to see the cluster ok");
     }
 
     public async Task DisposeAsync()
