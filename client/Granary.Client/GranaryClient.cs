@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Granary.Gateway.V1;
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Polly;
 using Polly.Retry;
@@ -37,12 +38,15 @@ public sealed class GranaryClient : IDisposable
         _options = options;
         _channel = GrpcChannel.ForAddress(options.Address!, new GrpcChannelOptions
         {
-            HttpHandler = options.HttpHandler,
+            // Not a bare SocketsHttpHandler: that would put the channel in its connection-managing mode, where a refused
+            // connection waits out a reconnect backoff, and a half-open trial could miss a gateway that is already back.
+            // Here every attempt connects when it needs to, so retries and the breaker see the server as it is.
+            HttpHandler = options.HttpHandler ?? new HttpClientHandler(),
             DisposeHttpClient = true,
             // Retries are ours (idempotent calls only), so the channel's own retry machinery stays off.
             MaxRetryAttempts = 0,
         });
-        _grpc = new GatewayService.GranaryClient(_channel);
+        _grpc = new GatewayService.GranaryClient(_channel.Intercept([.. options.Interceptors]));
         _idempotent = options.RetryCount == 0
             ? ResiliencePipeline.Empty
             : new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions

@@ -1,3 +1,5 @@
+using Grpc.Core.Interceptors;
+
 namespace Granary.Client;
 
 /// <summary>Settings of a <see cref="GranaryClient"/>; checked when the client is created.</summary>
@@ -36,8 +38,11 @@ public sealed class GranaryClientOptions
     /// <summary>The clock of the cache's TTL and the breaker's break duration; tests set their own.</summary>
     public TimeProvider Clock { get; set; } = TimeProvider.System;
 
-    /// <summary>An HTTP handler for the channel (a proxy, a custom TLS setup); default the standard sockets handler.</summary>
+    /// <summary>An HTTP handler for the channel (a proxy, a custom TLS setup); default an <see cref="HttpClientHandler"/>.</summary>
     public HttpMessageHandler? HttpHandler { get; set; }
+
+    /// <summary>Interceptors every attempt passes through (auth headers, logging, metrics), first one outermost.</summary>
+    public List<Interceptor> Interceptors { get; } = [];
 
     internal void Validate()
     {

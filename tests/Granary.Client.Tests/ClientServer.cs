@@ -2,6 +2,8 @@ extern alias gateway;
 using System.Net;
 using System.Net.Sockets;
 using DuckDB.NET.Data;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Granary.Definitions;
 using Granary.Grains.Online;
 using Granary.Grains.Registry;
@@ -142,16 +144,20 @@ public sealed class ManualClock : TimeProvider
     public void Advance(TimeSpan by) => _now += by;
 }
 
-/// <summary>Counts the HTTP requests (gRPC calls) the client sends, successful or not.</summary>
-public sealed class CountingHandler() : DelegatingHandler(new SocketsHttpHandler())
+/// <summary>
+/// Counts the gRPC calls the client sends, one per attempt, answered or not. (An HTTP handler would miss attempts that fail
+/// to connect: Grpc.Net.Client's connection management fails those before the handler is reached.)
+/// </summary>
+public sealed class CountingInterceptor : Interceptor
 {
     private int _count;
 
     public int Count => Volatile.Read(ref _count);
 
-    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(
+        TRequest request, ClientInterceptorContext<TRequest, TResponse> context, AsyncUnaryCallContinuation<TRequest, TResponse> continuation)
     {
         Interlocked.Increment(ref _count);
-        return base.SendAsync(request, cancellationToken);
+        return continuation(request, context);
     }
 }

@@ -4,7 +4,7 @@ namespace Granary.Client.Tests;
 
 /// <summary>
 /// The SDK against the real gateway: typed reads, push and materialization; each attempt's deadline; retries only for
-/// idempotent calls (counted as HTTP requests leaving the client); the breaker opening on a stopped gateway and closing once
+/// idempotent calls (counted as gRPC calls leaving the client); the breaker opening on a stopped gateway and closing once
 /// it is back; fallback defaults and cached reads, each flagged.
 /// </summary>
 [Collection(ServerCollection.Name)]
@@ -15,10 +15,12 @@ public sealed class ClientTests(ClientServer server)
     private static IReadOnlyList<IReadOnlyDictionary<string, object?>> Drivers(params long[] ids) =>
         ids.Select(id => (IReadOnlyDictionary<string, object?>)new Dictionary<string, object?> { ["driver_id"] = id }).ToArray();
 
-    private GranaryClient Client(Action<GranaryClientOptions>? configure = null, Uri? address = null, CountingHandler? handler = null, TimeProvider? clock = null)
+    private GranaryClient Client(Action<GranaryClientOptions>? configure = null, Uri? address = null, CountingInterceptor? handler = null, TimeProvider? clock = null)
     {
-        var options = new GranaryClientOptions { Address = address ?? server.Address, HttpHandler = handler, RetryBackoff = TimeSpan.FromMilliseconds(10) };
+        // A generous deadline unless a test sets one: the machine is shared, and a slow answer must not look like an outage.
+        var options = new GranaryClientOptions { Address = address ?? server.Address, RetryBackoff = TimeSpan.FromMilliseconds(10), DefaultDeadline = TimeSpan.FromSeconds(30) };
         if (clock is not null) options.Clock = clock;
+        if (handler is not null) options.Interceptors.Add(handler);
         configure?.Invoke(options);
         return new GranaryClient(options);
     }
@@ -51,7 +53,7 @@ public sealed class ClientTests(ClientServer server)
     [Fact]
     public async Task A_bad_request_is_INVALID_ARGUMENT_or_NOT_FOUND_with_the_servers_message_and_is_not_retried()
     {
-        var handler = new CountingHandler();
+        var handler = new CountingInterceptor();
         using var client = Client(handler: handler);
         var unknown = await Assert.ThrowsAsync<GranaryClientException>(() => client.GetOnlineFeaturesAsync(["nope:x"], Drivers(1)));
         Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
@@ -109,7 +111,7 @@ public sealed class ClientTests(ClientServer server)
     [Fact]
     public async Task Reads_and_status_are_retried_on_UNAVAILABLE_but_push_and_materialize_are_sent_once()
     {
-        var handler = new CountingHandler();
+        var handler = new CountingInterceptor();
         using var client = Client(o => { o.RetryCount = 3; o.BreakerFailureThreshold = 0; }, Nowhere(), handler);
 
         var read = await Assert.ThrowsAsync<GranaryClientException>(() => client.GetOnlineFeaturesAsync(Features, Drivers(1)));
@@ -130,7 +132,7 @@ public sealed class ClientTests(ClientServer server)
     [Fact]
     public async Task Retries_also_cover_DEADLINE_EXCEEDED_reads_but_not_pushes()
     {
-        var handler = new CountingHandler();
+        var handler = new CountingInterceptor();
         using var client = Client(o => { o.RetryCount = 2; o.DefaultDeadline = TimeSpan.FromMilliseconds(1); o.BreakerFailureThreshold = 0; }, handler: handler);
         var many = Drivers(Enumerable.Range(1, 10_000).Select(i => (long)i).ToArray());
         await Assert.ThrowsAsync<GranaryClientException>(() => client.GetOnlineFeaturesAsync(Features, many));
@@ -144,7 +146,7 @@ public sealed class ClientTests(ClientServer server)
     public async Task The_breaker_opens_after_consecutive_failures_and_closes_when_the_gateway_is_back()
     {
         var clock = new ManualClock();
-        var handler = new CountingHandler();
+        var handler = new CountingInterceptor();
         using var client = Client(o => { o.RetryCount = 0; o.BreakerFailureThreshold = 3; o.BreakerBreakDuration = TimeSpan.FromSeconds(30); }, handler: handler, clock: clock);
         Assert.Equal(20L, (await client.GetOnlineFeaturesAsync(Features, Drivers(1))).Get(0, "trips").Value);
 
@@ -188,7 +190,7 @@ public sealed class ClientTests(ClientServer server)
     [Fact]
     public async Task Fallback_defaults_are_served_flagged_when_the_gateway_is_unreachable_or_the_breaker_is_open()
     {
-        var handler = new CountingHandler();
+        var handler = new CountingInterceptor();
         using var client = Client(o =>
         {
             o.RetryCount = 1;
@@ -221,7 +223,7 @@ public sealed class ClientTests(ClientServer server)
     public async Task A_cached_read_is_flagged_and_expires_after_its_ttl_and_the_cache_is_bounded()
     {
         var clock = new ManualClock();
-        var handler = new CountingHandler();
+        var handler = new CountingInterceptor();
         using var client = Client(o => { o.CacheSize = 2; o.CacheTtl = TimeSpan.FromSeconds(5); }, handler: handler, clock: clock);
 
         Assert.False((await client.GetOnlineFeaturesAsync(Features, Drivers(1))).FromCache);
