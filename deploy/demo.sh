@@ -89,7 +89,7 @@ echo "healthy: GET $rest/health -> $(curl -fsS "$rest/health")"
 
 echo
 echo "REST (Feast's shape): POST $rest/get-online-features"
-curl -fsS -X POST "$rest/get-online-features" -H 'Content-Type: application/json' \
+curl -sS --fail-with-body -X POST "$rest/get-online-features" -H 'Content-Type: application/json' \
   -d '{"features": ["driver_hourly_stats:conv_rate", "driver_hourly_stats:avg_daily_trips"], "entities": {"driver_id": [1001, 9999]}}'
 echo
 
@@ -100,10 +100,10 @@ grpc_client --grpc "$grpc" --features driver_hourly_stats:conv_rate,driver_hourl
 echo
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 echo "Pushing a fresh row for driver 1001 over REST (POST $rest/push, to the online store) ..."
-curl -fsS -X POST "$rest/push" -H 'Content-Type: application/json' \
-  -d "{\"push_source_name\": \"driver_stats_push\", \"to\": \"online\", \"df\": {\"driver_id\": [1001], \"event_timestamp\": [\"$now\"], \"created\": [\"$now\"], \"conv_rate\": [0.99], \"acc_rate\": [0.42], \"avg_daily_trips\": [77]}}"
+curl -sS --fail-with-body -X POST "$rest/push" -H 'Content-Type: application/json' \
+  -d "{\"push_source_name\": \"driver_stats_push\", \"to\": \"online\", \"df\": {\"driver_id\": [1001], \"event_timestamp\": [\"$now\"], \"created\": [\"$now\"], \"conv_rate\": [0.99], \"acc_rate\": [0.42]}}"
 echo "served right after the push (driver_stats_fresh, fed by the push source):"
-curl -fsS -X POST "$rest/get-online-features" -H 'Content-Type: application/json' \
+curl -sS --fail-with-body -X POST "$rest/get-online-features" -H 'Content-Type: application/json' \
   -d '{"features": ["driver_stats_fresh:conv_rate", "driver_stats_fresh:acc_rate"], "entities": {"driver_id": [1001]}}'
 echo
 grpc_client --grpc "$grpc" --features driver_stats_fresh:conv_rate,driver_stats_fresh:acc_rate --entity driver_id=1001
