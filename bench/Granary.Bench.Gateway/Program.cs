@@ -1,12 +1,12 @@
 // Gateway load benchmark. Usage (from the repository root):
-//   dotnet run -c Release --project bench/Granary.Bench.Gateway -- [run] [--seconds 5] [--rate 1000] [--loops 1,4,16,64]
+//   dotnet run -c Release --project bench/Granary.Bench.Gateway -- [run] [--seconds 5] [--rate 1000] [--wide-rate 100] [--loops 1,4,16,64]
 //       [--entities 10000] [--redis host:port]
 // It starts a redis-server of its own on a free loopback port (unless --redis), then itself as a CHILD process in
 // `server` mode (embedded silo on a Redis online store + the gateway on free ports), so the load generator and the
 // server never share a process. Scenarios: 1 entity x 5 features and 100 entities x 50 features, each over gRPC
 // (feast.serving.ServingService/GetOnlineFeatures), REST (POST /get-online-features) and a baseline reading the same
 // entity hashes straight from Redis (StackExchange.Redis HMGET, pipelined per request). Each runs open-loop at a fixed
-// rate (latency from the scheduled send time, so a stall counts against every request it delays) and closed-loop at
+// rate (--rate for 1 x 5, --wide-rate for 100 x 50) (latency from the scheduled send time, so a stall counts against every request it delays) and closed-loop at
 // increasing concurrency; prints p50/p99/p99.9 and req/s, and the gateway/Redis ratio.
 //
 //   ... -- once --grpc http://127.0.0.1:6570 --features view:f1,view:f2 --entity driver_id=1001 [--entity ...]
