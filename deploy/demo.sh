@@ -5,9 +5,13 @@
 #   3. `granary get-historical-features` builds point-in-time correct training data (DuckDB) for an entity
 #      dataframe through the feature service `driver_activity_v1`, including its on-demand view,
 #   4. `granary materialize-incremental now` loads the latest values per entity into the online store (SQLite),
-#   5. `granary get-online-features` reads them back through the entity grains, with statuses.
+#   5. `granary get-online-features` reads them back through the entity grains, with statuses,
+#   6. `granary serve` runs the feature server in the background on free ports; curl reads online features over
+#      Feast's REST API, a small C# client (bench/Granary.Bench.Gateway, `once` mode) reads them over gRPC
+#      (feast.serving.ServingService), a row pushed over REST is served at once; then the server stops.
 # Usage: deploy/demo.sh [DIR]   (default: ./demo; an existing repository there is reused)
 # The first call of ./granary publishes the CLI once (.artifacts/cli); DuckDB's native library ships in DuckDB.NET.
+# Needs the .NET SDK and curl.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:-demo}
@@ -44,3 +48,71 @@ echo "Online features through the feature service (driver 9999 is unknown: NOT_F
 granary --repo "$dir" get-online-features --service driver_activity_v1 \
   --entity driver_id=1001,customer_id=201,val_to_add=1,val_to_add_2=10 \
   --entity driver_id=9999,customer_id=201,val_to_add=1,val_to_add_2=10
+
+# --- The feature server: REST and gRPC against a running `granary serve` ---
+# Two free loopback ports: nothing answers a connect on them (bash's /dev/tcp, no extra tools).
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$((20000 + RANDOM % 30000))
+    if port_free "$p" && [ "$p" != "${1:-}" ]; then echo "$p"; return 0; fi
+  done
+  echo "demo: no free port found" >&2; return 1
+}
+rest_port=$(free_port); grpc_port=$(free_port "$rest_port")
+rest="http://127.0.0.1:$rest_port"; grpc="http://127.0.0.1:$grpc_port"
+log="$dir/serve.log"
+
+# The gRPC client is built before the server starts, so the two builds do not compete with it.
+echo
+echo "Building the small gRPC client (bench/Granary.Bench.Gateway) ..."
+dotnet build "$here/bench/Granary.Bench.Gateway/Granary.Bench.Gateway.csproj" -c Release -v q -nologo -clp:ErrorsOnly >/dev/null
+grpc_client() { dotnet "$here/bench/Granary.Bench.Gateway/bin/Release/net10.0/Granary.Bench.Gateway.dll" once "$@"; }
+
+echo "Starting the feature server: granary --repo $dir serve --rest-port $rest_port --grpc-port $grpc_port (log: $log)"
+# exec: $! is the server itself, so the TERM below reaches it (a background job ignores SIGINT).
+( exec "$here/granary" --repo "$dir" serve --rest-port "$rest_port" --grpc-port "$grpc_port" >"$log" 2>&1 ) &
+server=$!
+stop_server() {
+  if kill -0 "$server" 2>/dev/null; then kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+}
+trap stop_server EXIT
+
+for i in $(seq 1 120); do
+  if curl -fsS "$rest/health" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "$server" 2>/dev/null; then echo "demo: the server stopped; its log:" >&2; cat "$log" >&2; exit 1; fi
+  [ "$i" = 120 ] && { echo "demo: no healthy answer from $rest/health within 60 s; log: $log" >&2; exit 1; }
+  sleep 0.5
+done
+echo "healthy: GET $rest/health -> $(curl -fsS "$rest/health")"
+
+echo
+echo "REST (Feast's shape): POST $rest/get-online-features"
+curl -sS --fail-with-body -X POST "$rest/get-online-features" -H 'Content-Type: application/json' \
+  -d '{"features": ["driver_hourly_stats:conv_rate", "driver_hourly_stats:avg_daily_trips"], "entities": {"driver_id": [1001, 9999]}}'
+echo
+
+echo
+grpc_client --grpc "$grpc" --features driver_hourly_stats:conv_rate,driver_hourly_stats:avg_daily_trips \
+  --entity driver_id=1001 --entity driver_id=9999
+
+echo
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+echo "Pushing a fresh row for driver 1001 over REST (POST $rest/push, to the online store) ..."
+curl -sS --fail-with-body -X POST "$rest/push" -H 'Content-Type: application/json' \
+  -d "{\"push_source_name\": \"driver_stats_push\", \"to\": \"online\", \"df\": {\"driver_id\": [1001], \"event_timestamp\": [\"$now\"], \"created\": [\"$now\"], \"conv_rate\": [0.99], \"acc_rate\": [0.42]}}"
+echo "served right after the push (driver_stats_fresh, fed by the push source):"
+curl -sS --fail-with-body -X POST "$rest/get-online-features" -H 'Content-Type: application/json' \
+  -d '{"features": ["driver_stats_fresh:conv_rate", "driver_stats_fresh:acc_rate"], "entities": {"driver_id": [1001]}}'
+echo
+grpc_client --grpc "$grpc" --features driver_stats_fresh:conv_rate,driver_stats_fresh:acc_rate --entity driver_id=1001
+
+stop_server
+trap - EXIT
+echo
+echo "Stopped the server. What to look at:"
+echo "  - $dir/data/training.csv: point-in-time correct training rows (one per entity row, label included)"
+echo "  - the REST answers above: Feast's column-major shape, driver 9999 NOT_FOUND, the pushed row PRESENT at once"
+echo "  - the gRPC answers: the same values over feast.serving.ServingService (Feast's gRPC wire format)"
+echo "  - $log: the endpoints the server printed; run it yourself with: ./granary --repo $dir serve"

@@ -1,0 +1,282 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Feast.Serving;
+using Feast.Types;
+using Granary.Online;
+using Grpc.Net.Client;
+using StackExchange.Redis;
+
+namespace Granary.Bench.Gateway;
+
+/// <summary>The load generator: its own Redis, the server as a child process, every scenario, the ratios.</summary>
+internal static class LoadRun
+{
+    private sealed record Scenario(string Name, int Entities, int Features, int Rate);
+
+    private sealed record Result(double Rate, double P50, double P99, double P999, long Errors);
+
+    public static async Task<int> RunAsync(Options options)
+    {
+        var seconds = options.Int("seconds", 5);
+        var rate = options.Int("rate", 1_000);
+        // 100 x 50 is 5,000 values a request: its fixed rate is its own, well under what one request at a time sustains.
+        var wideRate = options.Int("wide-rate", 100);
+        var entities = options.Int("entities", 10_000);
+        var loops = (options.Get("loops") ?? "1,4,16,64").Split(',').Select(l => int.TryParse(l, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new ArgumentException($"--loops '{l}' is not a positive integer")).ToArray();
+        await using var redis = await OwnRedis.StartAsync(options.Get("redis"));
+        var root = Directory.CreateTempSubdirectory("granary-bench-gateway-").FullName;
+        var project = "gwbench" + Guid.NewGuid().ToString("N")[..6];
+        Console.WriteLine($"Granary gateway benchmark, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load average {Shape.LoadAverage()}");
+        Console.WriteLine($"Redis {redis.Endpoint}{(redis.Own ? " (own server)" : "")}; {entities:N0} entities x {Shape.WideFeatures} features; {seconds} s per measurement");
+
+        using var server = StartServer(redis.Endpoint, root, project, entities);
+        try
+        {
+            var ready = await ReadReadyAsync(server);
+            var (restUrl, grpcUrl) = (ready[1], ready[2]);
+            Console.WriteLine($"server: child process {server.Id}, REST {restUrl}, gRPC {grpcUrl}");
+
+            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) }) { BaseAddress = new Uri(restUrl) };
+            using var channel = GrpcChannel.ForAddress(grpcUrl, new GrpcChannelOptions { HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true } });
+            var grpc = new ServingService.ServingServiceClient(channel);
+            await using var mux = await ConnectionMultiplexer.ConnectAsync(redis.Endpoint);
+            var db = mux.GetDatabase();
+            RedisValue[] field = ["v:" + Shape.View]; // the store keeps one field per view in the entity's hash
+            RedisKey KeyOf(int d) => "{" + EntityKey.Create(project, "driver_id", d.ToString(CultureInfo.InvariantCulture)).Canonical + "}";
+
+            int[] Pick(int count) { var ids = new int[count]; for (var i = 0; i < count; i++) ids[i] = Random.Shared.Next(1, entities + 1); return ids; }
+
+            // Activate every entity grain first, so every scenario reads hot grains (the steady state of a feature server).
+            foreach (var chunk in Enumerable.Range(1, entities).Chunk(100)) await RestAsync(http, chunk, 1, check: false);
+
+            Console.WriteLine();
+            Console.WriteLine("scenario | path | load | req/s | p50 ms | p99 ms | p99.9 ms | errors");
+            Console.WriteLine("---|---|---|---:|---:|---:|---:|---:");
+            var scenarios = new[] { new Scenario("1 entity x 5 features", 1, 5, rate), new Scenario($"100 entities x {Shape.WideFeatures} features", 100, Shape.WideFeatures, wideRate) };
+            var summary = new List<string>();
+            foreach (var s in scenarios)
+            {
+                var paths = new (string Name, Func<Task> Call)[]
+                {
+                    ("gRPC", () => GrpcAsync(grpc, Pick(s.Entities), s.Features, check: false)),
+                    ("REST", () => RestAsync(http, Pick(s.Entities), s.Features, check: false)),
+                    ("Redis HMGET", () => RedisAsync(db, Pick(s.Entities).Select(KeyOf).ToArray(), field)),
+                };
+                // One checked call each: every value PRESENT, so the timed calls read real data.
+                await GrpcAsync(grpc, Pick(s.Entities), s.Features, check: true);
+                await RestAsync(http, Pick(s.Entities), s.Features, check: true);
+                var results = new Dictionary<string, (Result Fixed, Result Best, int BestLoops)>();
+                foreach (var (name, call) in paths)
+                {
+                    await ClosedAsync(call, 4, 1); // warm-up: connections, JIT
+                    var fixedRate = await OpenAsync(call, s.Rate, seconds);
+                    Print(s.Name, name, $"open {s.Rate:N0}/s", fixedRate);
+                    (Result Result, int Loops) best = (new Result(0, 0, 0, 0, 0), 0);
+                    foreach (var l in loops)
+                    {
+                        var r = await ClosedAsync(call, l, seconds);
+                        Print(s.Name, name, $"closed {l} loops", r);
+                        if (r.Rate > best.Result.Rate) best = (r, l);
+                    }
+                    results[name] = (fixedRate, best.Result, best.Loops);
+                }
+                var baseline = results["Redis HMGET"];
+                foreach (var name in new[] { "gRPC", "REST" })
+                {
+                    var g = results[name];
+                    summary.Add($"{s.Name} | {name} | {s.Rate:N0}/s | {g.Fixed.P50 / baseline.Fixed.P50:F1}x | {g.Fixed.P99 / baseline.Fixed.P99:F1}x | " +
+                                $"{g.Best.Rate:N0} ({g.BestLoops} loops) vs {baseline.Best.Rate:N0} ({baseline.BestLoops}) = {g.Best.Rate / baseline.Best.Rate:P0}");
+                }
+            }
+            Console.WriteLine();
+            Console.WriteLine("gateway vs Redis baseline | path | fixed rate | p50 ratio | p99 ratio | highest req/s (gateway vs Redis)");
+            Console.WriteLine("---|---|---:|---:|---:|---");
+            foreach (var line in summary) Console.WriteLine(line);
+            Console.WriteLine($"load average at the end {Shape.LoadAverage()}");
+            return 0;
+        }
+        finally
+        {
+            try { server.StandardInput.Close(); } catch (IOException) { }
+            if (!server.WaitForExit(10_000)) server.Kill(entireProcessTree: true);
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static Process StartServer(string redis, string root, string project, int entities)
+    {
+        // The same executable in server mode: the apphost directly, or `dotnet Granary.Bench.Gateway.dll`.
+        var self = Environment.ProcessPath!;
+        var info = new ProcessStartInfo(self) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") info.ArgumentList.Add(typeof(LoadRun).Assembly.Location);
+        foreach (var a in new[] { "server", "--redis", redis, "--root", root, "--project", project, "--entities", entities.ToString(CultureInfo.InvariantCulture) })
+            info.ArgumentList.Add(a);
+        return Process.Start(info) ?? throw new InvalidOperationException($"could not start {self} server");
+    }
+
+    private static async Task<string[]> ReadReadyAsync(Process server)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        while (await server.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+        {
+            if (line.StartsWith("READY ", StringComparison.Ordinal)) return line.Split(' ');
+            Console.WriteLine($"server: {line}");
+        }
+        throw new InvalidOperationException($"the server process exited ({(server.HasExited ? server.ExitCode.ToString(CultureInfo.InvariantCulture) : "?")}) before it was ready");
+    }
+
+    private static async Task GrpcAsync(ServingService.ServingServiceClient client, int[] drivers, int features, bool check)
+    {
+        var request = new GetOnlineFeaturesRequest { Features = new FeatureList() };
+        for (var f = 0; f < features; f++) request.Features.Val.Add($"{Shape.View}:{Shape.Feature(f)}");
+        var keys = new RepeatedValue();
+        foreach (var d in drivers) keys.Val.Add(new Value { Int64Val = d });
+        request.Entities["driver_id"] = keys;
+        var response = await client.GetOnlineFeaturesAsync(request);
+        if (check && response.Results.Skip(1).SelectMany(r => r.Statuses).Any(s => s != FieldStatus.Present))
+            throw new InvalidOperationException("gRPC: a value that should be PRESENT is not");
+    }
+
+    private static async Task RestAsync(HttpClient http, int[] drivers, int features, bool check)
+    {
+        var body = new StringBuilder("{\"features\":[");
+        for (var f = 0; f < features; f++) body.Append(f == 0 ? "" : ",").Append('"').Append(Shape.View).Append(':').Append(Shape.Feature(f)).Append('"');
+        body.Append("],\"entities\":{\"driver_id\":[").AppendJoin(',', drivers).Append("]}}");
+        using var content = new StringContent(body.ToString(), Encoding.UTF8, "application/json");
+        using var response = await http.PostAsync("/get-online-features", content);
+        var text = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"REST {(int)response.StatusCode}: {text}");
+        if (check && (text.Contains("NOT_FOUND", StringComparison.Ordinal) || !text.Contains("PRESENT", StringComparison.Ordinal)))
+            throw new InvalidOperationException($"REST: a value that should be PRESENT is not: {text[..Math.Min(300, text.Length)]}");
+    }
+
+    private static async Task RedisAsync(IDatabase db, RedisKey[] keys, RedisValue[] field)
+    {
+        if (keys.Length == 1)
+        {
+            if ((await db.HashGetAsync(keys[0], field))[0].IsNull) throw new InvalidOperationException($"Redis: no hash {keys[0]}");
+            return;
+        }
+        var batch = db.CreateBatch();
+        var reads = keys.Select(k => batch.HashGetAsync(k, field)).ToArray();
+        batch.Execute();
+        foreach (var r in await Task.WhenAll(reads))
+            if (r[0].IsNull) throw new InvalidOperationException("Redis: an entity hash is missing");
+    }
+
+    /// <summary>
+    /// Open loop: request i is due at start + i/rate whether or not earlier ones answered; its latency runs from that due
+    /// time, so the generator never hides a server stall (no coordinated omission). The dispatcher is a dedicated thread
+    /// that sleeps while the next send is over a millisecond away and yields its core below that.
+    /// </summary>
+    private static async Task<Result> OpenAsync(Func<Task> call, int rate, int seconds)
+    {
+        var total = rate * seconds;
+        var latencies = new double[total];
+        var sends = new Task[total];
+        long errors = 0;
+        var ticksPerRequest = Stopwatch.Frequency / (double)rate;
+        var start = Stopwatch.GetTimestamp();
+        var dispatcher = new Thread(() =>
+        {
+            for (var i = 0; i < total; i++)
+            {
+                var due = start + (long)(i * ticksPerRequest);
+                while (Stopwatch.GetTimestamp() is var now && now < due)
+                {
+                    if ((due - now) * 1000.0 / Stopwatch.Frequency > 1.2) Thread.Sleep(1);
+                    else Thread.Yield();
+                }
+                var index = i;
+                sends[i] = Send(index, due);
+            }
+        }) { IsBackground = true, Name = "open-loop dispatcher" };
+
+        async Task Send(int index, long due)
+        {
+            try { await call(); }
+            catch (Exception) { Interlocked.Increment(ref errors); }
+            latencies[index] = Stopwatch.GetElapsedTime(due).TotalMilliseconds;
+        }
+
+        dispatcher.Start();
+        await Task.Run(dispatcher.Join);
+        await Task.WhenAll(sends);
+        var wall = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        return Summarize(latencies, total / wall, errors);
+    }
+
+    /// <summary>Closed loops: each loop sends its next request when the previous one answered.</summary>
+    private static async Task<Result> ClosedAsync(Func<Task> call, int loops, int seconds)
+    {
+        var perLoop = new List<double>[loops];
+        long errors = 0;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, loops).Select(l => Task.Run(async () =>
+        {
+            var mine = perLoop[l] = new List<double>(200_000);
+            while (clock.Elapsed.TotalSeconds < seconds)
+            {
+                var t = Stopwatch.GetTimestamp();
+                try { await call(); }
+                catch (Exception) { Interlocked.Increment(ref errors); }
+                mine.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+            }
+        })));
+        var all = perLoop.SelectMany(l => l).ToArray();
+        return Summarize(all, all.Length / clock.Elapsed.TotalSeconds, errors);
+    }
+
+    private static Result Summarize(double[] latencies, double rate, long errors)
+    {
+        Array.Sort(latencies);
+        double At(double q) => latencies.Length == 0 ? double.NaN : latencies[Math.Min(latencies.Length - 1, (int)(latencies.Length * q))];
+        return new Result(rate, At(0.50), At(0.99), At(0.999), errors);
+    }
+
+    private static void Print(string scenario, string path, string load, Result r)
+        => Console.WriteLine($"{scenario} | {path} | {load} | {r.Rate:N0} | {r.P50:F3} | {r.P99:F3} | {r.P999:F3} | {r.Errors}");
+
+    /// <summary>A redis-server of the run's own on a free loopback port, no persistence; or the one given.</summary>
+    private sealed class OwnRedis : IAsyncDisposable
+    {
+        private Process? _process;
+        private string? _dir;
+
+        public required string Endpoint { get; init; }
+        public bool Own => _process is not null;
+
+        public static async Task<OwnRedis> StartAsync(string? given)
+        {
+            if (given is not null) return new OwnRedis { Endpoint = given };
+            var port = Shape.FreePort();
+            var dir = Directory.CreateTempSubdirectory("granary-bench-gw-redis-").FullName;
+            var info = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, WorkingDirectory = dir, UseShellExecute = false };
+            foreach (var a in new[] { "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir })
+                info.ArgumentList.Add(a);
+            var redis = new OwnRedis { Endpoint = $"127.0.0.1:{port}", _process = Process.Start(info), _dir = dir };
+            redis._process!.OutputDataReceived += static (_, _) => { }; // drain its log
+            redis._process.BeginOutputReadLine();
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    await using var probe = await ConnectionMultiplexer.ConnectAsync(redis.Endpoint + ",connectTimeout=500");
+                    await probe.GetDatabase().PingAsync();
+                    return redis;
+                }
+                catch (RedisConnectionException) when (attempt < 40) { await Task.Delay(100); }
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_process is null) return;
+            _process.Kill();
+            await _process.WaitForExitAsync();
+            _process.Dispose();
+            Directory.Delete(_dir!, recursive: true);
+        }
+    }
+}
