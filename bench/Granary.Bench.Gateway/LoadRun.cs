@@ -69,7 +69,7 @@ internal static class LoadRun
                 var results = new Dictionary<string, (Result Fixed, Result Best, int BestLoops)>();
                 foreach (var (name, call) in paths)
                 {
-                    await ClosedAsync(call, 4, 1); // warm-up: connections, JIT
+                    await ClosedAsync(call, 16, 3); // warm-up: connections, tiered JIT on both sides, thread pool growth
                     var fixedRate = await OpenAsync(call, s.Rate, seconds);
                     Print(s.Name, name, $"open {s.Rate:N0}/s", fixedRate);
                     (Result Result, int Loops) best = (new Result(0, 0, 0, 0, 0), 0);
