@@ -72,8 +72,12 @@ public sealed partial class MaterializationGrain(
     private readonly SemaphoreSlim _saving = new(1, 1);
     private Task? _run;
 
-    private string Project => this.GetPrimaryKeyString()[..this.GetPrimaryKeyString().IndexOf('/')];
-    private string View => this.GetPrimaryKeyString()[(this.GetPrimaryKeyString().IndexOf('/') + 1)..];
+    // The key is <project>/<view>; a key without '/' is refused with the form it must have, not an index error.
+    private string Key => this.GetPrimaryKeyString();
+    private string Project => Key[..Separator];
+    private string View => Key[(Separator + 1)..];
+    private int Separator => Key.IndexOf('/') is var i and > 0 ? i
+        : throw new MaterializationException($"materialization grain key '{Key}' is not <project>/<feature view>", "address it as GetGrain<IMaterializationGrain>(\"<project>/<view>\")");
 
     /// <inheritdoc/>
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -82,7 +86,7 @@ public sealed partial class MaterializationGrain(
         {
             // The silo that ran this checkpoint stopped: carry on with the partitions not yet finished.
             checkpoint.State.Resumes++;
-            LogResuming(logger, this.GetPrimaryKeyString(), checkpoint.State.PartitionRows.Count(r => r >= 0), checkpoint.State.PartitionRows.Length);
+            LogResuming(logger, Key, checkpoint.State.PartitionRows.Count(r => r >= 0), checkpoint.State.PartitionRows.Length);
             _run = RunAsync();
         }
         return Task.CompletedTask;
@@ -161,7 +165,7 @@ public sealed partial class MaterializationGrain(
         }
         catch (Exception e) when (e is GranaryException)
         {
-            LogScheduledRunRefused(logger, this.GetPrimaryKeyString(), e.Message);
+            LogScheduledRunRefused(logger, Key, e.Message);
         }
     }
 
@@ -173,7 +177,7 @@ public sealed partial class MaterializationGrain(
     }
 
     private IMaterializationPartitionGrain Partition(int index)
-        => GrainFactory.GetGrain<IMaterializationPartitionGrain>($"{this.GetPrimaryKeyString()}/{checkpoint.State.RunId}/{index}");
+        => GrainFactory.GetGrain<IMaterializationPartitionGrain>($"{Key}/{checkpoint.State.RunId}/{index}");
 
     /// <summary>The run loop: every unfinished partition at once, each retried on failure; then invalidate, record, finish.</summary>
     private async Task RunAsync()
@@ -194,7 +198,7 @@ public sealed partial class MaterializationGrain(
         {
             state.State = MaterializationRunState.Failed;
             state.Error = e is GranaryException ? e.Message : $"{e.Message} ({e.GetType().Name})";
-            LogRunFailed(logger, this.GetPrimaryKeyString(), e);
+            LogRunFailed(logger, Key, e);
         }
         state.FinishedAt = time.GetUtcNow();
         await SaveCheckpointAsync();
@@ -216,7 +220,7 @@ public sealed partial class MaterializationGrain(
             catch (Exception e) when ((e is not GranaryException || e is OnlineStoreUnavailableException) && attempt < options.Value.PartitionAttempts)
             {
                 // A silo died or the online store hiccuped: newest-wins makes rewriting the partition's rows harmless.
-                LogPartitionRetry(logger, this.GetPrimaryKeyString(), index, attempt, e.Message);
+                LogPartitionRetry(logger, Key, index, attempt, e.Message);
                 await Task.Delay(TimeSpan.FromMilliseconds(200 * Math.Pow(2, attempt)));
             }
         }
