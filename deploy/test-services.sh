@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts (or stops) the real servers Granary's tests use, on 127.0.0.1 only:
 #   Redis on $GRANARY_TEST_REDIS_PORT (default 16379) and PostgreSQL on $GRANARY_TEST_PG_PORT (default 15432).
+# It also installs prometheus/promtool and chromium, which tests start themselves on free ports.
 # Usage: deploy/test-services.sh start|stop|env
 # `start` installs missing Debian packages first, then prints the
 # environment variables the tests read; `eval "$(deploy/test-services.sh env)"` exports them.
@@ -20,6 +21,9 @@ install_deps() {
   local missing=()
   command -v redis-server >/dev/null || missing+=(redis-server)
   [ -n "$pg_bin" ] || missing+=(postgresql)
+  # A real Prometheus (and promtool) for the metrics tests, a real browser for the UI tests.
+  command -v prometheus >/dev/null || missing+=(prometheus)
+  command -v chromium >/dev/null || missing+=(chromium)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]} ..." >&2
     apt-get update -qq >&2
