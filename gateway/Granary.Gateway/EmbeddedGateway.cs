@@ -1,3 +1,4 @@
+using Granary.Gateway.Catalog;
 using Granary.Hosting;
 using Granary.Online;
 using Microsoft.AspNetCore.Builder;
@@ -48,6 +49,12 @@ public sealed class EmbeddedGateway : IAsyncDisposable
         if (minimumLogLevel != LogLevel.None) builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Services.AddSingleton(store.Grains);
         builder.Services.AddSingleton(store.Services.GetRequiredService<IOnlineStore>());
+        // The Orleans dashboard, when the silo collects its statistics (GatewayDashboard.AddGranaryDashboard on the silo).
+        if (GatewayDashboard.SiloCollectsStatistics(store.Services))
+        {
+            builder.Services.AddSingleton(store.Services.GetRequiredService<IClusterClient>());
+            builder.Services.AddGranaryDashboard(builder.Configuration);
+        }
         builder.Services.AddGranaryGateway(builder.Configuration, o =>
         {
             o.Project = store.Config.Project;

@@ -34,6 +34,7 @@ public static class GatewayServiceExtensions
         services.TryAddSingleton<RegistryCache>();
         services.TryAddSingleton<OnlineFeatureQueries>();
         services.TryAddSingleton<MaterializationRuns>();
+        services.TryAddSingleton<Catalog.CatalogQueries>();
 
         services.AddGrpc(o => o.Interceptors.Add<GatewayErrorInterceptor>());
         services.AddOptions<GrpcServiceOptions>().Configure<IOptions<GatewayOptions>>((grpc, gateway) =>

@@ -1,0 +1,66 @@
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Dashboard;
+
+namespace Granary.Gateway.Catalog;
+
+/// <summary>
+/// The Orleans dashboard (Microsoft.Orleans.Dashboard) served by the gateway at <c>/dashboard</c> on its REST port. The
+/// silos collect the statistics (<see cref="AddGranaryDashboard(ISiloBuilder)"/>); the gateway serves the pages and asks
+/// the silos' dashboard grains for data, as an Orleans client in cluster mode (<see cref="AddGranaryDashboard(IClientBuilder)"/>)
+/// or through the co-hosted silo's grain factory in <c>granary serve</c> (<see cref="AddGranaryDashboard(IServiceCollection, IConfiguration)"/>).
+/// </summary>
+public static class GatewayDashboard
+{
+    /// <summary>Where the dashboard is mapped.</summary>
+    public const string RoutePrefix = "/dashboard";
+
+    /// <summary>Adds the dashboard's statistics collection and grains to a silo.</summary>
+    public static ISiloBuilder AddGranaryDashboard(this ISiloBuilder silo)
+    {
+        silo.AddDashboard();
+        silo.Services.AddSingleton<SiloCollects>();
+        return silo;
+    }
+
+    /// <summary>Whether the silo whose services are <paramref name="siloServices"/> collects dashboard statistics.</summary>
+    public static bool SiloCollectsStatistics(IServiceProvider siloServices) => siloServices.GetService<SiloCollects>() is not null;
+
+    /// <summary>Adds the dashboard's client side to a gateway that is an Orleans client of the cluster (whose silos run <see cref="AddGranaryDashboard(ISiloBuilder)"/>).</summary>
+    public static IClientBuilder AddGranaryDashboard(this IClientBuilder client)
+    {
+        client.AddDashboard();
+        client.Services.AddSingleton<DashboardAdded>();
+        return client;
+    }
+
+    /// <summary>
+    /// Adds the dashboard's client side to a gateway co-hosted with a silo in the same process but in its own container
+    /// (<see cref="EmbeddedGateway"/>): the same registrations as on an Orleans client, over the services the host registered.
+    /// </summary>
+    public static IServiceCollection AddGranaryDashboard(this IServiceCollection services, IConfiguration configuration)
+    {
+        new ServicesOnly(services, configuration).AddGranaryDashboard();
+        return services;
+    }
+
+    /// <summary>Maps the dashboard when it was added; otherwise the UI links to a silo's own.</summary>
+    internal static void MapIfAdded(IEndpointRouteBuilder app)
+    {
+        if (app.ServiceProvider.GetService<DashboardAdded>() is not null) app.MapOrleansDashboard(routePrefix: RoutePrefix);
+    }
+
+    /// <summary>Whether the gateway serves the dashboard itself.</summary>
+    public static bool IsServed(IServiceProvider services) => services.GetService<DashboardAdded>() is not null;
+
+    private sealed class DashboardAdded;
+
+    private sealed class SiloCollects;
+
+    private sealed class ServicesOnly(IServiceCollection services, IConfiguration configuration) : IClientBuilder
+    {
+        public IServiceCollection Services { get; } = services;
+        public IConfiguration Configuration { get; } = configuration;
+    }
+}
