@@ -33,7 +33,13 @@ public static class CatalogEndpoints
             throw new GatewayNotFoundException($"'{context.Request.Path}' is not a catalog endpoint",
                 "use /api/catalog/search?q=&tag=&owner=&kind=, /api/catalog/feature-views or /api/catalog/feature-views/{name}")));
 
-        app.MapGet("/ui", context => { context.Response.Redirect(UiPath); return Task.CompletedTask; });
+        // Routing ignores a trailing slash, so one endpoint takes both "/ui" (redirected, so relative asset URLs work) and "/ui/".
+        app.MapGet("/ui", context =>
+        {
+            if (context.Request.Path.Value!.EndsWith('/')) return UiAssets.ServeAsync(context, null);
+            context.Response.Redirect(UiPath);
+            return Task.CompletedTask;
+        });
         app.MapGet("/ui/{**asset}", context => UiAssets.ServeAsync(context, (string?)context.Request.RouteValues["asset"]));
         GatewayDashboard.MapIfAdded(app);
         return app;

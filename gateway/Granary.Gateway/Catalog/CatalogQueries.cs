@@ -247,14 +247,24 @@ public sealed class CatalogQueries(IGrainFactory grains, TimeProvider time, IOpt
         ["name"] = name, ["join_key"] = entity?.JoinKey, ["value_type"] = entity?.ValueType.ToString(),
     };
 
-    /// <summary>The source in the registry's own JSON form (its kind, path or table, timestamp fields, mapping), plus a push source's batch source.</summary>
-    private static JsonNode? SourceJson(string name, RegistrySnapshot snapshot)
+    /// <summary>The source: its kind, where it reads (path, table or query; a push source's batch source, nested), its time columns and mapping.</summary>
+    private static JsonObject SourceJson(string name, RegistrySnapshot snapshot, int depth = 0)
     {
         var source = snapshot.FindDataSource(name);
-        if (source is null) return new JsonObject { ["name"] = name };
-        var json = JsonNode.Parse(RegistryJson.SerializeObject(source))!.AsObject();
-        if (source is PushSource push && snapshot.FindDataSource(push.BatchSource) is { } batch)
-            json["batch"] = JsonNode.Parse(RegistryJson.SerializeObject(batch));
+        var json = new JsonObject { ["name"] = name };
+        if (source is null) return json;
+        json["kind"] = source switch { FileSource => "file", PostgresSource => "postgres", PushSource => "push", _ => "request" };
+        json["description"] = source.Description;
+        switch (source)
+        {
+            case FileSource file: json["path"] = file.Path; break;
+            case PostgresSource pg: json["table"] = pg.Table; json["query"] = pg.Query; break;
+            case PushSource push: json["batch"] = depth == 0 ? SourceJson(push.BatchSource, snapshot, depth + 1) : new JsonObject { ["name"] = push.BatchSource }; break;
+        }
+        json["timestamp_field"] = source.TimestampField;
+        json["created_timestamp_field"] = source.CreatedTimestampField;
+        json["field_mapping"] = Tags(source.FieldMapping);
+        json["tags"] = Tags(source.Tags);
         return json;
     }
 

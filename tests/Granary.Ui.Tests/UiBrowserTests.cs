@@ -1,0 +1,110 @@
+using Microsoft.Playwright;
+
+namespace Granary.Ui.Tests;
+
+/// <summary>
+/// Granary's UI in Debian's chromium (headless, through Microsoft.Playwright; never Playwright's own browser download)
+/// on the real server: search a feature and open its view; see a view turn STALE under an old materialization while a
+/// fresh one is not; open the Orleans dashboard. Screenshots go to <c>screenshots/</c> under the test output.
+/// </summary>
+[Collection(CatalogServerCollection.Name)]
+public sealed class UiBrowserTests(CatalogServer server) : IAsyncLifetime
+{
+    public const string Chromium = "/usr/bin/chromium";
+
+    private static readonly string Screenshots = Path.Combine(AppContext.BaseDirectory, "screenshots");
+
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+    private IPage _page = null!;
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(Screenshots);
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        });
+        _page = await _browser.NewPageAsync(new() { ViewportSize = new() { Width = 1300, Height = 1000 } });
+        _page.SetDefaultTimeout(60_000); // a loaded two-core machine; these are waits for the page, not timing limits
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+    }
+
+    [Fact]
+    public async Task Search_a_feature_and_open_its_view()
+    {
+        await _page.GotoAsync(server.Gateway.RestUrl + "/ui");
+        await Assertions.Expect(_page.GetByTestId("views-table")).ToContainTextAsync("driver_stats");
+        await Screenshot("catalog-home");
+
+        await _page.GetByTestId("search-input").FillAsync("acc_rate");
+        await _page.GetByTestId("search-button").ClickAsync();
+        var result = _page.GetByTestId("search-result");
+        await Assertions.Expect(result).ToHaveCountAsync(1);
+        await Assertions.Expect(result).ToContainTextAsync("feature");
+        await Assertions.Expect(result).ToContainTextAsync("Float64");
+        await Screenshot("catalog-search");
+
+        await result.GetByRole(AriaRole.Link, new() { Name = "driver_stats" }).ClickAsync();
+        await Assertions.Expect(_page.GetByTestId("view-name")).ToHaveTextAsync("driver_stats");
+        await Assertions.Expect(_page.GetByTestId("schema")).ToContainTextAsync("acc_rate");
+        await Assertions.Expect(_page.GetByTestId("used-by")).ToContainTextAsync("driver_ranker");
+        await Assertions.Expect(_page.GetByTestId("history")).ToContainTextAsync("version 2");
+        await Assertions.Expect(_page.GetByTestId("history")).ToContainTextAsync("freshness_sla");
+        await Assertions.Expect(_page.GetByTestId("parity")).ToContainTextAsync("no check yet");
+        await Assertions.Expect(_page.GetByTestId("drift")).ToContainTextAsync("no check yet");
+        // Materialized up to now, SLA 1h: fresh, no stale banner.
+        await Assertions.Expect(_page.Locator("h1").GetByTestId("freshness-badge")).ToHaveTextAsync("FRESH");
+        await Assertions.Expect(_page.GetByTestId("stale-banner")).ToHaveCountAsync(0);
+        await Assertions.Expect(_page.GetByTestId("last-run-state")).ToContainTextAsync("succeeded");
+        await Screenshot("view-fresh", fullPage: true);
+    }
+
+    [Fact]
+    public async Task A_view_turns_stale_under_an_old_materialization()
+    {
+        await _page.GotoAsync(server.Gateway.RestUrl + "/ui/#/view/late_stats");
+        await Assertions.Expect(_page.Locator("h1").GetByTestId("freshness-badge")).ToHaveTextAsync("NEVER MATERIALIZED");
+
+        // Materialize a window that ended long ago through the gateway's REST API: its SLA is 30 minutes.
+        using var response = await server.Http.PostAsync("/materialize", new StringContent(
+            """{"start_ts":"2024-01-01T00:00:00Z","end_ts":"2024-01-03T00:00:00Z","feature_views":["late_stats"]}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+
+        await _page.ReloadAsync();
+        await Assertions.Expect(_page.Locator("h1").GetByTestId("freshness-badge")).ToHaveTextAsync("STALE");
+        await Assertions.Expect(_page.GetByTestId("stale-banner")).ToContainTextAsync("over the freshness SLA of 30m");
+        await Assertions.Expect(_page.GetByTestId("stale-banner")).ToContainTextAsync("2024-01-03");
+        await Screenshot("view-stale", fullPage: true);
+
+        // The front page marks it too, next to a fresh one.
+        await _page.GotoAsync(server.Gateway.RestUrl + "/ui/");
+        var table = _page.GetByTestId("views-table");
+        await Assertions.Expect(table.Locator("tr", new() { HasText = "late_stats" }).GetByTestId("freshness-badge")).ToHaveTextAsync("STALE");
+        await Assertions.Expect(table.Locator("tr", new() { HasText = "driver_stats" }).GetByTestId("freshness-badge")).ToHaveTextAsync("FRESH");
+    }
+
+    [Fact]
+    public async Task The_orleans_dashboard_opens_from_the_ui_and_renders()
+    {
+        await _page.GotoAsync(server.Gateway.RestUrl + "/ui/");
+        var link = _page.GetByRole(AriaRole.Link, new() { Name = "Orleans dashboard" });
+        await Assertions.Expect(link).ToHaveAttributeAsync("href", "/dashboard/");
+        var popup = await _page.RunAndWaitForPopupAsync(() => link.ClickAsync());
+        await popup.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        Assert.StartsWith(server.Gateway.RestUrl + "/dashboard", popup.Url);
+        await Assertions.Expect(popup.Locator("body")).ToContainTextAsync("Silos");
+        await popup.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "orleans-dashboard.png") });
+    }
+
+    private Task Screenshot(string name, bool fullPage = false)
+        => _page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, name + ".png"), FullPage = fullPage });
+}
