@@ -75,12 +75,12 @@ public sealed class CliContext(IAnsiConsole console)
 
     /// <summary>Starts the embedded silo for the repository at <paramref name="root"/>; fails with a hint when there is none.</summary>
     /// <remarks>Only for commands that need grains: a silo costs about a second to start. Its log lines stay off the console unless --verbose.</remarks>
-    public async Task<EmbeddedFeatureStore> StartStoreAsync(ParseResult parse, CancellationToken cancellationToken)
+    public async Task<EmbeddedFeatureStore> StartStoreAsync(ParseResult parse, CancellationToken cancellationToken, Action<ISiloBuilder>? configure = null)
     {
         var root = RepositoryRoot(parse);
         RequireRepository(root);
         var logLevel = parse.GetValue(VerboseOption) ? LogLevel.Information : LogLevel.None;
-        return await EmbeddedFeatureStore.StartAsync(root, minimumLogLevel: logLevel, cancellationToken: cancellationToken);
+        return await EmbeddedFeatureStore.StartAsync(root, configure, logLevel, cancellationToken);
     }
 
     /// <summary>Opens the registry of the repository chosen by <c>--repo</c> over its stores, without a silo.</summary>

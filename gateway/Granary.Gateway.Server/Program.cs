@@ -1,5 +1,6 @@
 using Granary.Clustering.PostgreSql;
 using Granary.Gateway;
+using Granary.Gateway.Catalog;
 using Granary.Gateway.Server;
 using Granary.Hosting;
 using Microsoft.Extensions.Options;
@@ -27,6 +28,8 @@ builder.UseOrleansClient(client =>
         o.ServiceId = cluster.ServiceId ?? cluster.ClusterId;
     });
     client.AddGranaryClient();
+    // The Orleans dashboard at /dashboard, fed by the silos' dashboard grains (Granary.Silo adds them).
+    client.AddGranaryDashboard();
 });
 builder.Services.AddGranaryGateway(builder.Configuration);
 

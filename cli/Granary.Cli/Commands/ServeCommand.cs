@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Granary.Gateway;
+using Granary.Gateway.Catalog;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
@@ -21,7 +22,8 @@ public sealed class ServeCommand : ICliCommand
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
             var logLevel = parse.GetValue(context.VerboseOption) ? LogLevel.Information : LogLevel.None;
-            await using var store = await context.StartStoreAsync(parse, cancellationToken);
+            // The silo collects the Orleans dashboard's statistics; the gateway serves it at /dashboard.
+            await using var store = await context.StartStoreAsync(parse, cancellationToken, silo => silo.AddGranaryDashboard());
             EmbeddedGateway gateway;
             try
             {
@@ -47,8 +49,13 @@ public sealed class ServeCommand : ICliCommand
                 var table = new Table().AddColumns("endpoint", "address");
                 table.AddRow("REST (Feast)", Markup.Escape($"POST {gateway.RestUrl}/get-online-features, /push, /write-to-online-store, /materialize, /materialize-incremental"));
                 table.AddRow("health", Markup.Escape($"GET {gateway.RestUrl}/health"));
+                table.AddRow("feature catalog (UI)", Markup.Escape($"{gateway.RestUrl}{CatalogEndpoints.UiPath}  (JSON: {gateway.RestUrl}/api/catalog/search)"));
+                table.AddRow("Orleans dashboard", Markup.Escape($"{gateway.RestUrl}{GatewayDashboard.RoutePrefix}/"));
                 table.AddRow("gRPC (HTTP/2)", Markup.Escape($"{gateway.GrpcUrl}  feast.serving.ServingService, granary.gateway.v1.Granary, grpc.health.v1.Health, reflection"));
                 console.Write(table);
+                // Browsers refuse Feast's port 6566 (the Fetch standard's "bad ports"); the UI needs another REST port there.
+                if (new Uri(gateway.RestUrl).Port == GatewayOptions.DefaultRestPort)
+                    console.Line($"[yellow]note[/]: browsers refuse port {GatewayOptions.DefaultRestPort}; to open the UI, serve with --rest-port 8566 (Feast clients can use any port)");
                 console.Line($"press Ctrl+C to stop");
                 try
                 {

@@ -76,7 +76,8 @@ public sealed class CatalogQueries(IGrainFactory grains, TimeProvider time, IOpt
             foreach (var feature in view.Features)
             {
                 if (!Matches(feature.Name, view, viewOwner)) continue;
-                var item = Item("feature", feature.Name, view, viewOwner, feature.Description);
+                var item = Item("feature", feature.Name, view, viewOwner);
+                item["description"] = feature.Description;
                 item["feature_view"] = view.Name;
                 item["type"] = feature.Type.ToString();
                 results.Add(item);
@@ -224,11 +225,11 @@ public sealed class CatalogQueries(IGrainFactory grains, TimeProvider time, IOpt
     public static string ModelOf(FeatureService service)
         => service.Tags.TryGetValue("model", out var model) && !string.IsNullOrWhiteSpace(model) ? model : service.Name;
 
-    private static JsonObject Item(string kind, string name, RegistryObject o, string? owner, string? description = null) => new()
+    private static JsonObject Item(string kind, string name, RegistryObject o, string? owner) => new()
     {
         ["kind"] = kind,
         ["name"] = name,
-        ["description"] = description ?? o.Description,
+        ["description"] = o.Description,
         ["owner"] = owner,
         ["tags"] = Tags(o.Tags),
     };
