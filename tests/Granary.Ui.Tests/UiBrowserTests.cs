@@ -105,6 +105,40 @@ public sealed class UiBrowserTests(CatalogServer server) : IAsyncLifetime
         await popup.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "orleans-dashboard.png") });
     }
 
+    /// <summary>
+    /// The parity and drift panels render the feature-health endpoints' documented JSON. Those endpoints live in another
+    /// part of the gateway (not in this branch), so the browser is handed their answers here; the catalog data is real.
+    /// </summary>
+    [Fact]
+    public async Task Parity_and_drift_results_render_when_the_health_checks_have_run()
+    {
+        await _page.RouteAsync("**/api/health/parity", route => route.FulfillAsync(new()
+        {
+            Status = 200, ContentType = "application/json",
+            Body = """{"views":[{"feature_view":"driver_stats","checked_at":"2026-12-01T10:00:00Z","parity_rate":0.995,"mismatches":[{"entity":"driver_id=7","feature":"trips","online":3,"offline":4}]}]}""",
+        }));
+        await _page.RouteAsync("**/api/health/drift", route => route.FulfillAsync(new()
+        {
+            Status = 200, ContentType = "application/json",
+            Body = """{"views":[{"feature_view":"driver_stats","checked_at":"2026-12-01T10:05:00Z","features":[{"feature":"conv_rate","kind":"numeric","psi":0.31,"ks":0.22,"chi_square_p":null,"null_rate_difference":0.002,"drifted":true},{"feature":"trips","kind":"numeric","psi":0.01,"ks":0.03,"chi_square_p":null,"null_rate_difference":0.0,"drifted":false}]}]}""",
+        }));
+        await _page.GotoAsync(server.Gateway.RestUrl + "/ui/#/view/driver_stats");
+        var parity = _page.GetByTestId("parity");
+        await Assertions.Expect(parity).ToContainTextAsync("99.50%");
+        await Assertions.Expect(parity).ToContainTextAsync("driver_id=7");
+        var drift = _page.GetByTestId("drift");
+        await Assertions.Expect(drift.Locator("tr", new() { HasText = "conv_rate" })).ToContainTextAsync("DRIFTED");
+        await Assertions.Expect(drift.Locator("tr", new() { HasText = "trips" })).ToContainTextAsync("ok");
+        await Assertions.Expect(drift).ToContainTextAsync("0.310");
+        await parity.ScrollIntoViewIfNeededAsync();
+        await _page.Locator(".grid", new() { Has = parity }).ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "health-panels.png") });
+
+        // Another view has no result in either answer: "no check yet".
+        await _page.GotoAsync(server.Gateway.RestUrl + "/ui/#/view/driver_daily");
+        await Assertions.Expect(_page.GetByTestId("parity")).ToContainTextAsync("no check yet");
+        await Assertions.Expect(_page.GetByTestId("drift")).ToContainTextAsync("no check yet");
+    }
+
     private Task Screenshot(string name, bool fullPage = false)
         => _page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, name + ".png"), FullPage = fullPage });
 }
