@@ -126,15 +126,15 @@ public sealed class CatalogServer : IAsyncLifetime
         ],
     };
 
+    /// <summary>Writes the sources' Parquet files with DuckDB.</summary>
     private void WriteData()
     {
-        var data = Path.Combine(_root, "data");
-        Directory.CreateDirectory(data);
-        using var connection = new DuckDBConnection("DataSource=:memory:");
-        connection.Open();
-        using var command = connection.CreateCommand();
+        var data = Directory.CreateDirectory(Path.Combine(_root, "data")).FullName;
         // Rows both recent (an hour ago, inside driver_stats' window ending now) and from January 2024 (driver_daily's window).
         var recent = StartedAt.AddHours(-1).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss");
+        using var duckDb = new DuckDBConnection("DataSource=:memory:");
+        duckDb.Open();
+        using var command = duckDb.CreateCommand();
         command.CommandText = $"""
             SET TimeZone = 'UTC';
             COPY (SELECT * FROM (VALUES

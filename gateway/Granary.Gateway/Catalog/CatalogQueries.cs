@@ -156,7 +156,7 @@ public sealed class CatalogQueries(IGrainFactory grains, TimeProvider time, IOpt
         detail["registry_version"] = snapshot.Version;
         detail["online"] = view.Online;
         detail["ttl"] = view.HasTtl ? DurationText.Format(view.Ttl!.Value) : null;
-        detail["freshness_sla"] = view.FreshnessSla is { } sla ? DurationText.Format(sla) : null;
+        detail["freshness_sla"] = ViewFreshness.SlaOf(view) is { } sla ? DurationText.Format(sla) : null;
         detail["materialize_every"] = view.MaterializeEvery is { } every ? DurationText.Format(every) : null;
         detail["entities"] = new JsonArray(view.Entities.Select(e => (JsonNode)EntityJson(e, snapshot.FindEntity(e))).ToArray());
         detail["features"] = new JsonArray(view.Features.Select(f => (JsonNode)new JsonObject

@@ -1,4 +1,5 @@
 using Granary.Definitions;
+using Granary.Online;
 
 namespace Granary.Gateway.Catalog;
 
@@ -28,7 +29,7 @@ public sealed record ViewFreshnessReport(FreshnessState State, TimeSpan? Age, Ti
 
 /// <summary>
 /// The catalog's freshness rule: a view is as fresh as the end of its newest materialization interval (the registry's
-/// record of windows written online), and stale when now minus that end is over its <see cref="FeatureView.FreshnessSla"/>.
+/// record of windows written online), and stale when now minus that end is over its SLA (<see cref="SlaOf"/>).
 /// </summary>
 /// <remarks>
 /// The interval's end, not the newest event time in the online store: it is known without scanning the store, and it is
@@ -41,13 +42,30 @@ public static class ViewFreshness
     /// <summary>Evaluates <paramref name="view"/> with its recorded <paramref name="intervals"/> at <paramref name="now"/>.</summary>
     public static ViewFreshnessReport Evaluate(FeatureView view, IReadOnlyList<MaterializationInterval>? intervals, DateTimeOffset now)
     {
-        var sla = view.FreshnessSla is { } s && s > TimeSpan.Zero ? s : (TimeSpan?)null;
+        var sla = SlaOf(view);
         if (intervals is null || intervals.Count == 0) return new(FreshnessState.NeverMaterialized, null, sla, null);
         var freshAsOf = intervals.Max(i => i.End);
         var age = now - freshAsOf;
         if (age < TimeSpan.Zero) age = TimeSpan.Zero; // a window ending in the future covers now
         var state = sla is null ? FreshnessState.NoSla : age > sla ? FreshnessState.Stale : FreshnessState.Fresh;
         return new(state, age, sla, freshAsOf);
+    }
+
+    /// <summary>
+    /// The view's SLA as the online read path takes it (<see cref="OnlineReadRules.FreshnessSlaOf"/>: the
+    /// <c>freshness_sla</c> field, else the <c>sla_freshness_minutes</c> tag); a malformed tag counts as none here, so one
+    /// bad tag does not take the catalog down (online reads of that view refuse it with its message).
+    /// </summary>
+    public static TimeSpan? SlaOf(FeatureView view)
+    {
+        try
+        {
+            return OnlineReadRules.FreshnessSlaOf(view);
+        }
+        catch (OnlineRowSchemaException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The state as the API writes it: <c>fresh</c>, <c>stale</c>, <c>no_sla</c>, <c>never_materialized</c>.</summary>
