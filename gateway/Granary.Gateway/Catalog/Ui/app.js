@@ -71,7 +71,7 @@ function errorBox(result, what) {
 
 async function renderHome(params) {
   const form = el("form", { class: "search", "data-testid": "search-form" },
-    el("input", { name: "q", placeholder: "Search feature views, features, services, entities by name", "data-testid": "search-input", value: params.get("q") || "", autofocus: "" }),
+    el("input", { name: "q", placeholder: "name of a view, feature, service or entity", "data-testid": "search-input", value: params.get("q") || "", autofocus: "" }),
     el("input", { name: "tag", placeholder: "tag (key or key=value)", value: params.get("tag") || "" }),
     el("input", { name: "owner", placeholder: "owner", value: params.get("owner") || "" }),
     el("select", { name: "kind" }, el("option", { value: "", text: "every kind" }),
