@@ -63,26 +63,28 @@ public sealed class PushCommand : ICliCommand
 
             var grain = store.Grains.GetGrain<IPushGrain>($"{project}/{name}");
             var columns = batch.Columns.ToArray();
-            var (received, accepted, duplicates, older, online, offline) = (0, 0, 0, 0, 0, 0L);
+            var totals = new PushTotals();
             for (var start = 0; start < batch.Rows.Count; start += size)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var rows = batch.Rows.Skip(start).Take(size).ToArray();
                 var result = await grain.PushAsync(new PushRequest(columns, rows, mode));
-                received += result.RowsReceived;
-                accepted += result.RowsAccepted;
-                duplicates += result.DuplicatesDropped;
-                older += result.RowsIgnoredAsOlder;
-                online += result.OnlineRowsApplied;
-                offline += result.OfflineRowsAppended;
+                totals = totals.Add(result.RowsReceived, result.RowsAccepted, result.DuplicatesDropped, result.RowsIgnoredAsOlder, result.OnlineRowsApplied, result.OfflineRowsAppended);
             }
-            Report(context.Console, name, mode, (received, accepted, duplicates, older, online, offline));
+            Report(context.Console, name, mode, totals);
             return 0;
         }));
         return command;
     }
 
-    private static void Report(IAnsiConsole console, string name, PushMode mode, (int Received, int Accepted, int Duplicates, int Older, int Online, long Offline) totals)
+    /// <summary>What the batches of one push added up to.</summary>
+    private readonly record struct PushTotals(int Received, int Accepted, int Duplicates, int Older, int Online, long Offline)
+    {
+        public PushTotals Add(int received, int accepted, int duplicates, int older, int online, long offline) =>
+            new(Received + received, Accepted + accepted, Duplicates + duplicates, Older + older, Online + online, Offline + offline);
+    }
+
+    private static void Report(IAnsiConsole console, string name, PushMode mode, PushTotals totals)
     {
         console.Line($"Pushed [green]{totals.Accepted:N0}[/] of {totals.Received:N0} rows to [green]{name}[/] ({PushModes.Name(mode)})");
         console.Line($"  duplicates dropped: {totals.Duplicates:N0}; online rows applied: {totals.Online:N0}, ignored as older: {totals.Older:N0}; offline rows appended: {totals.Offline:N0}");
@@ -92,11 +94,11 @@ public sealed class PushCommand : ICliCommand
     /// Pushes <paramref name="batch"/> through the gateway at <paramref name="url"/> in batches of <paramref name="size"/>.
     /// The server checks each batch whole (nothing of a bad batch is stored); batches before a bad one stay pushed.
     /// </summary>
-    private static async Task<(int, int, int, int, int, long)> PushToServerAsync(string url, string name, PushBatch batch, PushMode mode, int size, CancellationToken cancellationToken)
+    private static async Task<PushTotals> PushToServerAsync(string url, string name, PushBatch batch, PushMode mode, int size, CancellationToken cancellationToken)
     {
         using var client = ServerOption.Connect(url);
         var target = mode switch { PushMode.Offline => ClientPushTarget.Offline, PushMode.OnlineAndOffline => ClientPushTarget.OnlineAndOffline, _ => ClientPushTarget.Online };
-        var (received, accepted, duplicates, older, online, offline) = (0, 0, 0, 0, 0, 0L);
+        var totals = new PushTotals();
         for (var start = 0; start < batch.Rows.Count; start += size)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -108,14 +110,9 @@ public sealed class PushCommand : ICliCommand
                 rows.Add(row);
             }
             var result = await ServerOption.CallAsync(url, () => client.PushAsync(name, rows, target, cancellationToken: cancellationToken));
-            received += result.RowsReceived;
-            accepted += result.RowsAccepted;
-            duplicates += result.DuplicatesDropped;
-            older += result.RowsIgnoredAsOlder;
-            online += result.OnlineRowsApplied;
-            offline += result.OfflineRowsAppended;
+            totals = totals.Add(result.RowsReceived, result.RowsAccepted, result.DuplicatesDropped, result.RowsIgnoredAsOlder, result.OnlineRowsApplied, result.OfflineRowsAppended);
         }
-        return (received, accepted, duplicates, older, online, offline);
+        return totals;
     }
 
     /// <summary>
