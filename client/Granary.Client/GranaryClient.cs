@@ -140,6 +140,94 @@ public sealed class GranaryClient : IDisposable
         return Statuses(r);
     }
 
+    /// <summary>The served project's registry in brief: what can be read and pushed, and the declared type of every entity-row column. Retried like reads.</summary>
+    public async Task<RegistryInfo> GetRegistryAsync(TimeSpan? deadline = null, CancellationToken cancellationToken = default)
+    {
+        var r = await CallAsync("ListRegistry", _idempotent, t => _grpc.ListRegistryAsync(new ListRegistryRequest(), Options(deadline, t)).ResponseAsync, cancellationToken);
+        var inputs = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var e in r.Entities) inputs.TryAdd(e.JoinKey, e.ValueType.ToString());
+        foreach (var d in r.DataSources)
+            foreach (var f in d.Schema) inputs.TryAdd(f.Name, f.ValueType.ToString());
+        return new RegistryInfo(r.Project, r.Version, inputs,
+            r.FeatureViews.Select(v => v.Name).Concat(r.OnDemandFeatureViews.Select(v => v.Name)).ToArray(),
+            r.FeatureServices.Select(s => s.Name).ToArray(),
+            r.DataSources.Where(d => d.Kind == "push").Select(d => d.Name).ToArray());
+    }
+
+    /// <summary>
+    /// Runs a historical (training data) job on the server, reporting its progress to <paramref name="progress"/> as it
+    /// changes, and returns its result (with the rows when <see cref="HistoricalFeaturesRequest.StreamRows"/> is set).
+    /// Never retried (a job may be long and costly). Cancelling <paramref name="cancellationToken"/> or passing the
+    /// deadline cancels the job on the server.
+    /// </summary>
+    /// <param name="request">What to retrieve and where the result goes.</param>
+    /// <param name="progress">Receives each progress message, on the thread reading the stream; null to ignore them.</param>
+    /// <param name="deadline">The whole job's deadline; default <see cref="GranaryClientOptions.DefaultJobDeadline"/>.</param>
+    /// <param name="cancellationToken">Cancels the call and the job.</param>
+    /// <exception cref="ArgumentException">The request gives no entities or no features, or both of a pair; the message names them.</exception>
+    /// <exception cref="GranaryClientException">The gateway refused the request (INVALID_ARGUMENT, NOT_FOUND), the job failed, or the deadline passed.</exception>
+    public async Task<HistoricalFeaturesResult> GetHistoricalFeaturesAsync(
+        HistoricalFeaturesRequest request, IProgress<HistoricalProgress>? progress = null, TimeSpan? deadline = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if ((request.EntityRows is null) == string.IsNullOrEmpty(request.EntitiesPath))
+            throw new ArgumentException("GetHistoricalFeaturesAsync: give exactly one of EntityRows and EntitiesPath.", nameof(request));
+        if ((request.Features.Count == 0) == string.IsNullOrEmpty(request.FeatureService))
+            throw new ArgumentException("GetHistoricalFeaturesAsync: give exactly one of Features (view:feature) and FeatureService.", nameof(request));
+        var proto = new GetHistoricalFeaturesRequest
+        {
+            FeatureService = request.FeatureService ?? "", FullFeatureNames = request.FullFeatureNames, OutputPath = request.OutputPath ?? "",
+            StreamRows = request.StreamRows, ChunkRows = request.ChunkRows,
+        };
+        proto.Features.Add(request.Features);
+        if (request.EntityRows is { } rows)
+        {
+            proto.EntityRows = new EntityRows();
+            proto.EntityRows.Columns.Add(Values.Columns(rows, "GetHistoricalFeaturesAsync entity rows"));
+        }
+        else
+        {
+            proto.EntitiesPath = request.EntitiesPath;
+        }
+        var options = new CallOptions(deadline: DateTime.UtcNow + (deadline ?? _options.DefaultJobDeadline), cancellationToken: cancellationToken);
+        return await CallAsync("GetHistoricalFeatures", ResiliencePipeline.Empty, async t =>
+        {
+            using var call = _grpc.GetHistoricalFeatures(proto, options.WithCancellationToken(t));
+            HistoricalJobResult? result = null;
+            var resultRows = new List<IReadOnlyList<object?>>();
+            await foreach (var e in call.ResponseStream.ReadAllAsync(t))
+            {
+                switch (e.EventCase)
+                {
+                    case HistoricalFeaturesEvent.EventOneofCase.Progress:
+                        var p = e.Progress;
+                        progress?.Report(new HistoricalProgress(p.JobId, p.Phase, p.Percent, p.EntityRows, p.OutputRows));
+                        break;
+                    case HistoricalFeaturesEvent.EventOneofCase.Result:
+                        result = e.Result;
+                        break;
+                    case HistoricalFeaturesEvent.EventOneofCase.Rows:
+                        AddRows(resultRows, e.Rows);
+                        break;
+                }
+            }
+            if (result is null) throw new RpcException(new Status(StatusCode.Internal, "the gateway ended the historical stream without a result"));
+            return new HistoricalFeaturesResult(result.JobId, result.OutputPath.Length == 0 ? null : result.OutputPath, result.EntityRows, result.OutputRows,
+                result.Columns.ToArray(), resultRows, result.Elapsed?.ToTimeSpan() ?? TimeSpan.Zero);
+        }, cancellationToken);
+    }
+
+    private static void AddRows(List<IReadOnlyList<object?>> rows, HistoricalRowChunk chunk)
+    {
+        var count = chunk.Columns.Count == 0 ? 0 : chunk.Columns[0].Val.Count;
+        for (var r = 0; r < count; r++)
+        {
+            var row = new object?[chunk.Columns.Count];
+            for (var c = 0; c < row.Length; c++) row[c] = Values.FromProto(chunk.Columns[c].Val[r]);
+            rows.Add(row);
+        }
+    }
+
     /// <inheritdoc />
     public void Dispose() => _channel.Dispose();
 
@@ -184,6 +272,12 @@ public sealed class GranaryClient : IDisposable
             // The server answered (a bad request is not an outage), so the breaker counts it as healthy.
             _breaker.Success();
             throw GranaryClientException.From(e, name);
+        }
+        catch (RpcException e) when (cancellationToken.IsCancellationRequested)
+        {
+            // The caller cancelled: not the server's fault, and .NET's usual exception for it.
+            _breaker.Abandon();
+            throw new OperationCanceledException($"{name}: cancelled by the caller", e, cancellationToken);
         }
         catch
         {

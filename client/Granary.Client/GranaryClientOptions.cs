@@ -11,6 +11,9 @@ public sealed class GranaryClientOptions
     /// <summary>The deadline of each attempt when a call names none. Default 2 s.</summary>
     public TimeSpan DefaultDeadline { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>The deadline of a historical job when the call names none (the job is cancelled on the server when it passes). Default 30 min.</summary>
+    public TimeSpan DefaultJobDeadline { get; set; } = TimeSpan.FromMinutes(30);
+
     /// <summary>Retries after the first attempt of an idempotent call (reads, status) on UNAVAILABLE or DEADLINE_EXCEEDED. Default 2; 0 turns retries off.</summary>
     public int RetryCount { get; set; } = 2;
 
@@ -50,6 +53,7 @@ public sealed class GranaryClientOptions
         if (!Address.IsAbsoluteUri || (Address.Scheme != Uri.UriSchemeHttp && Address.Scheme != Uri.UriSchemeHttps))
             throw new ArgumentException($"GranaryClientOptions.Address '{Address}' is not an absolute http:// or https:// address; use e.g. http://127.0.0.1:6570.", nameof(Address));
         Positive(DefaultDeadline, nameof(DefaultDeadline));
+        Positive(DefaultJobDeadline, nameof(DefaultJobDeadline));
         Positive(RetryBackoff, nameof(RetryBackoff));
         Positive(BreakerBreakDuration, nameof(BreakerBreakDuration));
         Positive(CacheTtl, nameof(CacheTtl));

@@ -26,6 +26,7 @@ public sealed class NodeInteropTests(GatewayServer server) : IClassFixture<Gatew
         Assert.True(node.ExitCode == 0, text);
         foreach (var check in new[] { "ok feast.GetFeastServingInfo", "ok feast.GetOnlineFeatures:", "ok feast.GetOnlineFeatures error", "ok granary.ListRegistry",
                      "ok granary.GetOnlineFeatures\n", "ok granary.GetOnlineFeatures error: NOT_FOUND", "ok granary.WatchMaterialization deadline: DEADLINE_EXCEEDED",
+                     "ok granary.GetHistoricalFeatures:", "ok granary.GetHistoricalFeatures error: INVALID_ARGUMENT",
                      "ok grpc.health.v1.Health: SERVING", "all ok" })
             Assert.Contains(check, text);
     }

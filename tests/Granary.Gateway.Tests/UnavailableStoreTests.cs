@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Feast.Serving;
@@ -12,56 +10,19 @@ namespace Granary.Gateway.Tests;
 /// <summary>The gateway over a Redis online store of its own (a redis-server this fixture starts and kills).</summary>
 public sealed class RedisGatewayServer : GatewayServer
 {
-    private readonly string _redisFolder = Directory.CreateTempSubdirectory("granary-gateway-redis-").FullName;
-    private Process? _redis;
-    private int _port;
+    private readonly RedisProcess _redis = new();
 
-    protected override string OnlineStoreYaml => $"online_store:\n  type: redis\n  connection_string: 127.0.0.1:{_port}\n";
+    protected override string OnlineStoreYaml => _redis.OnlineStoreYaml;
 
-    protected override async Task StartServersAsync()
-    {
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            _port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
-        _redis = Process.Start(new ProcessStartInfo("redis-server")
-        {
-            ArgumentList = { "--port", _port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", _redisFolder, "--save", "", "--appendonly", "no" },
-            RedirectStandardOutput = true,
-        })!;
-        _redis.OutputDataReceived += (_, _) => { };
-        _redis.BeginOutputReadLine();
-        for (var i = 0; ; i++)
-        {
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, _port);
-                return;
-            }
-            catch (SocketException) when (i < 100)
-            {
-                await Task.Delay(50);
-            }
-        }
-    }
+    protected override Task StartServersAsync() => _redis.StartAsync();
 
     /// <summary>Kills the online store (SIGKILL).</summary>
-    public async Task KillRedisAsync()
-    {
-        if (_redis is null) return;
-        _redis.Kill();
-        await _redis.WaitForExitAsync();
-        _redis.Dispose();
-        _redis = null;
-    }
+    public Task KillRedisAsync() => _redis.KillAsync();
 
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        await KillRedisAsync();
-        try { Directory.Delete(_redisFolder, recursive: true); } catch (IOException) { }
+        await _redis.DisposeAsync();
     }
 }
 

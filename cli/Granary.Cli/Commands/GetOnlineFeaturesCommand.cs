@@ -14,7 +14,8 @@ namespace Granary.Cli.Commands;
 
 /// <summary>
 /// <c>granary get-online-features</c>: the latest values of features for entity keys, read through the entity grains of
-/// the embedded silo (the same read path a server uses), with each value's status and event time.
+/// the embedded silo (the same read path a server uses), with each value's status and event time; with <c>--server</c>,
+/// the same read through a running gateway (<see cref="Granary.Client.GranaryClient"/>), printed the same way.
 /// </summary>
 public sealed class GetOnlineFeaturesCommand : ICliCommand
 {
@@ -30,9 +31,10 @@ public sealed class GetOnlineFeaturesCommand : ICliCommand
         };
         var json = new Option<bool>("--json") { Description = "Print Feast's JSON response shape instead of a table" };
         var fullNames = new Option<bool>("--full-feature-names") { Description = "Name features view__feature" };
+        var server = ServerOption.Create();
         var command = new Command("get-online-features", "Read the latest feature values for entity keys from the online store, with statuses")
         {
-            features, service, entities, json, fullNames,
+            features, service, entities, json, fullNames, server,
         };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
@@ -40,6 +42,13 @@ public sealed class GetOnlineFeaturesCommand : ICliCommand
             var serviceName = parse.GetValue(service);
             if (references.Length == 0 == string.IsNullOrWhiteSpace(serviceName))
                 throw new CliException("pass exactly one of --features view:feature,... or --service <name>");
+            if (parse.GetValue(server) is { } url)
+            {
+                var remote = await ReadFromServerAsync(url, references, serviceName, parse.GetValue(entities) ?? [], parse.GetValue(fullNames), cancellationToken);
+                if (parse.GetValue(json)) WriteJson(context.Console, remote);
+                else WriteTable(context.Console, remote);
+                return 0;
+            }
             await using var store = await context.StartStoreAsync(parse, cancellationToken);
             var snapshot = await store.Grains.GetGrain<IRegistryGrain>(store.Config.Project).GetSnapshotAsync();
             if (snapshot.Version == 0) throw new CliException($"project '{store.Config.Project}' has no registry version yet; run 'granary apply' first");
@@ -55,7 +64,7 @@ public sealed class GetOnlineFeaturesCommand : ICliCommand
             {
                 throw new CliException(e.Message);
             }
-            var request = new OnlineFeaturesRequest { Project = snapshot.Project, Plan = plan, Entities = ParseRows(parse.GetValue(entities) ?? [], snapshot) };
+            var request = new OnlineFeaturesRequest { Project = snapshot.Project, Plan = plan, Entities = ParseRows(parse.GetValue(entities) ?? [], InputTypes(snapshot)) };
             var response = await OnlineRetrieval.ExecuteAsync(request, new EntityGrainFeatureSource(store.Grains), cancellationToken);
             if (parse.GetValue(json)) WriteJson(context.Console, response);
             else WriteTable(context.Console, response);
@@ -64,13 +73,73 @@ public sealed class GetOnlineFeaturesCommand : ICliCommand
         return command;
     }
 
-    /// <summary>Each <c>--entity</c> is one row; values are typed by the entity's join key or the request source's field, never guessed.</summary>
-    private static Dictionary<string, IReadOnlyList<object?>> ParseRows(string[] rows, RegistrySnapshot snapshot)
+    /// <summary>The declared type of every entity-row column: join keys, then request data fields.</summary>
+    private static Dictionary<string, ValueType> InputTypes(RegistrySnapshot snapshot)
     {
         var types = new Dictionary<string, ValueType>(StringComparer.Ordinal);
         foreach (var entity in snapshot.Entities) types.TryAdd(entity.JoinKey, entity.ValueType);
         foreach (var source in snapshot.DataSources.OfType<RequestSource>())
             foreach (var field in source.Schema) types.TryAdd(field.Name, field.Type);
+        return types;
+    }
+
+    /// <summary>
+    /// The read through the gateway at <paramref name="url"/>: the server's registry types the <c>--entity</c> values (as
+    /// the embedded form does with the local one), and the answer comes back in the embedded form's shape for printing.
+    /// </summary>
+    private static async Task<OnlineFeaturesResponse> ReadFromServerAsync(string url, string[] references, string? service, string[] entityRows, bool fullNames, CancellationToken cancellationToken)
+    {
+        using var client = ServerOption.Connect(url);
+        var registry = await ServerOption.CallAsync(url, () => client.GetRegistryAsync(cancellationToken: cancellationToken));
+        if (registry.Version == 0) throw new CliException($"project '{registry.Project}' on the server at {url} has no registry version yet; run 'granary apply' first");
+        var types = new Dictionary<string, ValueType>(StringComparer.Ordinal);
+        foreach (var (name, typeName) in registry.InputTypes)
+            if (FeastValueType(typeName) is { } type) types[name] = type;
+        var columns = ParseRows(entityRows, types);
+        var rows = new IReadOnlyDictionary<string, object?>[entityRows.Length];
+        for (var r = 0; r < rows.Length; r++) rows[r] = columns.ToDictionary(c => c.Key, c => c.Value[r], StringComparer.Ordinal);
+        var result = await ServerOption.CallAsync(url, () => string.IsNullOrWhiteSpace(service)
+            ? client.GetOnlineFeaturesAsync(references, rows, fullNames, cancellationToken: cancellationToken)
+            : client.GetOnlineFeaturesAsync(service, rows, fullNames, cancellationToken: cancellationToken));
+        var results = new List<OnlineFeatureColumn>(result.FeatureNames.Count);
+        for (var j = 0; j < result.FeatureNames.Count; j++)
+        {
+            var column = new OnlineFeatureColumn(new object?[result.Rows.Count], new Online.FeatureStatus[result.Rows.Count], new DateTimeOffset?[result.Rows.Count]);
+            for (var i = 0; i < result.Rows.Count; i++)
+            {
+                var value = result.Rows[i][j];
+                column.Values[i] = value.Value;
+                column.Statuses[i] = value.Status switch
+                {
+                    Client.FeatureStatus.NullValue => Online.FeatureStatus.NullValue,
+                    Client.FeatureStatus.NotFound => Online.FeatureStatus.NotFound,
+                    Client.FeatureStatus.OutsideMaxAge => Online.FeatureStatus.OutsideMaxAge,
+                    _ => Online.FeatureStatus.Present,
+                };
+                column.EventTimestamps[i] = value.EventTime;
+            }
+            results.Add(column);
+        }
+        return new OnlineFeaturesResponse(result.FeatureNames, results);
+    }
+
+    /// <summary>Granary's type of a Feast <c>ValueType</c> name as the server lists it (list types are never given as --entity text).</summary>
+    private static ValueType? FeastValueType(string name) => name switch
+    {
+        "Int32" => new ValueType(ScalarType.Int32),
+        "Int64" => new ValueType(ScalarType.Int64),
+        "Float" => new ValueType(ScalarType.Float32),
+        "Double" => new ValueType(ScalarType.Float64),
+        "Bool" => new ValueType(ScalarType.Bool),
+        "String" => new ValueType(ScalarType.String),
+        "Bytes" => new ValueType(ScalarType.Bytes),
+        "UnixTimestamp" => new ValueType(ScalarType.UnixTimestamp),
+        _ => null,
+    };
+
+    /// <summary>Each <c>--entity</c> is one row; values are typed by the entity's join key or the request source's field, never guessed.</summary>
+    private static Dictionary<string, IReadOnlyList<object?>> ParseRows(string[] rows, IReadOnlyDictionary<string, ValueType> types)
+    {
         var columns = new Dictionary<string, List<object?>>(StringComparer.Ordinal);
         for (var r = 0; r < rows.Length; r++)
         {

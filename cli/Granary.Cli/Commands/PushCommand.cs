@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using DuckDB.NET.Data;
+using ClientPushTarget = Granary.Client.PushTarget;
 using Granary.Grains.Push;
 using Granary.Grains.Registry;
 using Granary.Offline.DuckDb;
@@ -15,7 +16,9 @@ namespace Granary.Cli.Commands;
 /// <summary>
 /// <c>granary push &lt;push source&gt; --file &lt;csv|parquet|json&gt; [--to online|offline|online_and_offline]</c>: validates the
 /// whole file against the push source's schema first (nothing is sent when any row is bad), then pushes it in batches
-/// through the push grain and prints what was accepted, dropped as duplicate and ignored as older.
+/// through the push grain and prints what was accepted, dropped as duplicate and ignored as older. With <c>--server</c> the
+/// batches go to a running gateway instead (<see cref="Granary.Client.GranaryClient.PushAsync"/>), which validates each
+/// batch whole against its registry.
 /// </summary>
 /// <remarks>
 /// CSV values are read as text (never sniffed) and parsed as the declared types; an empty field is null. JSON is an array
@@ -31,9 +34,10 @@ public sealed class PushCommand : ICliCommand
         var file = new Option<string>("--file") { Description = "The rows: a .csv (with a header), .parquet or .json file (an array of objects, or one object per line)", Required = true, HelpName = "file" };
         var to = new Option<string>("--to") { Description = "Where the rows go: online, offline or online_and_offline", DefaultValueFactory = _ => "online", HelpName = "mode" };
         var batchRows = new Option<int>("--batch-rows") { Description = "Rows per push call (each call is stored all or nothing)", DefaultValueFactory = _ => 1_000, HelpName = "n" };
+        var server = ServerOption.Create();
         var command = new Command("push", "Push rows to a push source: validated against the schema of every feature view reading it, deduplicated by event id, written online and/or appended offline")
         {
-            source, file, to, batchRows,
+            source, file, to, batchRows, server,
         };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
@@ -43,6 +47,12 @@ public sealed class PushCommand : ICliCommand
             var size = parse.GetValue(batchRows);
             if (size <= 0) throw new CliException($"--batch-rows {size} must be positive");
             var batch = ReadFile(parse.GetValue(file)!);
+            if (parse.GetValue(server) is { } url)
+            {
+                var sent = await PushToServerAsync(url, name, batch, mode, size, cancellationToken);
+                Report(context.Console, name, mode, sent);
+                return 0;
+            }
 
             await using var store = await context.StartStoreAsync(parse, cancellationToken);
             var project = store.Config.Project;
@@ -53,25 +63,69 @@ public sealed class PushCommand : ICliCommand
 
             var grain = store.Grains.GetGrain<IPushGrain>($"{project}/{name}");
             var columns = batch.Columns.ToArray();
-            var (received, accepted, duplicates, older, online, offline) = (0, 0, 0, 0, 0, 0L);
+            var totals = new PushTotals();
             for (var start = 0; start < batch.Rows.Count; start += size)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var rows = batch.Rows.Skip(start).Take(size).ToArray();
                 var result = await grain.PushAsync(new PushRequest(columns, rows, mode));
-                received += result.RowsReceived;
-                accepted += result.RowsAccepted;
-                duplicates += result.DuplicatesDropped;
-                older += result.RowsIgnoredAsOlder;
-                online += result.OnlineRowsApplied;
-                offline += result.OfflineRowsAppended;
+                totals = totals.Add(result.RowsReceived, result.RowsAccepted, result.DuplicatesDropped, result.RowsIgnoredAsOlder, result.OnlineRowsApplied, result.OfflineRowsAppended);
             }
-            context.Console.Line($"Pushed [green]{accepted:N0}[/] of {received:N0} rows to [green]{name}[/] ({PushModes.Name(mode)})");
-            context.Console.Line($"  duplicates dropped: {duplicates:N0}; online rows applied: {online:N0}, ignored as older: {older:N0}; offline rows appended: {offline:N0}");
+            Report(context.Console, name, mode, totals);
             return 0;
         }));
         return command;
     }
+
+    /// <summary>What the batches of one push added up to.</summary>
+    private readonly record struct PushTotals(int Received, int Accepted, int Duplicates, int Older, int Online, long Offline)
+    {
+        public PushTotals Add(int received, int accepted, int duplicates, int older, int online, long offline) =>
+            new(Received + received, Accepted + accepted, Duplicates + duplicates, Older + older, Online + online, Offline + offline);
+    }
+
+    private static void Report(IAnsiConsole console, string name, PushMode mode, PushTotals totals)
+    {
+        console.Line($"Pushed [green]{totals.Accepted:N0}[/] of {totals.Received:N0} rows to [green]{name}[/] ({PushModes.Name(mode)})");
+        console.Line($"  duplicates dropped: {totals.Duplicates:N0}; online rows applied: {totals.Online:N0}, ignored as older: {totals.Older:N0}; offline rows appended: {totals.Offline:N0}");
+    }
+
+    /// <summary>
+    /// Pushes <paramref name="batch"/> through the gateway at <paramref name="url"/> in batches of <paramref name="size"/>.
+    /// The server checks each batch whole (nothing of a bad batch is stored); batches before a bad one stay pushed.
+    /// </summary>
+    private static async Task<PushTotals> PushToServerAsync(string url, string name, PushBatch batch, PushMode mode, int size, CancellationToken cancellationToken)
+    {
+        using var client = ServerOption.Connect(url);
+        var target = mode switch { PushMode.Offline => ClientPushTarget.Offline, PushMode.OnlineAndOffline => ClientPushTarget.OnlineAndOffline, _ => ClientPushTarget.Online };
+        var totals = new PushTotals();
+        for (var start = 0; start < batch.Rows.Count; start += size)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var rows = new List<IReadOnlyDictionary<string, object?>>(Math.Min(size, batch.Rows.Count - start));
+            for (var r = start; r < Math.Min(start + size, batch.Rows.Count); r++)
+            {
+                var row = new Dictionary<string, object?>(batch.Columns.Count, StringComparer.Ordinal);
+                for (var c = 0; c < batch.Columns.Count; c++) row[batch.Columns[c]] = Wire(batch.Rows[r][c]);
+                rows.Add(row);
+            }
+            var result = await ServerOption.CallAsync(url, () => client.PushAsync(name, rows, target, cancellationToken: cancellationToken));
+            totals = totals.Add(result.RowsReceived, result.RowsAccepted, result.DuplicatesDropped, result.RowsIgnoredAsOlder, result.OnlineRowsApplied, result.OfflineRowsAppended);
+        }
+        return totals;
+    }
+
+    /// <summary>
+    /// A file value as the client sends it: values it has no wire form for go as their exact text, which the push grain
+    /// parses as the declared type (as it does CSV text); a timestamp goes in whole seconds, Feast's wire form.
+    /// </summary>
+    private static object? Wire(object? value) => value switch
+    {
+        decimal d => d.ToString(CultureInfo.InvariantCulture),
+        DateOnly d => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        object?[] list => list.Select(v => Convert.ToString(v, CultureInfo.InvariantCulture)).ToArray(),
+        _ => value,
+    };
 
     /// <summary>Reads a push file into raw rows (see the remarks on <see cref="PushCommand"/>).</summary>
     internal static PushBatch ReadFile(string path)

@@ -81,7 +81,9 @@ public sealed partial class GranaryGrpcService(OnlineFeatureQueries queries, Mat
         foreach (var d in snapshot.DataSources)
         {
             var kind = d switch { FileSource => "file", PostgresSource => "postgres", PushSource => "push", RequestSource => "request", _ => d.GetType().Name };
-            listing.DataSources.Add(new DataSourceInfo { Name = d.Name, Kind = kind });
+            var info = new DataSourceInfo { Name = d.Name, Kind = kind };
+            if (d is RequestSource requestSource) info.Schema.AddRange(requestSource.Schema.Select(Field));
+            listing.DataSources.Add(info);
         }
         return listing;
     }

@@ -100,6 +100,31 @@ async function main() {
     stream.on('end', () => reject(new Error('the stream ended before the deadline')));
   });
 
+  // Historical job: inline entity rows, rows streamed back after progress and the result.
+  const events = await new Promise((resolve, reject) => {
+    const received = [];
+    const stream = granary.GetHistoricalFeatures({
+      entity_rows: { columns: { driver_id: int64s(1, 3), event_timestamp: { val: [{ unix_timestamp_val: '1704196800' }, { unix_timestamp_val: '1704196800' }] } } },
+      features: ['driver_stats:conv_rate'], stream_rows: true,
+    }, { deadline: new Date(Date.now() + 60000) });
+    stream.on('data', (e) => received.push(e));
+    stream.on('error', reject);
+    stream.on('end', () => resolve(received));
+  });
+  check(events[0].event === 'progress', `first event ${events[0].event}`);
+  const result = events.find((e) => e.event === 'result').result;
+  check(JSON.stringify(result.columns) === JSON.stringify(['driver_id', 'event_timestamp', 'conv_rate']), `columns ${JSON.stringify(result.columns)}`);
+  const chunk = events.find((e) => e.event === 'rows').rows;
+  check(chunk.columns[2].val[0].double_val === 0.5 && chunk.columns[2].val[1].val === undefined, `conv_rate ${JSON.stringify(chunk.columns[2].val)}`);
+  ok('granary.GetHistoricalFeatures', `${events.length} events, ${result.output_rows} rows`);
+  await expectError(new Promise((resolve, reject) => {
+    const stream = granary.GetHistoricalFeatures({ entities_path: 'relative.csv', features: ['driver_stats:trips'], stream_rows: true });
+    stream.on('data', () => {});
+    stream.on('error', reject);
+    stream.on('end', resolve);
+  }), grpc.status.INVALID_ARGUMENT, "'entities_path' 'relative.csv'");
+  ok('granary.GetHistoricalFeatures error', 'INVALID_ARGUMENT naming the field');
+
   const serving = await call(health, 'Check', { service: 'feast.serving.ServingService' });
   check(serving.status === 'SERVING', `health ${serving.status}`);
   ok('grpc.health.v1.Health', serving.status);
