@@ -46,6 +46,14 @@ var handSql = $"""
         ASOF LEFT JOIN read_parquet('{Path.Combine(options.Cache, "driver_weekly.parquet")}') w ON e.driver_id = w.driver_id AND e.event_timestamp >= w.event_timestamp
     ) TO '{handOut}' (FORMAT parquet, COMPRESSION snappy)
     """;
+if (args.Contains("--print-sql"))
+{
+    // The SQL Granary runs for the benchmark's retrieval (after loading the entity table), for profiling by hand.
+    Console.WriteLine(store.ExplainPointInTimeJoin(new HistoricalRetrieval { Entities = EntityDataFrame.FromFile(entitiesPath), Plan = plan, OutputPath = granaryOut }));
+    Console.WriteLine("-- hand-written:");
+    Console.WriteLine(handSql);
+    return;
+}
 long RunGranary() => store.RunPointInTimeJoinAsync(new HistoricalRetrieval { Entities = EntityDataFrame.FromFile(entitiesPath), Plan = plan, OutputPath = granaryOut }).GetAwaiter().GetResult().OutputRows;
 long RunHand()
 {
@@ -117,6 +125,7 @@ internal sealed record BenchOptions(long Entities, long Rows, long Keys, string 
                 case "--cache": cache = Path.GetFullPath(Next()); break;
                 case "--memory-limit": memory = Next(); break;
                 case "--rounds": rounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--print-sql": break;
                 default: throw new ArgumentException($"unknown option '{args[i]}'; options: --entities N --rows N --keys N --cache DIR --memory-limit 4GB --rounds 2");
             }
         }
