@@ -1,5 +1,6 @@
 // Offline benchmark. Usage (from the repository root):
-//   dotnet run -c Release --project bench/Granary.Bench.Offline -- [--entities N] [--rows N] [--keys N] [--cache DIR] [--memory-limit 4GB] [--rounds 2]
+//   dotnet run -c Release --project bench/Granary.Bench.Offline -- [--entities N] [--rows N] [--keys N] [--cache DIR] [--memory-limit 4GB] [--rounds 2] [--print-sql]
+//   dotnet run -c Release --project bench/Granary.Bench.Offline -- --sql FILE   (times one statement file)
 // Generates (once, cached) an entity dataframe and three feature views as Parquet, then times Granary's join and a
 // hand-written DuckDB ASOF query over the same files, printing wall time, rows/s, peak working set and the ratio.
 using System.Diagnostics;
