@@ -128,8 +128,11 @@ public sealed partial class DuckDbOfflineStore : IOfflineStore, IDisposable
                     throw new HistoricalRetrievalException($"{role} '{name}' of file source '{view.Source.Name}' (feature view '{view.View.Name}') has type {column.SqlType}; it must be TIMESTAMP, TIMESTAMP WITH TIME ZONE or DATE: rewrite the Parquet files with a timestamp column");
                 return column;
             }
+            var narrow = view.JoinKeys
+                .Where(k => JoinKeyNarrowing.CanNarrow(connection, read, columns.First(c => c.Name == k.SourceColumn)))
+                .Select(k => k.JoinKey).ToHashSet(StringComparer.Ordinal);
             sources.Add(new ViewSource(read, TimeColumn(view.TimestampColumn, "timestamp field"),
-                view.CreatedTimestampColumn is { } created ? TimeColumn(created, "created timestamp field") : null));
+                view.CreatedTimestampColumn is { } created ? TimeColumn(created, "created timestamp field") : null, narrow));
             foreach (var key in view.JoinKeys)
             {
                 var column = columns.First(c => c.Name == key.SourceColumn);

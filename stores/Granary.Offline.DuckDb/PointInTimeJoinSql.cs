@@ -3,8 +3,11 @@ using Granary.Offline;
 
 namespace Granary.Offline.DuckDb;
 
-/// <summary>A view's source as the join reads it: the table expression, its event timestamp column and its created timestamp column (if any).</summary>
-internal sealed record ViewSource(string Relation, DuckDbColumn TimestampColumn, DuckDbColumn? CreatedColumn);
+/// <summary>
+/// A view's source as the join reads it: the table expression, its event timestamp column, its created timestamp column
+/// (if any), and the join keys (by join key name) compared as INTEGER (see <see cref="JoinKeyNarrowing"/>).
+/// </summary>
+internal sealed record ViewSource(string Relation, DuckDbColumn TimestampColumn, DuckDbColumn? CreatedColumn, IReadOnlySet<string> NarrowKeys);
 
 /// <summary>
 /// Builds DuckDB's point-in-time join: per view, <c>ASOF LEFT JOIN</c> on the join keys and the latest event time at or
@@ -56,7 +59,11 @@ internal static class PointInTimeJoinSql
             var alias = $"v{i}";
             sql.Append($"\nASOF LEFT JOIN {alias} ON ");
             foreach (var key in view.JoinKeys)
-                sql.Append($"e.{Sql.Identifier(key.EntityColumn)} = {alias}.{Sql.Identifier(key.JoinKey)} AND ");
+            {
+                var entityKey = $"e.{Sql.Identifier(key.EntityColumn)}";
+                if (sources[i].NarrowKeys.Contains(key.JoinKey)) entityKey = $"TRY_CAST({entityKey} AS {JoinKeyNarrowing.NarrowType})";
+                sql.Append($"{entityKey} = {alias}.{Sql.Identifier(key.JoinKey)} AND ");
+            }
             sql.Append(sources[i].CreatedColumn is null
                 ? $"e.{EntityTable.TimestampUtcColumn} >= {alias}.__event_us"
                 : $"e.{EntityTable.TimestampUtcColumn}::HUGEINT * {TwoTo64} + {TwoTo64Minus1} >= {alias}.__event_order");
@@ -76,7 +83,12 @@ internal static class PointInTimeJoinSql
     {
         sql.Append($"{alias} AS ( -- feature view {view.View.Name}{(view.NameToUse != view.View.Name ? $" as {view.NameToUse}" : "")}\n    SELECT ");
         foreach (var key in view.JoinKeys)
-            sql.Append(Column(key.SourceColumn, key.JoinKey)).Append(", ");
+        {
+            sql.Append(source.NarrowKeys.Contains(key.JoinKey)
+                ? $"CAST({Sql.Identifier(key.SourceColumn)} AS {JoinKeyNarrowing.NarrowType}) AS {Sql.Identifier(key.JoinKey)}"
+                : Column(key.SourceColumn, key.JoinKey));
+            sql.Append(", ");
+        }
         var eventMicros = DuckDbTypeMap.EpochMicros(Sql.Identifier(view.TimestampColumn), source.TimestampColumn);
         sql.Append($"{eventMicros} AS __event_us");
         if (view.CreatedTimestampColumn is { } created && source.CreatedColumn is { } createdColumn)

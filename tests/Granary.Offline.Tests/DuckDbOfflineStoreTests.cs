@@ -90,6 +90,23 @@ public sealed class DuckDbOfflineStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Integer_keys_match_exactly_whether_or_not_they_fit_in_32_bits()
+    {
+        // Source keys that all fit in INTEGER are compared narrowed (a smaller sort key); an entity key outside that range,
+        // even one equal to a source key modulo 2^32, must find nothing, and a NULL key nothing either.
+        var narrow = Registry([Row(7, T0.AddMinutes(-5), 1.5, created: T0), Row(7, T0.AddMinutes(-5), 2.5, created: T0.AddHours(1)), Row(-3, T0.AddMinutes(-1), 3.5)]);
+        var entities = EntityDataFrame.FromRows(["driver_id", "event_timestamp"],
+            [[7L, T0], [(1L << 32) + 7, T0], [-3L, T0], [null, T0], [long.MinValue, T0], [-(1L << 32) - 3, T0]]);
+        var (_, rows) = await Join(narrow, entities);
+        Assert.Equal([2.5, null, 3.5, null, null, null], rows.Select(r => r[2]).ToArray());
+
+        // A source with one key beyond INTEGER is compared as BIGINT, and every key still matches exactly.
+        var wide = Registry([Row(7, T0.AddMinutes(-5), 1.5), Row((1L << 32) + 7, T0.AddMinutes(-5), 4.5), Row(long.MaxValue, T0.AddMinutes(-5), 5.5)], viewName: "stats");
+        (_, rows) = await Join(wide, EntityDataFrame.FromRows(["driver_id", "event_timestamp"], [[(1L << 32) + 7, T0], [7L, T0], [long.MaxValue, T0], [8L, T0]]), output: "out-wide.parquet");
+        Assert.Equal([4.5, 1.5, 5.5, null], rows.Select(r => r[2]).ToArray());
+    }
+
+    [Fact]
     public async Task Rows_without_a_match_are_kept_with_nulls_and_duplicates_keep_input_order()
     {
         var registry = Registry([Row(1, T0.AddMinutes(-5), 1.5), Row(2, T0.AddMinutes(5), 2.5)]);
@@ -334,7 +351,9 @@ public sealed class DuckDbOfflineStoreTests : IDisposable
         var plan = HistoricalRetrievalPlanner.ForFeatures(registry, [FeatureReference.Parse("stats:value")], false);
         var sql = _store.ExplainPointInTimeJoin(new HistoricalRetrieval { Entities = Entities((1, T0)), Plan = plan, OutputPath = "x.parquet" });
         Assert.Contains("epoch_us(\"event_timestamp\") AS __event_us", sql);
-        Assert.Contains("ASOF LEFT JOIN v0 ON e.\"driver_id\" = v0.\"driver_id\" AND e.__granary_entity_us::HUGEINT * 18446744073709551616 + 18446744073709551615 >= v0.__event_order", sql);
+        // The BIGINT key's values fit in INTEGER, so the join compares it narrowed (a fixed-size ASOF sort key).
+        Assert.Contains("SELECT CAST(\"driver_id\" AS INTEGER) AS \"driver_id\"", sql);
+        Assert.Contains("ASOF LEFT JOIN v0 ON TRY_CAST(e.\"driver_id\" AS INTEGER) = v0.\"driver_id\" AND e.__granary_entity_us::HUGEINT * 18446744073709551616 + 18446744073709551615 >= v0.__event_order", sql);
         Assert.Contains("CASE WHEN v0.__event_us >= e.__granary_entity_us - 7200000000 /* ttl 02:00:00 */ THEN v0.\"value\" END AS \"value\"", sql);
         Assert.Contains("epoch_us(\"event_timestamp\")::HUGEINT * 18446744073709551616 + (coalesce(epoch_us(\"created\")::HUGEINT", sql);
     }
