@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Granary.Gateway.Grpc;
+using Granary.Gateway.Health;
 using Granary.Gateway.Rest;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -20,6 +21,7 @@ public static partial class GatewayEndpoints
     public static IEndpointRouteBuilder MapGranaryGateway(this IEndpointRouteBuilder app)
     {
         app.MapFeastRest();
+        app.MapFeatureHealth();
         MapPush(app);
         app.MapGrpcService<FeastServingGrpcService>();
         app.MapGrpcService<GranaryGrpcService>();
