@@ -61,7 +61,7 @@ public sealed class ParityCommand : ICliCommand
         var table = new Table().AddColumns("feature view", "entities", "compared", "matching", "parity rate");
         foreach (var view in report.Views)
         {
-            var text = view.ParityRate.ToString("P2", CultureInfo.InvariantCulture);
+            var text = (view.ParityRate * 100).ToString("0.00", CultureInfo.InvariantCulture) + "%";
             table.AddRow(new Text(view.FeatureView), new Text(view.Entities.ToString(CultureInfo.InvariantCulture)),
                 new Text(view.Compared.ToString(CultureInfo.InvariantCulture)), new Text(view.Matching.ToString(CultureInfo.InvariantCulture)),
                 view.ParityRate < minRate ? CliConsole.Styled($"[red]{text}[/]") : CliConsole.Styled($"[green]{text}[/]"));
