@@ -17,7 +17,7 @@ public static class DriftStatistics
 
     /// <summary>
     /// PSI of <paramref name="served"/> against <paramref name="baseline"/>: bins cut at the baseline's quantiles
-    /// (<see cref="PsiBins"/>, duplicate cuts merged), then <see cref="Psi(IReadOnlyList{double}, IReadOnlyList{double})"/> of the two bin shares.
+    /// (<see cref="PsiBins"/>, duplicate cuts merged), then <see cref="PsiOfShares"/> of the two bin shares.
     /// </summary>
     public static double Psi(double[] baseline, double[] served)
     {
@@ -32,11 +32,11 @@ public static class DriftStatistics
         }
         var expected = Shares(sorted, cuts);
         var actual = Shares(served, cuts);
-        return Psi(expected, actual);
+        return PsiOfShares(expected, actual);
     }
 
     /// <summary>PSI of two share vectors: the sum over bins of (actual - expected) * ln(actual / expected), shares floored at <see cref="PsiFloor"/>.</summary>
-    public static double Psi(IReadOnlyList<double> expected, IReadOnlyList<double> actual)
+    public static double PsiOfShares(IReadOnlyList<double> expected, IReadOnlyList<double> actual)
     {
         if (expected.Count != actual.Count) throw new ArgumentException("both share vectors need the same bins");
         var psi = 0.0;

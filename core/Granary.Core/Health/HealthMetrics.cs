@@ -27,11 +27,24 @@ public static class HealthMetrics
         public const string NullRateDifference = "granary.null.rate.difference";
         /// <summary>Unix time of the last drift check of a view, seconds.</summary>
         public const string DriftCheckTimestamp = "granary.drift.check.timestamp.seconds";
+        /// <summary>Served rows written to the feature log (a counter).</summary>
+        public const string FeatureLogRowsWritten = "granary.feature_logging.rows.written";
+        /// <summary>Served rows the feature log dropped: queue full or write failed (a counter).</summary>
+        public const string FeatureLogRowsDropped = "granary.feature_logging.rows.dropped";
     }
 
     private static readonly Meter Meter = new(MeterName);
     private static readonly ConcurrentDictionary<string, ParityViewResult> Parity = new(StringComparer.Ordinal);
     private static readonly ConcurrentDictionary<string, DriftViewResult> Drift = new(StringComparer.Ordinal);
+
+    private static readonly Counter<long> LogWritten = Meter.CreateCounter<long>(Names.FeatureLogRowsWritten);
+    private static readonly Counter<long> LogDropped = Meter.CreateCounter<long>(Names.FeatureLogRowsDropped);
+
+    /// <summary>Counts rows written to the feature log.</summary>
+    public static void FeatureLogWritten(long rows) => LogWritten.Add(rows);
+
+    /// <summary>Counts rows the feature log dropped.</summary>
+    public static void FeatureLogDropped(long rows) => LogDropped.Add(rows);
 
     static HealthMetrics()
     {

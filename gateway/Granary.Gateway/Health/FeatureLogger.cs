@@ -28,6 +28,9 @@ public sealed partial class FeatureLogger(IGrainFactory grains, IOptions<Gateway
     private long _dropped;
     private long _written;
 
+    /// <summary>Whether the settings arrived from the silo (before that nothing is logged).</summary>
+    public bool Ready => _settings is not null;
+
     /// <summary>Rows dropped so far (queue full, or a write failed).</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
@@ -90,7 +93,12 @@ public sealed partial class FeatureLogger(IGrainFactory grains, IOptions<Gateway
                 }
                 var row = new QueuedRow(view.View.Name, [.. view.JoinKeys.Select(k => k.JoinKey)], [.. outputs.Select(f => f.Feature)],
                     new FeatureLogEntry(now, service, keys, values, statuses));
-                if (!_queue!.Writer.TryWrite(row)) Interlocked.Increment(ref _dropped);
+                if (_queue!.Writer.TryWrite(row)) Interlocked.Increment(ref _outstanding);
+                else
+                {
+                    Interlocked.Increment(ref _dropped);
+                    HealthMetrics.FeatureLogDropped(1);
+                }
             }
         }
     }
@@ -177,42 +185,42 @@ public sealed partial class FeatureLogger(IGrainFactory grains, IOptions<Gateway
         if (pending.Count > 0) await FlushAsync(grains.GetGrain<IFeatureLogGrain>(options.Value.Project), pending);
     }
 
-    /// <summary>Waits until the queue is empty and written (tests, shutdown); false when <paramref name="timeout"/> passes first.</summary>
+    /// <summary>Waits until every queued row is written or dropped (tests, shutdown); false when <paramref name="timeout"/> passes first.</summary>
     public async Task<bool> DrainAsync(TimeSpan timeout)
     {
         var until = time.GetUtcNow() + timeout;
         while (time.GetUtcNow() < until)
         {
-            if (_queue is not null && _queue.Reader.Count == 0 && Interlocked.Read(ref _inFlight) == 0) return true;
+            if (Interlocked.Read(ref _outstanding) == 0) return true;
             await Task.Delay(50);
         }
         return false;
     }
 
-    private long _inFlight;
+    // Rows queued and not yet written or dropped (what DrainAsync waits for).
+    private long _outstanding;
 
     private async Task FlushAsync(IFeatureLogGrain sink, Dictionary<string, List<QueuedRow>> pending)
     {
-        Interlocked.Increment(ref _inFlight);
-        try
+        foreach (var rows in pending.Values)
         {
-            foreach (var rows in pending.Values)
+            var first = rows[0];
+            try
             {
-                var first = rows[0];
-                try
-                {
-                    _written += await sink.AppendAsync(new FeatureLogBatch(first.View, first.JoinKeys, first.Features, [.. rows.Select(r => r.Entry)]));
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    Interlocked.Add(ref _dropped, rows.Count);
-                    LogWriteFailed(logger, rows.Count, first.View, e.Message);
-                }
+                var written = await sink.AppendAsync(new FeatureLogBatch(first.View, first.JoinKeys, first.Features, [.. rows.Select(r => r.Entry)]));
+                Interlocked.Add(ref _written, written);
+                HealthMetrics.FeatureLogWritten(written);
             }
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _inFlight);
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Interlocked.Add(ref _dropped, rows.Count);
+                HealthMetrics.FeatureLogDropped(rows.Count);
+                LogWriteFailed(logger, rows.Count, first.View, e.Message);
+            }
+            finally
+            {
+                Interlocked.Add(ref _outstanding, -rows.Count);
+            }
         }
     }
 
