@@ -129,7 +129,7 @@ public sealed class ServedFeatureTests(ServedFeatureTests.Server server) : IClas
 
         var (code, output) = await ParityTests.RunCliAsync("drift", "--repo", Health.RepositoryRoot, "--baseline", baseline, "--window", "1h", "--views", "driver_stats");
         Assert.True(code == 2, output);
-        Assert.Contains("yes: psi", output);
+        Assert.Contains("yes: null rate differs by -0.1", output);
     }
 
     [Fact]
