@@ -23,7 +23,7 @@ namespace Granary.Health.Tests;
 /// the 1-day ttl (offline NULL, online OUTSIDE_MAX_AGE: a match); driver 66 a row 1 h ago whose conv_rate is NULL.
 /// Driver i's newer row: conv_rate i/100, trips 10 i, rating i/10 (Float32), tier gold/silver/bronze by i mod 3.
 /// </remarks>
-public sealed class HealthServer : IAsyncLifetime
+public class HealthServer : IAsyncLifetime
 {
     private readonly string _root = Directory.CreateTempSubdirectory("granary-health-").FullName;
 
@@ -44,9 +44,12 @@ public sealed class HealthServer : IAsyncLifetime
           parity_sample: 100
         """;
 
+    /// <summary>granary.yaml after the project line.</summary>
+    protected virtual string Yaml => GranaryYaml;
+
     public async Task InitializeAsync()
     {
-        await File.WriteAllTextAsync(Path.Combine(_root, "granary.yaml"), $"project: {Project}\n{GranaryYaml}\n");
+        await File.WriteAllTextAsync(Path.Combine(_root, "granary.yaml"), $"project: {Project}\n{Yaml}\n");
         WriteData();
         Store = await EmbeddedFeatureStore.StartAsync(_root, silo => silo.Services.AddSingleton<ITrainingSetReader, DuckDbTrainingSetReader>());
         await Store.Grains.GetGrain<IRegistryGrain>(Project).ApplyAsync(new ApplyRequest(Definitions(), ExpectedVersion: 0, Force: false));

@@ -7,6 +7,7 @@ using Granary.Grains.Online;
 using Granary.Health;
 using Granary.Online;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Runtime;
 using Spectre.Console;
 
 namespace Granary.Health.Tests;
@@ -105,6 +106,42 @@ public sealed class ParityTests(HealthServer server) : IClassFixture<HealthServe
 
         using var malformed = await server.Http.PostAsync("/parity", new StringContent("{\"views\": ", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_schedule_from_granary_yaml_is_a_reminder_and_its_tick_runs_a_check_that_feeds_the_gauges()
+    {
+        var grain = server.Store.Grains.GetGrain<IFeatureHealthGrain>(server.Project);
+        // The gateway registered it at start-up (health.parity_every: 1h); no drift schedule without a baseline.
+        var table = server.Store.Services.GetRequiredService<Orleans.IReminderTable>();
+        ReminderEntry? entry = null;
+        for (var i = 0; i < 100 && entry is null; i++)
+        {
+            entry = (await table.ReadRows(grain.GetGrainId())).Reminders.FirstOrDefault(r => r.ReminderName == "parity-schedule");
+            if (entry is null) await Task.Delay(100);
+        }
+        Assert.NotNull(entry);
+        Assert.Equal(TimeSpan.FromHours(1), entry.Period);
+        Assert.DoesNotContain((await table.ReadRows(grain.GetGrainId())).Reminders, r => r.ReminderName == "drift-schedule");
+
+        // A tick runs the check granary.yaml describes (every online view, 100 entities) and records the gauges.
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        var rates = new Dictionary<string, double>();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == HealthMetrics.MeterName && instrument.Name == HealthMetrics.Names.ParityRate) l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags) if (tag.Key == "feature_view") rates[(string)tag.Value!] = value;
+        });
+        listener.Start();
+        await grain.ReceiveReminder("parity-schedule", default);
+        var last = await grain.GetParityAsync();
+        Assert.Contains(last.Views, v => v.FeatureView == "driver_stats");
+        Assert.Contains(last.Views, v => v.FeatureView == "planted_stats");
+        listener.RecordObservableInstruments();
+        Assert.Equal(last.Views.Single(v => v.FeatureView == "driver_stats").ParityRate, rates["driver_stats"]);
     }
 
     internal static StringContent Json(object value) => new(JsonSerializer.Serialize(value), Encoding.UTF8, "application/json");
