@@ -18,7 +18,7 @@ public static class HealthJson
         {
             json.WriteStartObject();
             json.WriteString("feature_view", view.FeatureView);
-            json.WriteString("checked_at", view.CheckedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFF'Z'", System.Globalization.CultureInfo.InvariantCulture));
+            json.WriteString("checked_at", Time(view.CheckedAt));
             json.WriteNumber("parity_rate", view.ParityRate);
             json.WriteNumber("compared", view.Compared);
             json.WriteNumber("matching", view.Matching);
@@ -60,7 +60,7 @@ public static class HealthJson
         {
             json.WriteStartObject();
             json.WriteString("feature_view", view.FeatureView);
-            json.WriteString("checked_at", view.CheckedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFF'Z'", System.Globalization.CultureInfo.InvariantCulture));
+            json.WriteString("checked_at", Time(view.CheckedAt));
             json.WriteNumber("served_rows", view.ServedRows);
             json.WriteNumber("baseline_rows", view.BaselineRows);
             json.WriteStartArray("features");
@@ -90,6 +90,8 @@ public static class HealthJson
         json.WriteEndArray();
         json.WriteEndObject();
     }
+
+    private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFF'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
     private static void Number(Utf8JsonWriter json, string name, double? value)
     {
