@@ -1,7 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Granary.Gateway.Grpc;
-using Granary.Gateway.Health;
+using Granary.Gateway.FeatureHealth;
 using Granary.Gateway.Rest;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

@@ -1,6 +1,6 @@
 using System.Net;
 using Granary.Gateway.Grpc;
-using Granary.Gateway.Health;
+using Granary.Gateway.FeatureHealth;
 using Granary.Grains.Registry;
 using Granary.Transforms;
 using Grpc.AspNetCore.Server;

@@ -16,7 +16,7 @@ namespace Granary.Gateway;
 /// every entity column, and the read through the entity grains.
 /// </summary>
 public sealed class OnlineFeatureQueries(IGrainFactory grains, RegistryCache registry, TransformCatalog transforms, IOptions<GatewayOptions> options,
-    Health.FeatureLogger? featureLog = null)
+    FeatureHealth.FeatureLogger? featureLog = null)
 {
     private static readonly ConditionalWeakTable<RegistrySnapshot, IReadOnlyDictionary<string, ValueType>> InputTypes = new();
     private readonly EntityGrainFeatureSource _source = new(grains);
@@ -47,7 +47,7 @@ public sealed class OnlineFeatureQueries(IGrainFactory grains, RegistryCache reg
             if (!snapshot.FeatureServices.Any(s => s.Name == service))
                 throw new GatewayNotFoundException($"feature service '{service}' is not in the registry of project '{snapshot.Project}'; known: {Known(snapshot.FeatureServices.Select(s => s.Name))}");
             var servicePlan = HistoricalRetrievalPlanner.ForService(snapshot, service!, fullFeatureNames, transform);
-            Health.FeatureLogger.NoteService(servicePlan, service!); // feature logging's per-service sample rate
+            FeatureHealth.FeatureLogger.NoteService(servicePlan, service!); // feature logging's per-service sample rate
             return servicePlan;
         }
         var references = new List<FeatureReference>(features!.Count);

@@ -1,5 +1,5 @@
 using Granary.Definitions;
-using Granary.Health;
+using Granary.FeatureHealth;
 using Granary.Repository;
 
 namespace Granary.Health.Tests;

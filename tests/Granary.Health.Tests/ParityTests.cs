@@ -4,7 +4,7 @@ using System.Text.Json;
 using Granary.Cli;
 using Granary.Grains.Health;
 using Granary.Grains.Online;
-using Granary.Health;
+using Granary.FeatureHealth;
 using Granary.Online;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime;

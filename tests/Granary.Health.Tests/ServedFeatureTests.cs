@@ -3,7 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using DuckDB.NET.Data;
-using Granary.Health;
+using Granary.FeatureHealth;
 using Granary.Offline;
 using Microsoft.Extensions.DependencyInjection;
 

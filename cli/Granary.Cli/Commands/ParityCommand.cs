@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Granary.Grains.Health;
-using Granary.Health;
+using Granary.FeatureHealth;
 using Spectre.Console;
 
 namespace Granary.Cli.Commands;

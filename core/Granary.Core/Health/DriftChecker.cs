@@ -4,7 +4,7 @@ using Granary.Offline;
 using Granary.Repository;
 using ValueType = Granary.Definitions.ValueType;
 
-namespace Granary.Health;
+namespace Granary.FeatureHealth;
 
 /// <summary>
 /// Compares the feature values the gateway served (the feature log, <see cref="FeatureLogTable"/>) in a window with a

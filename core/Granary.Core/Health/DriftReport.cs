@@ -1,4 +1,4 @@
-namespace Granary.Health;
+namespace Granary.FeatureHealth;
 
 /// <summary>The result of one drift check: one entry per view whose served values were logged in the window.</summary>
 public sealed record DriftReport(IReadOnlyList<DriftViewResult> Views)

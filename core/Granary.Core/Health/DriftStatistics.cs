@@ -1,4 +1,4 @@
-namespace Granary.Health;
+namespace Granary.FeatureHealth;
 
 /// <summary>
 /// The statistics drift checks use, written out here so each can be checked against textbook values: the population

@@ -3,7 +3,7 @@ using Granary.Offline;
 using Granary.Online;
 using ValueType = Granary.Definitions.ValueType;
 
-namespace Granary.Health;
+namespace Granary.FeatureHealth;
 
 /// <summary>
 /// The offline table of logged feature vectors of one view: a Parquet folder <c>&lt;feature_logging.path&gt;/&lt;view&gt;</c>

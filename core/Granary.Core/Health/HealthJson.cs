@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Granary.Health;
+namespace Granary.FeatureHealth;
 
 /// <summary>
 /// The JSON forms of health results that REST answers, the UI reads and <c>--json</c> prints:

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 
-namespace Granary.Health;
+namespace Granary.FeatureHealth;
 
 /// <summary>
 /// The feature-health gauges (parity and drift), recorded on the <c>Granary</c> meter from the last check of each view.

@@ -7,7 +7,7 @@ using Granary.Offline;
 using Granary.Online;
 using Granary.Serving;
 
-namespace Granary.Health;
+namespace Granary.FeatureHealth;
 
 /// <summary>
 /// Compares what the online tier serves with what training would read: for a seeded sample of entities that have offline

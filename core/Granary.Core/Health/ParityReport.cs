@@ -1,4 +1,4 @@
-namespace Granary.Health;
+namespace Granary.FeatureHealth;
 
 /// <summary>What a parity check compares: which views (empty: every online view), how many entities per view, and the sampling seed.</summary>
 public sealed record ParityRequest

@@ -3,7 +3,7 @@ using System.Text;
 using Granary.Definitions;
 using ValueType = Granary.Definitions.ValueType;
 
-namespace Granary.Health;
+namespace Granary.FeatureHealth;
 
 /// <summary>Reads columns of a training set file (the baseline of a drift check).</summary>
 public interface ITrainingSetReader

@@ -1,9 +1,9 @@
 using DuckDB.NET.Data;
 using Granary.Definitions;
-using Granary.Health;
+using Granary.FeatureHealth;
 using ValueType = Granary.Definitions.ValueType;
 
-namespace Granary.Gateway.Health;
+namespace Granary.Gateway.FeatureHealth;
 
 /// <summary>Reads Parquet and CSV training sets (drift baselines) with DuckDB, each wanted column cast to its feature's declared type.</summary>
 public sealed class DuckDbTrainingSetReader : ITrainingSetReader

@@ -1,12 +1,12 @@
 using Granary.Grains.Health;
-using Granary.Health;
+using Granary.FeatureHealth;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Granary.Gateway.Health;
+namespace Granary.Gateway.FeatureHealth;
 
 /// <summary>Adds feature health to the gateway: the feature logger, and the start-up call that sets the health check schedule.</summary>
 public static class FeatureHealthServices

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Granary.Grains.Health;
-using Granary.Health;
+using Granary.FeatureHealth;
 using Granary.Offline;
 using Granary.Online;
 using Granary.Serving;
@@ -9,7 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Granary.Gateway.Health;
+namespace Granary.Gateway.FeatureHealth;
 
 /// <summary>
 /// Feature logging on the gateway (as Feast's): a sample of the entity rows it serves (granary.yaml's

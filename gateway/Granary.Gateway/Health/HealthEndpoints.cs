@@ -2,14 +2,14 @@ using System.Text.Json;
 using Granary.Definitions;
 using Granary.Gateway.Rest;
 using Granary.Grains.Health;
-using Granary.Health;
+using Granary.FeatureHealth;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
-namespace Granary.Gateway.Health;
+namespace Granary.Gateway.FeatureHealth;
 
 /// <summary>
 /// Feature health over REST: <c>POST /parity</c> and <c>POST /drift</c> run a check through the project's

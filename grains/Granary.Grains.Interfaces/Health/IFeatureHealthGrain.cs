@@ -1,4 +1,4 @@
-using Granary.Health;
+using Granary.FeatureHealth;
 using Orleans.Concurrency;
 
 namespace Granary.Grains.Health;

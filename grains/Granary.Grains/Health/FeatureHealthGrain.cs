@@ -1,6 +1,6 @@
 using Granary.Grains.Online;
 using Granary.Grains.Registry;
-using Granary.Health;
+using Granary.FeatureHealth;
 using Granary.Offline;
 using Granary.Repository;
 using Microsoft.Extensions.DependencyInjection;

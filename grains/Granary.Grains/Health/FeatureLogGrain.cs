@@ -1,5 +1,5 @@
 using Granary.Grains.Registry;
-using Granary.Health;
+using Granary.FeatureHealth;
 using Granary.Offline;
 using Granary.Repository;
 using Microsoft.Extensions.DependencyInjection;
