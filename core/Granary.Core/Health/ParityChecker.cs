@@ -31,7 +31,8 @@ public sealed class ParityChecker(IEnumerable<IOfflineStore> offlineStores, IOnl
 
     private const string TimestampColumn = "event_timestamp";
     private static readonly DateTimeOffset Earliest = new(1900, 1, 1, 0, 0, 0, TimeSpan.Zero);
-    private readonly OfflineStoreSelector _stores = new(offlineStores);
+    private readonly IReadOnlyList<IOfflineStore> _all = offlineStores.ToList();
+    private OfflineStoreSelector Stores => new(_all);
 
     /// <summary>Runs the check for <paramref name="request"/>; <paramref name="workFolder"/> holds the temporary join output.</summary>
     /// <exception cref="ParityException">An unknown or offline-only view, or a sample size below 1.</exception>
@@ -64,14 +65,14 @@ public sealed class ParityChecker(IEnumerable<IOfflineStore> offlineStores, IOnl
         var now = time.GetUtcNow();
         var plan = HistoricalRetrievalPlanner.ForFeatures(snapshot, view.Features.Select(f => new FeatureReference(view.Name, f.Name)).ToList(), fullFeatureNames: false);
         var retrieval = plan.Views[0];
-        var store = _stores.For(plan);
+        var store = Stores.For(plan);
         var keys = retrieval.JoinKeys;
 
         var sample = await SampleEntitiesAsync(store, snapshot.Project, retrieval, now, request, cancellationToken);
         if (sample.Count == 0)
             return new ParityViewResult { FeatureView = view.Name, CheckedAt = now, Entities = 0, Compared = 0, Matching = 0, Mismatches = [] };
 
-        var offline = await ReadOfflineAsync(store, snapshot.Project, plan, sample, now, workFolder, cancellationToken);
+        var offline = await ReadOfflineAsync(store, _all, snapshot.Project, plan, sample, now, workFolder, cancellationToken);
 
         var entityColumns = new Dictionary<string, IReadOnlyList<object?>>(StringComparer.Ordinal);
         for (var k = 0; k < keys.Count; k++) entityColumns[keys[k].EntityColumn] = sample.Select(s => s.Values[k]).ToList();
@@ -140,7 +141,7 @@ public sealed class ParityChecker(IEnumerable<IOfflineStore> offlineStores, IOnl
     /// The point-in-time join at now for the sampled entities, written by the offline store to a temporary Parquet file and
     /// read back through the same store (one row per entity, typed by the view's schema); entity key -> feature values.
     /// </summary>
-    private static async Task<Dictionary<string, object?[]>> ReadOfflineAsync(IOfflineStore store, string project, HistoricalRetrievalPlan plan, List<SampledEntity> sample,
+    private static async Task<Dictionary<string, object?[]>> ReadOfflineAsync(IOfflineStore store, IReadOnlyList<IOfflineStore> all, string project, HistoricalRetrievalPlan plan, List<SampledEntity> sample,
         DateTimeOffset now, string workFolder, CancellationToken cancellationToken)
     {
         var retrieval = plan.Views[0];
@@ -161,8 +162,10 @@ public sealed class ParityChecker(IEnumerable<IOfflineStore> offlineStores, IOnl
                 View = resultView, Source = resultSource, JoinKeys = keys.Select(k => k.EntityColumn).ToList(),
                 Features = retrieval.Features.Select(f => f.ColumnName).ToList(), Start = now.AddDays(-1), End = now.AddDays(1),
             };
+            // The join's engine may not read files (PostgreSQL writes its output through DuckDB): read with one that does.
+            var reader = all.FirstOrDefault(s => s.CanRead(resultSource)) ?? store;
             var byKey = new Dictionary<string, object?[]>(StringComparer.Ordinal);
-            await foreach (var row in store.ReadLatestRowsAsync(query, cancellationToken))
+            await foreach (var row in reader.ReadLatestRowsAsync(query, cancellationToken))
                 byKey[KeyOf(project, keys, row.JoinKeyValues)] = [.. row.FeatureValues];
             return byKey;
         }
