@@ -2,6 +2,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Granary.Gateway.Catalog;
 using Granary.Gateway.Grpc;
+using Granary.Gateway.FeatureHealth;
 using Granary.Gateway.Rest;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -21,6 +22,7 @@ public static partial class GatewayEndpoints
     public static IEndpointRouteBuilder MapGranaryGateway(this IEndpointRouteBuilder app)
     {
         app.MapFeastRest();
+        app.MapFeatureHealth();
         MapPush(app);
         app.MapGrpcService<FeastServingGrpcService>();
         app.MapGrpcService<GranaryGrpcService>();

@@ -1,5 +1,6 @@
 using System.Net;
 using Granary.Gateway.Grpc;
+using Granary.Gateway.FeatureHealth;
 using Granary.Grains.Registry;
 using Granary.Transforms;
 using Grpc.AspNetCore.Server;
@@ -35,6 +36,7 @@ public static class GatewayServiceExtensions
         services.TryAddSingleton<OnlineFeatureQueries>();
         services.TryAddSingleton<MaterializationRuns>();
         services.TryAddSingleton<Catalog.CatalogQueries>();
+        services.AddFeatureHealth();
 
         services.AddGrpc(o => o.Interceptors.Add<GatewayErrorInterceptor>());
         services.AddOptions<GrpcServiceOptions>().Configure<IOptions<GatewayOptions>>((grpc, gateway) =>

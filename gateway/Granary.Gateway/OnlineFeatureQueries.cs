@@ -15,7 +15,8 @@ namespace Granary.Gateway;
 /// request), the reference checks that tell an unknown object (404) from bad input (400), the plan, the declared type of
 /// every entity column, and the read through the entity grains.
 /// </summary>
-public sealed class OnlineFeatureQueries(IGrainFactory grains, RegistryCache registry, TransformCatalog transforms, IOptions<GatewayOptions> options)
+public sealed class OnlineFeatureQueries(IGrainFactory grains, RegistryCache registry, TransformCatalog transforms, IOptions<GatewayOptions> options,
+    FeatureHealth.FeatureLogger? featureLog = null)
 {
     private static readonly ConditionalWeakTable<RegistrySnapshot, IReadOnlyDictionary<string, ValueType>> InputTypes = new();
     private readonly EntityGrainFeatureSource _source = new(grains);
@@ -45,7 +46,9 @@ public sealed class OnlineFeatureQueries(IGrainFactory grains, RegistryCache reg
         {
             if (!snapshot.FeatureServices.Any(s => s.Name == service))
                 throw new GatewayNotFoundException($"feature service '{service}' is not in the registry of project '{snapshot.Project}'; known: {Known(snapshot.FeatureServices.Select(s => s.Name))}");
-            return HistoricalRetrievalPlanner.ForService(snapshot, service!, fullFeatureNames, transform);
+            var servicePlan = HistoricalRetrievalPlanner.ForService(snapshot, service!, fullFeatureNames, transform);
+            FeatureHealth.FeatureLogger.NoteService(servicePlan, service!); // feature logging's per-service sample rate
+            return servicePlan;
         }
         var references = new List<FeatureReference>(features!.Count);
         for (var i = 0; i < features.Count; i++)
@@ -111,7 +114,8 @@ public sealed class OnlineFeatureQueries(IGrainFactory grains, RegistryCache reg
                 throw new GatewayRequestException($"entities '{name}' has {values.Count} rows; this gateway reads at most {Options.MaxEntityRows} per request",
                     "split the request, or raise Granary:Gateway:MaxEntityRows");
         }
-        return OnlineRetrieval.ExecuteAsync(new OnlineFeaturesRequest { Project = snapshot.Project, Plan = plan, Entities = entities }, _source, cancellationToken);
+        var read = OnlineRetrieval.ExecuteAsync(new OnlineFeaturesRequest { Project = snapshot.Project, Plan = plan, Entities = entities }, _source, cancellationToken);
+        return featureLog is null ? read : featureLog.Observe(read, plan, entities); // a sample of served rows to the feature log, off the request path
     }
 
     private static IReadOnlyDictionary<string, ValueType> BuildInputTypes(RegistrySnapshot snapshot)

@@ -24,6 +24,8 @@ public static class CommandCatalog
         new MaterializeIncrementalCommand(),
         new GetOnlineFeaturesCommand(),
         new PushCommand(),
+        new ParityCommand(),
+        new DriftCommand(),
         new ServeCommand(),
     ];
 }

@@ -96,6 +96,12 @@ public sealed record RepositoryConfig
     public OfflineStoreConfig OfflineStore { get; init; } = new();
     /// <summary>Gateway endpoints.</summary>
     public EndpointsConfig Endpoints { get; init; } = new();
+    /// <summary>Scheduled parity and drift checks and drift thresholds (<c>health:</c>).</summary>
+    public HealthConfig Health { get; init; } = new();
+    /// <summary>The repository folder this configuration was loaded from (absolute); null when parsed from text.</summary>
+    public string? RepositoryRoot { get; init; }
+    /// <summary>Logging of served feature vectors (<c>feature_logging:</c>).</summary>
+    public FeatureLoggingConfig FeatureLogging { get; init; } = new();
 
     /// <summary>Resolves a path from the configuration against the repository root.</summary>
     public static string ResolvePath(string repositoryRoot, string path)
@@ -108,7 +114,7 @@ public sealed record RepositoryConfig
         if (!File.Exists(path))
             throw new RepositoryValidationException([new RepositoryError(new SourceLocation(FileName, 0),
                 $"no {FileName} in '{System.IO.Path.GetFullPath(repositoryRoot)}'; run 'granary init <dir>' to create a repository, or pass --repo <dir>")]);
-        return Parse(File.ReadAllText(path), FileName);
+        return Parse(File.ReadAllText(path), FileName) with { RepositoryRoot = System.IO.Path.GetFullPath(repositoryRoot) };
     }
 
     /// <summary>Parses granary.yaml text; <paramref name="file"/> names it in errors.</summary>
@@ -122,7 +128,7 @@ public sealed record RepositoryConfig
             throw new RepositoryValidationException(errors);
         }
         var top = new YamlObject(file, root, file, errors);
-        top.RejectUnknownKeys("project", "registry", "online_store", "offline_store", "endpoints");
+        top.RejectUnknownKeys("project", "registry", "online_store", "offline_store", "endpoints", "health", "feature_logging");
         var project = top.String("project", required: true);
         if (project is not null && !FeatureRepositoryLoader.IsValidName(project))
             top.Error("project", $"project name '{project}' must be letters, digits, '_' or '-'");
@@ -158,8 +164,15 @@ public sealed record RepositoryConfig
         if (top.Node("registry") is YamlSequenceNode)
             top.Error("registry", "'registry' must be a path or a mapping (type, path, connection_string)");
 
+        var health = HealthConfigReader.ReadHealth(top);
+        var featureLogging = HealthConfigReader.ReadFeatureLogging(top);
+
         if (errors.Count > 0) throw new RepositoryValidationException(errors);
-        return new RepositoryConfig { Project = project!, Registry = registry, OnlineStore = online, OfflineStore = offline, Endpoints = endpoints };
+        return new RepositoryConfig
+        {
+            Project = project!, Registry = registry, OnlineStore = online, OfflineStore = offline, Endpoints = endpoints,
+            Health = health, FeatureLogging = featureLogging,
+        };
     }
 
     /// <summary>

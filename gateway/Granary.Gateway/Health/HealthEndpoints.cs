@@ -1,0 +1,102 @@
+using System.Text.Json;
+using Granary.Definitions;
+using Granary.Gateway.Rest;
+using Granary.Grains.Health;
+using Granary.FeatureHealth;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Granary.Gateway.FeatureHealth;
+
+/// <summary>
+/// Feature health over REST: <c>POST /parity</c> and <c>POST /drift</c> run a check through the project's
+/// <see cref="IFeatureHealthGrain"/>; <c>GET /api/health/parity</c> and <c>GET /api/health/drift</c> return the last result
+/// per view (the shapes of <see cref="HealthJson"/>).
+/// </summary>
+public static class HealthEndpoints
+{
+    /// <summary>Maps the four endpoints.</summary>
+    public static IEndpointRouteBuilder MapFeatureHealth(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/parity", GatewayEndpoints.Guard(RunParityAsync));
+        app.MapGet("/api/health/parity", GatewayEndpoints.Guard(async context => await WriteAsync(context, await Grain(context).GetParityAsync())));
+        app.MapPost("/drift", GatewayEndpoints.Guard(RunDriftAsync));
+        app.MapGet("/api/health/drift", GatewayEndpoints.Guard(async context => await WriteAsync(context, await Grain(context).GetDriftAsync())));
+        return app;
+    }
+
+    // Body (all optional): {"views": ["a", "b"], "sample": 100, "seed": 12}.
+    private static async Task RunParityAsync(HttpContext context)
+    {
+        var request = new ParityRequest();
+        if (HasBody(context))
+        {
+            using var body = await FeastRestEndpoints.ReadBodyAsync(context);
+            var root = body.RootElement;
+            request = new ParityRequest
+            {
+                Views = FeastRestEndpoints.OptionalStrings(root, "views") ?? [],
+                Sample = OptionalInt(root, "sample", 1, 1_000_000) ?? ParityRequest.DefaultSample,
+                Seed = OptionalInt(root, "seed", int.MinValue, int.MaxValue) ?? ParityRequest.DefaultSeed,
+            };
+        }
+        await CheckViewsAsync(context, request.Views);
+        await WriteAsync(context, await Grain(context).RunParityAsync(request));
+    }
+
+    // Body: {"baseline": "data/train.parquet", "window": "24h", "views": [...]}; baseline defaults to health.drift_baseline.
+    private static async Task RunDriftAsync(HttpContext context)
+    {
+        using var body = HasBody(context) ? await FeastRestEndpoints.ReadBodyAsync(context) : JsonDocument.Parse("{}");
+        var root = body.RootElement;
+        var baseline = FeastRestEndpoints.OptionalString(root, "baseline");
+        var windowText = FeastRestEndpoints.OptionalString(root, "window");
+        var window = TimeSpan.FromHours(24);
+        if (windowText is not null && (!DurationText.TryParse(windowText, out window, out _) || window <= TimeSpan.Zero))
+            throw new GatewayRequestException($"'window' '{windowText}' is not a positive duration", "send e.g. \"window\": \"24h\"");
+        var views = FeastRestEndpoints.OptionalStrings(root, "views") ?? [];
+        await CheckViewsAsync(context, views);
+        if (baseline is null)
+            throw new GatewayRequestException("the request has no 'baseline'", "send \"baseline\": \"<training set .parquet or .csv, relative to the repository>\"");
+        await WriteAsync(context, await Grain(context).RunDriftAsync(new DriftRequest { Baseline = baseline, Window = window, Views = views }));
+    }
+
+    // Unknown views are 404 here, before the grain runs anything.
+    private static async Task CheckViewsAsync(HttpContext context, IReadOnlyList<string> views)
+    {
+        if (views.Count == 0) return;
+        var snapshot = await context.RequestServices.GetRequiredService<OnlineFeatureQueries>().SnapshotAsync();
+        for (var i = 0; i < views.Count; i++)
+            if (snapshot.FindFeatureView(views[i]) is null)
+                throw new GatewayNotFoundException($"views[{i}] '{views[i]}' is not a feature view of project '{snapshot.Project}'; known: {OnlineFeatureQueries.Known(snapshot.FeatureViews.Select(v => v.Name))}");
+    }
+
+    private static bool HasBody(HttpContext context) => context.Request.ContentLength is not 0 && (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0);
+
+    private static int? OptionalInt(JsonElement root, string name, int min, int max)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;
+        return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var n) && n >= min && n <= max ? n
+            : throw new GatewayRequestException($"'{name}' is {value.GetRawText()}, not a whole number between {min} and {max}", $"send \"{name}\": {Math.Max(min, 1)}");
+    }
+
+    private static IFeatureHealthGrain Grain(HttpContext context)
+        => context.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IFeatureHealthGrain>(context.RequestServices.GetRequiredService<IOptions<GatewayOptions>>().Value.Project);
+
+    private static async Task WriteAsync(HttpContext context, ParityReport report)
+    {
+        context.Response.ContentType = "application/json";
+        await using var json = new Utf8JsonWriter(context.Response.BodyWriter, GatewayEndpoints.JsonOptions);
+        HealthJson.Write(json, report);
+    }
+
+    private static async Task WriteAsync(HttpContext context, DriftReport report)
+    {
+        context.Response.ContentType = "application/json";
+        await using var json = new Utf8JsonWriter(context.Response.BodyWriter, GatewayEndpoints.JsonOptions);
+        HealthJson.Write(json, report);
+    }
+}
