@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Granary.Gateway.Grpc;
+using Granary.Gateway.Metrics;
 using Granary.Gateway.Rest;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -15,7 +16,7 @@ public static partial class GatewayEndpoints
 {
     /// <summary>
     /// Maps Feast's REST API, the push endpoints (when built with the push grain), both gRPC services, the gRPC health
-    /// service and server reflection.
+    /// service, server reflection and <c>/metrics</c>.
     /// </summary>
     public static IEndpointRouteBuilder MapGranaryGateway(this IEndpointRouteBuilder app)
     {
@@ -25,6 +26,7 @@ public static partial class GatewayEndpoints
         app.MapGrpcService<GranaryGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
+        app.MapGranaryMetrics();
         return app;
     }
 

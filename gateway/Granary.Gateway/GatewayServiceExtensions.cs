@@ -1,5 +1,6 @@
 using System.Net;
 using Granary.Gateway.Grpc;
+using Granary.Gateway.Metrics;
 using Granary.Grains.Registry;
 using Granary.Transforms;
 using Grpc.AspNetCore.Server;
@@ -34,6 +35,7 @@ public static class GatewayServiceExtensions
         services.TryAddSingleton<RegistryCache>();
         services.TryAddSingleton<OnlineFeatureQueries>();
         services.TryAddSingleton<MaterializationRuns>();
+        services.AddGranaryRequestMetrics();
 
         services.AddGrpc(o => o.Interceptors.Add<GatewayErrorInterceptor>());
         services.AddOptions<GrpcServiceOptions>().Configure<IOptions<GatewayOptions>>((grpc, gateway) =>

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Granary.Definitions;
 using Granary.Grains.Online;
 using Granary.Grains.Registry;
+using Granary.Observability;
 using Granary.Offline;
 using Granary.Serving;
 using Granary.Transforms;
@@ -103,7 +104,7 @@ public sealed class OnlineFeatureQueries(IGrainFactory grains, RegistryCache reg
     }
 
     /// <summary>Reads <paramref name="plan"/> for the typed entity rows, honouring <paramref name="cancellationToken"/> (client gone, deadline).</summary>
-    public Task<OnlineFeaturesResponse> ReadAsync(RegistrySnapshot snapshot, HistoricalRetrievalPlan plan, IReadOnlyDictionary<string, IReadOnlyList<object?>> entities, CancellationToken cancellationToken)
+    public async Task<OnlineFeaturesResponse> ReadAsync(RegistrySnapshot snapshot, HistoricalRetrievalPlan plan, IReadOnlyDictionary<string, IReadOnlyList<object?>> entities, CancellationToken cancellationToken)
     {
         foreach (var (name, values) in entities)
         {
@@ -111,7 +112,9 @@ public sealed class OnlineFeatureQueries(IGrainFactory grains, RegistryCache reg
                 throw new GatewayRequestException($"entities '{name}' has {values.Count} rows; this gateway reads at most {Options.MaxEntityRows} per request",
                     "split the request, or raise Granary:Gateway:MaxEntityRows");
         }
-        return OnlineRetrieval.ExecuteAsync(new OnlineFeaturesRequest { Project = snapshot.Project, Plan = plan, Entities = entities }, _source, cancellationToken);
+        var response = await OnlineRetrieval.ExecuteAsync(new OnlineFeaturesRequest { Project = snapshot.Project, Plan = plan, Entities = entities }, _source, cancellationToken);
+        OnlineReadMetrics.Record(plan, response, GranaryMetrics.Clock.GetUtcNow());
+        return response;
     }
 
     private static IReadOnlyDictionary<string, ValueType> BuildInputTypes(RegistrySnapshot snapshot)
