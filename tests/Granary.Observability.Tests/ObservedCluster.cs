@@ -27,6 +27,7 @@ public sealed class ObservedCluster : IAsyncLifetime
     private WebApplication? _gateway;
 
     public string Project { get; } = "obs" + Guid.NewGuid().ToString("N")[..8];
+    public string ClusterId { get; } = "metrics-" + Guid.NewGuid().ToString("N")[..8];
     public SiloProcess Silo { get; private set; } = null!;
     public string GatewayRestUrl { get; private set; } = "";
     public HttpClient Http { get; private set; } = null!;
@@ -41,7 +42,7 @@ public sealed class ObservedCluster : IAsyncLifetime
     {
         await File.WriteAllTextAsync(Path.Combine(_root, "granary.yaml"), $"project: {Project}\n");
         WriteData();
-        Silo = SiloProcess.Start("--repo", _root);
+        Silo = SiloProcess.Start("--repo", _root, "--cluster-id", ClusterId);
         try
         {
             await StartGatewayAsync();
@@ -59,8 +60,8 @@ public sealed class ObservedCluster : IAsyncLifetime
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = _root, EnvironmentName = Environments.Production, Args = [] });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
-        // The silo on localhost clustering keeps Orleans' development ids.
-        builder.UseOrleansClient(client => client.UseLocalhostClustering(Silo.GatewayPort).AddGranaryClient());
+        // The silo uses its --cluster-id as cluster and service id.
+        builder.UseOrleansClient(client => client.UseLocalhostClustering(Silo.GatewayPort, serviceId: ClusterId, clusterId: ClusterId).AddGranaryClient());
         builder.Services.AddGranaryGateway(builder.Configuration, o =>
         {
             o.Project = Project;

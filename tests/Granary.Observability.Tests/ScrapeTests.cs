@@ -12,17 +12,17 @@ public sealed class ScrapeTests(ObservedCluster cluster) : IClassFixture<Observe
     public async Task The_gateway_exports_request_and_served_value_metrics_with_bounded_labels()
     {
         var text = await MetricsAsync($"http://{cluster.GatewayTarget}");
-        Assert.Contains("granary_online_request_duration_seconds_bucket{endpoint=\"get-online-features\",protocol=\"rest\",le=\"0.01\"}", text);
-        Assert.Contains("granary_online_request_duration_seconds_count{endpoint=\"feast.serving.ServingService/GetOnlineFeatures\",protocol=\"grpc\"} 3", text);
-        Assert.Contains("granary_online_requests_total{endpoint=\"get-online-features\",protocol=\"rest\",status=\"2xx\"} 4", text);
-        Assert.Contains("granary_online_requests_total{endpoint=\"get-online-features\",protocol=\"rest\",status=\"4xx\"} 1", text);
-        Assert.Contains("granary_online_requests_total{endpoint=\"granary.gateway.v1.Granary/GetOnlineFeatures\",protocol=\"grpc\",status=\"NOT_FOUND\"} 1", text);
-        Assert.Contains("granary_online_requests_total{endpoint=\"push\",protocol=\"rest\",status=\"4xx\"} 1", text);
-        Assert.Contains($"granary_online_feature_values_total{{feature_view=\"driver_stats\",status=\"NOT_FOUND\"}} {KnownTraffic.NotFoundValues}", text);
-        Assert.Contains($"granary_online_feature_values_total{{feature_view=\"driver_stats\",status=\"PRESENT\"}} {KnownTraffic.ServedValues - KnownTraffic.NotFoundValues}", text);
-        Assert.Contains($"granary_online_stale_values_total{{feature_view=\"driver_stats\"}} {KnownTraffic.ServedValues - KnownTraffic.NotFoundValues}", text);
-        Assert.Contains("granary_feature_view_freshness_sla_seconds{feature_view=\"driver_stats\"} 3600", text);
-        Assert.Contains("granary_feature_freshness_seconds{feature_view=\"driver_stats\"}", text);
+        AssertHas(text, "granary_online_request_duration_seconds_bucket{endpoint=\"get-online-features\",protocol=\"rest\",le=\"0.01\"}");
+        AssertHas(text, "granary_online_request_duration_seconds_count{endpoint=\"feast.serving.ServingService/GetOnlineFeatures\",protocol=\"grpc\"} 3");
+        AssertHas(text, "granary_online_requests_total{endpoint=\"get-online-features\",protocol=\"rest\",status=\"2xx\"} 4");
+        AssertHas(text, "granary_online_requests_total{endpoint=\"get-online-features\",protocol=\"rest\",status=\"4xx\"} 1");
+        AssertHas(text, "granary_online_requests_total{endpoint=\"granary.gateway.v1.Granary/GetOnlineFeatures\",protocol=\"grpc\",status=\"NOT_FOUND\"} 1");
+        AssertHas(text, "granary_online_requests_total{endpoint=\"push\",protocol=\"rest\",status=\"4xx\"} 1");
+        AssertHas(text, $"granary_online_feature_values_total{{feature_view=\"driver_stats\",status=\"NOT_FOUND\"}} {KnownTraffic.NotFoundValues}");
+        AssertHas(text, $"granary_online_feature_values_total{{feature_view=\"driver_stats\",status=\"PRESENT\"}} {KnownTraffic.ServedValues - KnownTraffic.NotFoundValues}");
+        AssertHas(text, $"granary_online_stale_values_total{{feature_view=\"driver_stats\"}} {KnownTraffic.ServedValues - KnownTraffic.NotFoundValues}");
+        AssertHas(text, "granary_feature_view_freshness_sla_seconds{feature_view=\"driver_stats\"} 3600");
+        AssertHas(text, "granary_feature_freshness_seconds{feature_view=\"driver_stats\"}");
         // No label carries an entity key.
         Assert.DoesNotContain("driver_id", text);
         Assert.DoesNotContain("\"99\"", text);
@@ -32,16 +32,16 @@ public sealed class ScrapeTests(ObservedCluster cluster) : IClassFixture<Observe
     public async Task The_silo_exports_materialization_push_and_orleans_metrics()
     {
         var text = await MetricsAsync($"http://{cluster.SiloTarget}");
-        Assert.Contains($"granary_materialization_rows_written_total{{feature_view=\"driver_stats\"}} {KnownTraffic.MaterializedRows}", text);
-        Assert.Contains($"granary_materialization_features_written_total{{feature_view=\"driver_stats\"}} {KnownTraffic.MaterializedRows * 2}", text);
-        Assert.Contains("granary_materialization_last_success_timestamp_seconds{feature_view=\"driver_stats\"}", text);
-        Assert.Contains("granary_materialization_lag_seconds{feature_view=\"driver_stats\"}", text);
-        Assert.Contains($"granary_push_rows_total{{push_source=\"driver_push\"}} {KnownTraffic.PushedRows}", text);
-        Assert.Contains($"granary_push_rejected_rows_total{{push_source=\"driver_push\"}} {KnownTraffic.RejectedRows}", text);
-        Assert.Contains($"granary_push_duplicates_dropped_total{{push_source=\"driver_push\"}} {KnownTraffic.DuplicateRows}", text);
+        AssertHas(text, $"granary_materialization_rows_written_total{{feature_view=\"driver_stats\"}} {KnownTraffic.MaterializedRows}");
+        AssertHas(text, $"granary_materialization_features_written_total{{feature_view=\"driver_stats\"}} {KnownTraffic.MaterializedRows * 2}");
+        AssertHas(text, "granary_materialization_last_success_timestamp_seconds{feature_view=\"driver_stats\"}");
+        AssertHas(text, "granary_materialization_lag_seconds{feature_view=\"driver_stats\"}");
+        AssertHas(text, $"granary_push_rows_total{{push_source=\"driver_push\"}} {KnownTraffic.PushedRows}");
+        AssertHas(text, $"granary_push_rejected_rows_total{{push_source=\"driver_push\"}} {KnownTraffic.RejectedRows}");
+        AssertHas(text, $"granary_push_duplicates_dropped_total{{push_source=\"driver_push\"}} {KnownTraffic.DuplicateRows}");
         Assert.DoesNotContain("granary_materialization_failures_total{", text);
         // Orleans' own meters (prefix: the meter name, Microsoft.Orleans).
-        Assert.Contains("\nmicrosoft_orleans_", text);
+        AssertHas(text, "\nmicrosoft_orleans_");
     }
 
     [Fact]
@@ -74,6 +74,13 @@ public sealed class ScrapeTests(ObservedCluster cluster) : IClassFixture<Observe
         // The shipped rule sees the stale view: pending (it must hold for 5 minutes before firing).
         Assert.Equal(1, await prometheus.WaitForAsync("count(ALERTS{alertname=\"GranaryFeatureViewStale\",feature_view=\"driver_stats\",alertstate=\"pending\"})", 1));
         Assert.Null(await prometheus.ScalarAsync("ALERTS{alertname=\"GranaryFeatureViewStale\",feature_view=\"pushed_stats\"}"));
+    }
+
+    private static void AssertHas(string text, string expected)
+    {
+        if (text.Contains(expected, StringComparison.Ordinal)) return;
+        var granary = string.Join("\n", text.Split('\n').Where(l => l.StartsWith("granary_", StringComparison.Ordinal)));
+        Assert.Fail($"/metrics has no '{expected}'; its granary_ series:\n{granary}");
     }
 
     private static async Task<string> MetricsAsync(string baseUrl)

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 
 namespace Granary.Observability;
 
@@ -46,27 +46,38 @@ public static class GranaryMetrics
 
     private static readonly Histogram<double> RequestDuration = Meter.CreateHistogram<double>(
         "online_request_duration_seconds", "s", "Time the gateway took to answer an online request, by endpoint and protocol.");
-    private static readonly Counter<long> Requests = Meter.CreateCounter<long>(
-        "online_requests_total", null, "Online requests answered, by endpoint, protocol and status (HTTP class or gRPC status name).");
-    private static readonly Counter<long> FeatureValues = Meter.CreateCounter<long>(
-        "online_feature_values_total", null, "Feature values served, by feature view and Feast status (PRESENT, NULL_VALUE, NOT_FOUND, OUTSIDE_MAX_AGE).");
-    private static readonly Counter<long> StaleValues = Meter.CreateCounter<long>(
-        "online_stale_values_total", null, "Found feature values served older than their view's freshness SLA, by feature view.");
-    private static readonly Counter<long> MaterializationFailures = Meter.CreateCounter<long>(
-        "materialization_failures_total", null, "Materialization runs that failed, by feature view.");
-    private static readonly Counter<long> MaterializationRows = Meter.CreateCounter<long>(
-        "materialization_rows_written_total", null, "Entity rows written to the online store by successful materialization runs, by feature view.");
-    private static readonly Counter<long> MaterializationFeatures = Meter.CreateCounter<long>(
-        "materialization_features_written_total", null, "Feature values written by successful materialization runs (rows x features), by feature view.");
-    private static readonly Counter<long> PushRows = Meter.CreateCounter<long>(
-        "push_rows_total", null, "Rows received by pushes to a known push source (accepted, rejected or dropped), by push source.");
-    private static readonly Counter<long> PushRejectedRows = Meter.CreateCounter<long>(
-        "push_rejected_rows_total", null, "Rows of pushes rejected by validation (a bad batch is rejected whole), by push source.");
-    private static readonly Counter<long> PushDuplicates = Meter.CreateCounter<long>(
-        "push_duplicates_dropped_total", null, "Pushed rows dropped because their event id was already seen in the deduplication window, by push source.");
+    // Counters are observable, read from totals kept here: every scrape then renews every series, so a rare one (a
+    // daily run's rows, a failure) is never expired by the exporter and never restarts from zero between scrapes.
+    private static readonly Totals Requests = new(Labels.Endpoint, Labels.Protocol, Labels.Status);
+    private static readonly Totals FeatureValues = new(Labels.FeatureView, Labels.Status);
+    private static readonly Totals StaleValues = new(Labels.FeatureView);
+    private static readonly Totals MaterializationFailures = new(Labels.FeatureView);
+    private static readonly Totals MaterializationRows = new(Labels.FeatureView);
+    private static readonly Totals MaterializationFeatures = new(Labels.FeatureView);
+    private static readonly Totals PushRows = new(Labels.PushSource);
+    private static readonly Totals PushRejectedRows = new(Labels.PushSource);
+    private static readonly Totals PushDuplicates = new(Labels.PushSource);
 
     static GranaryMetrics()
     {
+        Meter.CreateObservableCounter("online_requests_total", Requests.Observe,
+            null, "Online requests answered, by endpoint, protocol and status (HTTP class or gRPC status name).");
+        Meter.CreateObservableCounter("online_feature_values_total", FeatureValues.Observe,
+            null, "Feature values served, by feature view and Feast status (PRESENT, NULL_VALUE, NOT_FOUND, OUTSIDE_MAX_AGE).");
+        Meter.CreateObservableCounter("online_stale_values_total", StaleValues.Observe,
+            null, "Found feature values served older than their view's freshness SLA, by feature view.");
+        Meter.CreateObservableCounter("materialization_failures_total", MaterializationFailures.Observe,
+            null, "Materialization runs that failed, by feature view.");
+        Meter.CreateObservableCounter("materialization_rows_written_total", MaterializationRows.Observe,
+            null, "Entity rows written to the online store by successful materialization runs, by feature view.");
+        Meter.CreateObservableCounter("materialization_features_written_total", MaterializationFeatures.Observe,
+            null, "Feature values written by successful materialization runs (rows x features), by feature view.");
+        Meter.CreateObservableCounter("push_rows_total", PushRows.Observe,
+            null, "Rows of answered pushes to a known push source (stored, dropped as duplicates, or rejected), by push source.");
+        Meter.CreateObservableCounter("push_rejected_rows_total", PushRejectedRows.Observe,
+            null, "Rows of pushes rejected by validation (a bad batch is rejected whole), by push source.");
+        Meter.CreateObservableCounter("push_duplicates_dropped_total", PushDuplicates.Observe,
+            null, "Pushed rows dropped because their event id was already seen in the deduplication window, by push source.");
         Meter.CreateObservableGauge("feature_freshness_seconds", () => Observe(v => v.NewestServedMicros == long.MinValue ? null : Now() - v.NewestServedMicros / 1e6),
             "s", "Seconds between now and the newest event timestamp this process served, by feature view.");
         Meter.CreateObservableGauge("feature_view_freshness_sla_seconds", () => Observe(v => v.FreshnessSlaSeconds),
@@ -86,16 +97,14 @@ public static class GranaryMetrics
     /// <param name="seconds">The time to answer.</param>
     public static void RecordRequest(string endpoint, string protocol, string status, double seconds)
     {
-        var tags = new TagList { { Labels.Endpoint, endpoint }, { Labels.Protocol, protocol } };
-        RequestDuration.Record(seconds, tags);
-        tags.Add(Labels.Status, status);
-        Requests.Add(1, tags);
+        RequestDuration.Record(seconds, new KeyValuePair<string, object?>(Labels.Endpoint, endpoint), new KeyValuePair<string, object?>(Labels.Protocol, protocol));
+        Requests.Add(1, endpoint, protocol, status);
     }
 
     /// <summary>Records <paramref name="count"/> values of <paramref name="view"/> served with Feast status <paramref name="status"/>.</summary>
     public static void RecordFeatureValues(string view, string status, long count)
     {
-        if (count > 0) FeatureValues.Add(count, new KeyValuePair<string, object?>(Labels.FeatureView, view), new KeyValuePair<string, object?>(Labels.Status, status));
+        if (count > 0) FeatureValues.Add(count, view, status);
     }
 
     /// <summary>
@@ -104,7 +113,7 @@ public static class GranaryMetrics
     /// </summary>
     public static void RecordServed(string view, long staleValues, DateTimeOffset? newestEvent, TimeSpan? freshnessSla)
     {
-        if (staleValues > 0) StaleValues.Add(staleValues, new KeyValuePair<string, object?>(Labels.FeatureView, view));
+        if (staleValues > 0) StaleValues.Add(staleValues, view);
         NoteFreshnessSla(view, freshnessSla);
         if (newestEvent is { } newest) State(view).ObserveServed(newest.ToUnixTimeMilliseconds() * 1000);
     }
@@ -112,9 +121,8 @@ public static class GranaryMetrics
     /// <summary>Records a successful materialization run of <paramref name="view"/> over a window ending at <paramref name="end"/>.</summary>
     public static void RecordMaterializationSucceeded(string view, DateTimeOffset end, DateTimeOffset finishedAt, long rows, long features)
     {
-        var tag = new KeyValuePair<string, object?>(Labels.FeatureView, view);
-        if (rows > 0) MaterializationRows.Add(rows, tag);
-        if (features > 0) MaterializationFeatures.Add(features, tag);
+        MaterializationRows.Add(rows, view);
+        MaterializationFeatures.Add(features, view);
         NoteMaterializationSuccess(view, end, finishedAt);
     }
 
@@ -136,7 +144,7 @@ public static class GranaryMetrics
 
     /// <summary>Records a failed materialization run of <paramref name="view"/>.</summary>
     public static void RecordMaterializationFailed(string view)
-        => MaterializationFailures.Add(1, new KeyValuePair<string, object?>(Labels.FeatureView, view));
+        => MaterializationFailures.Add(1, view);
 
     /// <summary>Sets (or with null clears) the interval of <paramref name="view"/>'s materialization schedule.</summary>
     public static void NoteMaterializationSchedule(string view, TimeSpan? every) => State(view).ScheduleSeconds = every?.TotalSeconds;
@@ -147,10 +155,10 @@ public static class GranaryMetrics
     /// <summary>Records one push to <paramref name="source"/>: rows received, rows rejected by validation, duplicates dropped.</summary>
     public static void RecordPush(string source, long rows, long rejected, long duplicates)
     {
-        var tag = new KeyValuePair<string, object?>(Labels.PushSource, source);
-        if (rows > 0) PushRows.Add(rows, tag);
-        if (rejected > 0) PushRejectedRows.Add(rejected, tag);
-        if (duplicates > 0) PushDuplicates.Add(duplicates, tag);
+        PushRows.Add(rows, source);
+        // Zero is recorded too, so a source's rejected and dropped series exist (at 0) from its first push on.
+        PushRejectedRows.Add(rejected, source);
+        PushDuplicates.Add(duplicates, source);
     }
 
     private static ViewState State(string view) => Views.GetOrAdd(view, static _ => new ViewState());
@@ -162,6 +170,30 @@ public static class GranaryMetrics
         foreach (var (view, state) in Views)
         {
             if (value(state) is { } v) yield return new Measurement<double>(v, new KeyValuePair<string, object?>(Labels.FeatureView, view));
+        }
+    }
+
+    /// <summary>Cumulative totals of one counter per label values (up to three labels), observed at collection.</summary>
+    private sealed class Totals(params string[] labels)
+    {
+        private readonly ConcurrentDictionary<(string, string, string), StrongBox<long>> _values = new();
+
+        public void Add(long count, string a, string b = "", string c = "")
+        {
+            var total = _values.GetOrAdd((a, b, c), static _ => new StrongBox<long>());
+            Interlocked.Add(ref total.Value, count);
+        }
+
+        public IEnumerable<Measurement<long>> Observe()
+        {
+            foreach (var ((a, b, c), total) in _values)
+            {
+                var tags = new KeyValuePair<string, object?>[labels.Length];
+                tags[0] = new(labels[0], a);
+                if (labels.Length > 1) tags[1] = new(labels[1], b);
+                if (labels.Length > 2) tags[2] = new(labels[2], c);
+                yield return new Measurement<long>(Interlocked.Read(ref total.Value), tags);
+            }
         }
     }
 
