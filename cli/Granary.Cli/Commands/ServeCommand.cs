@@ -47,6 +47,7 @@ public sealed class ServeCommand : ICliCommand
                 var table = new Table().AddColumns("endpoint", "address");
                 table.AddRow("REST (Feast)", Markup.Escape($"POST {gateway.RestUrl}/get-online-features, /push, /write-to-online-store, /materialize, /materialize-incremental"));
                 table.AddRow("health", Markup.Escape($"GET {gateway.RestUrl}/health"));
+                table.AddRow("metrics", Markup.Escape($"GET {gateway.RestUrl}/metrics  (Prometheus: Granary's and Orleans' meters)"));
                 table.AddRow("gRPC (HTTP/2)", Markup.Escape($"{gateway.GrpcUrl}  feast.serving.ServingService, granary.gateway.v1.Granary, grpc.health.v1.Health, reflection"));
                 console.Write(table);
                 console.Line($"press Ctrl+C to stop");

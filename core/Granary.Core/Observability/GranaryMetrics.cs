@@ -48,36 +48,36 @@ public static class GranaryMetrics
         "online_request_duration_seconds", "s", "Time the gateway took to answer an online request, by endpoint and protocol.");
     // Counters are observable, read from totals kept here: every scrape then renews every series, so a rare one (a
     // daily run's rows, a failure) is never expired by the exporter and never restarts from zero between scrapes.
-    private static readonly Totals Requests = new(Labels.Endpoint, Labels.Protocol, Labels.Status);
-    private static readonly Totals FeatureValues = new(Labels.FeatureView, Labels.Status);
-    private static readonly Totals StaleValues = new(Labels.FeatureView);
-    private static readonly Totals MaterializationFailures = new(Labels.FeatureView);
-    private static readonly Totals MaterializationRows = new(Labels.FeatureView);
-    private static readonly Totals MaterializationFeatures = new(Labels.FeatureView);
-    private static readonly Totals PushRows = new(Labels.PushSource);
-    private static readonly Totals PushRejectedRows = new(Labels.PushSource);
-    private static readonly Totals PushDuplicates = new(Labels.PushSource);
+    private static readonly Totals Requests = new("online_requests_total",
+        "Online requests answered, by endpoint, protocol and status (HTTP class or gRPC status name).",
+        Labels.Endpoint, Labels.Protocol, Labels.Status);
+    private static readonly Totals FeatureValues = new("online_feature_values_total",
+        "Feature values served, by feature view and Feast status (PRESENT, NULL_VALUE, NOT_FOUND, OUTSIDE_MAX_AGE).",
+        Labels.FeatureView, Labels.Status);
+    private static readonly Totals StaleValues = new("online_stale_values_total",
+        "Found feature values served older than their view's freshness SLA, by feature view.",
+        Labels.FeatureView);
+    private static readonly Totals MaterializationFailures = new("materialization_failures_total",
+        "Materialization runs that failed, by feature view.",
+        Labels.FeatureView);
+    private static readonly Totals MaterializationRows = new("materialization_rows_written_total",
+        "Entity rows written to the online store by successful materialization runs, by feature view.",
+        Labels.FeatureView);
+    private static readonly Totals MaterializationFeatures = new("materialization_features_written_total",
+        "Feature values written by successful materialization runs (rows x features), by feature view.",
+        Labels.FeatureView);
+    private static readonly Totals PushRows = new("push_rows_total",
+        "Rows of answered pushes to a known push source (stored, dropped as duplicates, or rejected), by push source.",
+        Labels.PushSource);
+    private static readonly Totals PushRejectedRows = new("push_rejected_rows_total",
+        "Rows of pushes rejected by validation (a bad batch is rejected whole), by push source.",
+        Labels.PushSource);
+    private static readonly Totals PushDuplicates = new("push_duplicates_dropped_total",
+        "Pushed rows dropped because their event id was already seen in the deduplication window, by push source.",
+        Labels.PushSource);
 
     static GranaryMetrics()
     {
-        Meter.CreateObservableCounter("online_requests_total", Requests.Observe,
-            null, "Online requests answered, by endpoint, protocol and status (HTTP class or gRPC status name).");
-        Meter.CreateObservableCounter("online_feature_values_total", FeatureValues.Observe,
-            null, "Feature values served, by feature view and Feast status (PRESENT, NULL_VALUE, NOT_FOUND, OUTSIDE_MAX_AGE).");
-        Meter.CreateObservableCounter("online_stale_values_total", StaleValues.Observe,
-            null, "Found feature values served older than their view's freshness SLA, by feature view.");
-        Meter.CreateObservableCounter("materialization_failures_total", MaterializationFailures.Observe,
-            null, "Materialization runs that failed, by feature view.");
-        Meter.CreateObservableCounter("materialization_rows_written_total", MaterializationRows.Observe,
-            null, "Entity rows written to the online store by successful materialization runs, by feature view.");
-        Meter.CreateObservableCounter("materialization_features_written_total", MaterializationFeatures.Observe,
-            null, "Feature values written by successful materialization runs (rows x features), by feature view.");
-        Meter.CreateObservableCounter("push_rows_total", PushRows.Observe,
-            null, "Rows of answered pushes to a known push source (stored, dropped as duplicates, or rejected), by push source.");
-        Meter.CreateObservableCounter("push_rejected_rows_total", PushRejectedRows.Observe,
-            null, "Rows of pushes rejected by validation (a bad batch is rejected whole), by push source.");
-        Meter.CreateObservableCounter("push_duplicates_dropped_total", PushDuplicates.Observe,
-            null, "Pushed rows dropped because their event id was already seen in the deduplication window, by push source.");
         Meter.CreateObservableGauge("feature_freshness_seconds", () => Observe(v => v.NewestServedMicros == long.MinValue ? null : Now() - v.NewestServedMicros / 1e6),
             "s", "Seconds between now and the newest event timestamp this process served, by feature view.");
         Meter.CreateObservableGauge("feature_view_freshness_sla_seconds", () => Observe(v => v.FreshnessSlaSeconds),
@@ -174,9 +174,16 @@ public static class GranaryMetrics
     }
 
     /// <summary>Cumulative totals of one counter per label values (up to three labels), observed at collection.</summary>
-    private sealed class Totals(params string[] labels)
+    private sealed class Totals
     {
         private readonly ConcurrentDictionary<(string, string, string), StrongBox<long>> _values = new();
+        private readonly string[] _labels;
+
+        public Totals(string name, string description, params string[] labels)
+        {
+            _labels = labels;
+            Meter.CreateObservableCounter(name, Observe, null, description);
+        }
 
         public void Add(long count, string a, string b = "", string c = "")
         {
@@ -188,10 +195,10 @@ public static class GranaryMetrics
         {
             foreach (var ((a, b, c), total) in _values)
             {
-                var tags = new KeyValuePair<string, object?>[labels.Length];
-                tags[0] = new(labels[0], a);
-                if (labels.Length > 1) tags[1] = new(labels[1], b);
-                if (labels.Length > 2) tags[2] = new(labels[2], c);
+                var tags = new KeyValuePair<string, object?>[_labels.Length];
+                tags[0] = new(_labels[0], a);
+                if (_labels.Length > 1) tags[1] = new(_labels[1], b);
+                if (_labels.Length > 2) tags[2] = new(_labels[2], c);
                 yield return new Measurement<long>(Interlocked.Read(ref total.Value), tags);
             }
         }
