@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using Feast.Serving;
 using Feast.Types;
+using Granary.Grains.Online;
 using Grpc.Core;
 using Value = Feast.Types.Value;
 
@@ -33,11 +34,17 @@ public static class KnownTraffic
     public const int PushedRows = GoodPushes * 2 + BadPushes;
     public const int DuplicateRows = 2;
     public const int RejectedRows = 1;
+    public static readonly TimeSpan Schedule = TimeSpan.FromHours(6);
 
     public static async Task SendAsync(ObservedCluster cluster)
     {
         var http = cluster.Http;
         await Expect(http, "/materialize", """{"feature_views":["driver_stats"],"start_ts":"2024-01-01T00:00:00Z","end_ts":"2024-01-03T00:00:00Z"}""", HttpStatusCode.OK);
+        await cluster.Grains.GetGrain<IMaterializationGrain>($"{cluster.Project}/driver_stats").ScheduleAsync(Schedule, TimeSpan.FromDays(1));
+        // Its source file is gone: the run fails (the answer's status is the gateway's business; the failure is counted).
+        using (var failed = await http.PostAsync("/materialize", new StringContent(
+                   """{"feature_views":["gone_stats"],"start_ts":"2024-01-01T00:00:00Z","end_ts":"2024-01-03T00:00:00Z"}""", Encoding.UTF8, "application/json")))
+            Assert.False(failed.IsSuccessStatusCode, "materializing a view whose file is gone succeeded");
 
         var read = "{\"features\":[" + string.Join(",", Features.Select(f => $"\"{f}\"")) + "],\"entities\":{\"driver_id\":[" + string.Join(",", Drivers) + "]}}";
         for (var i = 0; i < RestReads; i++) await Expect(http, "/get-online-features", read, HttpStatusCode.OK);

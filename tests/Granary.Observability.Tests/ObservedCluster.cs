@@ -52,6 +52,7 @@ public sealed class ObservedCluster : IAsyncLifetime
             throw new InvalidOperationException($"fixture: the gateway could not reach the silo ({e.Message}). Silo output:\n{Silo.Output}", e);
         }
         await Grains.GetGrain<IRegistryGrain>(Project).ApplyAsync(new ApplyRequest(Definitions(), ExpectedVersion: 0, Force: false));
+        File.Delete(Path.Combine(_root, "data", "gone.parquet"));
         await KnownTraffic.SendAsync(this);
     }
 
@@ -111,6 +112,7 @@ public sealed class ObservedCluster : IAsyncLifetime
         [
             new FileSource { Name = "drivers", Path = "data/drivers.parquet", TimestampField = "event_timestamp" },
             new FileSource { Name = "pushed_batch", Path = "data/pushed.parquet", TimestampField = "event_timestamp" },
+            new FileSource { Name = "gone", Path = "data/gone.parquet", TimestampField = "event_timestamp" },
             new PushSource { Name = "driver_push", BatchSource = "pushed_batch" },
         ],
         FeatureViews =
@@ -120,6 +122,12 @@ public sealed class ObservedCluster : IAsyncLifetime
                 // Rows from 2024 against a one-hour SLA: every value served is stale, on purpose.
                 Name = "driver_stats", Entities = ["driver"], Source = "drivers", Ttl = TimeSpan.FromDays(36500), FreshnessSla = TimeSpan.FromHours(1),
                 Features = [new Field("conv_rate", new(ScalarType.Float64)), new Field("trips", new(ScalarType.Int64))],
+            },
+            new FeatureView
+            {
+                // Its file is deleted after apply, so its materialization fails.
+                Name = "gone_stats", Entities = ["driver"], Source = "gone", Ttl = TimeSpan.FromDays(36500),
+                Features = [new Field("conv_rate", new(ScalarType.Float64))],
             },
             new FeatureView
             {
@@ -143,6 +151,7 @@ public sealed class ObservedCluster : IAsyncLifetime
                 (2::BIGINT, TIMESTAMPTZ '2024-01-01 11:00:00+00', 0.2::DOUBLE, 20::BIGINT),
                 (3::BIGINT, TIMESTAMPTZ '2024-01-01 12:00:00+00', 0.3::DOUBLE, 30::BIGINT))
               t(driver_id, event_timestamp, conv_rate, trips)) TO '{data}/drivers.parquet' (FORMAT parquet);
+            COPY (SELECT 1::BIGINT AS driver_id, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS event_timestamp, 0.5::DOUBLE AS conv_rate) TO '{data}/gone.parquet' (FORMAT parquet);
             COPY (SELECT 1::BIGINT AS driver_id, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS event_timestamp, 1.0::DOUBLE AS speed) TO '{data}/pushed.parquet' (FORMAT parquet);
             """;
         command.ExecuteNonQuery();

@@ -39,7 +39,10 @@ public sealed class ScrapeTests(ObservedCluster cluster) : IClassFixture<Observe
         AssertHas(text, $"granary_push_rows_total{{push_source=\"driver_push\"}} {KnownTraffic.PushedRows}");
         AssertHas(text, $"granary_push_rejected_rows_total{{push_source=\"driver_push\"}} {KnownTraffic.RejectedRows}");
         AssertHas(text, $"granary_push_duplicates_dropped_total{{push_source=\"driver_push\"}} {KnownTraffic.DuplicateRows}");
-        Assert.DoesNotContain("granary_materialization_failures_total{", text);
+        AssertHas(text, "granary_materialization_failures_total{feature_view=\"gone_stats\"} 1");
+        // At zero from the first run on, so Prometheus sees a first failure as an increase.
+        AssertHas(text, "granary_materialization_failures_total{feature_view=\"driver_stats\"} 0");
+        AssertHas(text, $"granary_materialization_schedule_seconds{{feature_view=\"driver_stats\"}} {KnownTraffic.Schedule.TotalSeconds}");
         // Orleans' own meters (prefix: the meter name, Microsoft.Orleans).
         AssertHas(text, "\nmicrosoft_orleans_");
     }
@@ -70,6 +73,10 @@ public sealed class ScrapeTests(ObservedCluster cluster) : IClassFixture<Observe
         var lastSuccess = await prometheus.ScalarAsync("max(granary_materialization_last_success_timestamp_seconds)");
         Assert.InRange(lastSuccess!.Value, DateTimeOffset.UtcNow.AddHours(-1).ToUnixTimeSeconds(), DateTimeOffset.UtcNow.AddMinutes(1).ToUnixTimeSeconds());
         Assert.True(await prometheus.ScalarAsync("min(granary_feature_freshness_seconds{feature_view=\"driver_stats\"})") > 3600);
+
+        // Materialized just now on a 6-hour schedule: not missed; the failed view fails.
+        Assert.Equal(1, await prometheus.WaitForAsync("count(ALERTS{alertname=\"GranaryMaterializationFailing\",feature_view=\"gone_stats\"})", 1));
+        Assert.Null(await prometheus.ScalarAsync("ALERTS{alertname=\"GranaryMaterializationMissed\"}"));
 
         // The shipped rule sees the stale view: pending (it must hold for 5 minutes before firing).
         Assert.Equal(1, await prometheus.WaitForAsync("count(ALERTS{alertname=\"GranaryFeatureViewStale\",feature_view=\"driver_stats\",alertstate=\"pending\"})", 1));

@@ -142,6 +142,17 @@ public static class GranaryMetrics
         }
     }
 
+    /// <summary>
+    /// Notes that a run of <paramref name="view"/> starts: its counters exist from now on, at zero until something is
+    /// counted, so Prometheus sees the first failure as an increase.
+    /// </summary>
+    public static void RecordMaterializationStarted(string view)
+    {
+        MaterializationFailures.Add(0, view);
+        MaterializationRows.Add(0, view);
+        MaterializationFeatures.Add(0, view);
+    }
+
     /// <summary>Records a failed materialization run of <paramref name="view"/>.</summary>
     public static void RecordMaterializationFailed(string view)
         => MaterializationFailures.Add(1, view);

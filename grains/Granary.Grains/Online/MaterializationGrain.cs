@@ -125,6 +125,7 @@ public sealed partial class MaterializationGrain(
             ScheduleEvery = state.ScheduleEvery,
         };
         GranaryMetrics.NoteFreshnessSla(View, OnlineReadRules.FreshnessSlaOf(view));
+        GranaryMetrics.RecordMaterializationStarted(View);
         await SaveCheckpointAsync();
         _run = RunAsync();
         return await GetStatusAsync();
