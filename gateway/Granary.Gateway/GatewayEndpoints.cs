@@ -3,6 +3,7 @@ using System.Text.Json;
 using Granary.Gateway.Catalog;
 using Granary.Gateway.Grpc;
 using Granary.Gateway.FeatureHealth;
+using Granary.Gateway.Metrics;
 using Granary.Gateway.Rest;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -17,7 +18,7 @@ public static partial class GatewayEndpoints
 {
     /// <summary>
     /// Maps Feast's REST API, the push endpoints (when built with the push grain), both gRPC services, the gRPC health
-    /// service, server reflection, and the feature catalog (API, UI, Orleans dashboard).
+    /// service, server reflection, <c>/metrics</c>, and the feature catalog (API, UI, Orleans dashboard).
     /// </summary>
     public static IEndpointRouteBuilder MapGranaryGateway(this IEndpointRouteBuilder app)
     {
@@ -29,6 +30,7 @@ public static partial class GatewayEndpoints
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapGranaryCatalog();
+        app.MapGranaryMetrics();
         return app;
     }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using Granary.Gateway.Grpc;
 using Granary.Gateway.FeatureHealth;
+using Granary.Gateway.Metrics;
 using Granary.Grains.Registry;
 using Granary.Transforms;
 using Grpc.AspNetCore.Server;
@@ -37,6 +38,7 @@ public static class GatewayServiceExtensions
         services.TryAddSingleton<MaterializationRuns>();
         services.TryAddSingleton<Catalog.CatalogQueries>();
         services.AddFeatureHealth();
+        services.AddGranaryRequestMetrics();
 
         services.AddGrpc(o => o.Interceptors.Add<GatewayErrorInterceptor>());
         services.AddOptions<GrpcServiceOptions>().Configure<IOptions<GatewayOptions>>((grpc, gateway) =>

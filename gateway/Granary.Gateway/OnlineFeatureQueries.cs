@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Granary.Definitions;
 using Granary.Grains.Online;
 using Granary.Grains.Registry;
+using Granary.Observability;
 using Granary.Offline;
 using Granary.Serving;
 using Granary.Transforms;
@@ -106,7 +107,7 @@ public sealed class OnlineFeatureQueries(IGrainFactory grains, RegistryCache reg
     }
 
     /// <summary>Reads <paramref name="plan"/> for the typed entity rows, honouring <paramref name="cancellationToken"/> (client gone, deadline).</summary>
-    public Task<OnlineFeaturesResponse> ReadAsync(RegistrySnapshot snapshot, HistoricalRetrievalPlan plan, IReadOnlyDictionary<string, IReadOnlyList<object?>> entities, CancellationToken cancellationToken)
+    public async Task<OnlineFeaturesResponse> ReadAsync(RegistrySnapshot snapshot, HistoricalRetrievalPlan plan, IReadOnlyDictionary<string, IReadOnlyList<object?>> entities, CancellationToken cancellationToken)
     {
         foreach (var (name, values) in entities)
         {
@@ -115,7 +116,10 @@ public sealed class OnlineFeatureQueries(IGrainFactory grains, RegistryCache reg
                     "split the request, or raise Granary:Gateway:MaxEntityRows");
         }
         var read = OnlineRetrieval.ExecuteAsync(new OnlineFeaturesRequest { Project = snapshot.Project, Plan = plan, Entities = entities }, _source, cancellationToken);
-        return featureLog is null ? read : featureLog.Observe(read, plan, entities); // a sample of served rows to the feature log, off the request path
+        // A sample of served rows goes to the feature log, off the request path.
+        var response = await (featureLog is null ? read : featureLog.Observe(read, plan, entities));
+        OnlineReadMetrics.Record(plan, response, GranaryMetrics.Clock.GetUtcNow());
+        return response;
     }
 
     private static IReadOnlyDictionary<string, ValueType> BuildInputTypes(RegistrySnapshot snapshot)

@@ -5,6 +5,7 @@ using Granary.Silo;
 using Microsoft.Extensions.Options;
 using Orleans.Dashboard;
 using Orleans.Configuration;
+using Prometheus;
 using StackExchange.Redis;
 
 // The Granary silo. `dotnet Granary.Silo.dll --help` prints the options; docs/cluster.md explains the cluster.
@@ -77,10 +78,13 @@ builder.UseOrleans(silo =>
 
 var app = builder.Build();
 app.MapOrleansDashboard(routePrefix: "/dashboard");
+// Prometheus: Orleans' meters and Granary's (materialization, push) recorded on this silo; docs/observability.md.
+Granary.Gateway.Metrics.PrometheusExport.Configure();
+app.MapMetrics();
 var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Granary.Silo");
 if (settings.Redis is null) logger.LogWarning("No --redis given: grain state lives in this process's memory and is lost when the silo stops.");
 if (settings.Postgres is null) logger.LogWarning("No --postgres given: localhost clustering; this silo runs alone and other silos cannot join it.");
-logger.LogInformation("Orleans dashboard: http://{Host}:{Port}/dashboard", settings.Host, settings.HttpPort);
+logger.LogInformation("Orleans dashboard: http://{Host}:{Port}/dashboard, Prometheus metrics: /metrics", settings.Host, settings.HttpPort);
 
 try
 {

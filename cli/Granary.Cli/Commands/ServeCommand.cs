@@ -51,6 +51,7 @@ public sealed class ServeCommand : ICliCommand
                 table.AddRow("health", Markup.Escape($"GET {gateway.RestUrl}/health"));
                 table.AddRow("feature catalog (UI)", Markup.Escape($"{gateway.RestUrl}{CatalogEndpoints.UiPath}  (JSON: {gateway.RestUrl}/api/catalog/search)"));
                 table.AddRow("Orleans dashboard", Markup.Escape($"{gateway.RestUrl}{GatewayDashboard.RoutePrefix}/"));
+                table.AddRow("metrics", Markup.Escape($"GET {gateway.RestUrl}/metrics  (Prometheus: Granary's and Orleans' meters)"));
                 table.AddRow("gRPC (HTTP/2)", Markup.Escape($"{gateway.GrpcUrl}  feast.serving.ServingService, granary.gateway.v1.Granary, grpc.health.v1.Health, reflection"));
                 console.Write(table);
                 // Browsers refuse Feast's port 6566 (the Fetch standard's "bad ports"); the UI needs another REST port there.

@@ -1,5 +1,6 @@
 using Granary.Definitions;
 using Granary.Grains.Registry;
+using Granary.Observability;
 using Granary.Offline;
 using Granary.Online;
 using Microsoft.Extensions.Logging;
@@ -51,6 +52,8 @@ public sealed class MaterializationCheckpoint
     [Id(8)] public int Resumes { get; set; }
     /// <summary>The schedule's lookback, when scheduled.</summary>
     [Id(9)] public TimeSpan ScheduleLookback { get; set; }
+    /// <summary>The schedule's interval, when scheduled (republished as a metric when the grain activates).</summary>
+    [Id(10)] public TimeSpan? ScheduleEvery { get; set; }
 }
 
 /// <summary>
@@ -82,6 +85,10 @@ public sealed partial class MaterializationGrain(
     /// <inheritdoc/>
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        // Metrics of this silo start empty after a restart or a move: republish what the checkpoint knows.
+        if (checkpoint.State.ScheduleEvery is { } every) GranaryMetrics.NoteMaterializationSchedule(View, every);
+        if (checkpoint.State is { State: MaterializationRunState.Succeeded, FinishedAt: { } finished })
+            GranaryMetrics.NoteMaterializationSuccess(View, checkpoint.State.End, finished);
         if (checkpoint.State.State == MaterializationRunState.Running)
         {
             // The silo that ran this checkpoint stopped: carry on with the partitions not yet finished.
@@ -115,7 +122,10 @@ public sealed partial class MaterializationGrain(
         {
             RunId = Guid.NewGuid().ToString("N"), State = MaterializationRunState.Running, Start = start, End = end,
             PartitionRows = Enumerable.Repeat(-1L, partitions).ToArray(), StartedAt = time.GetUtcNow(), ScheduleLookback = state.ScheduleLookback,
+            ScheduleEvery = state.ScheduleEvery,
         };
+        GranaryMetrics.NoteFreshnessSla(View, OnlineReadRules.FreshnessSlaOf(view));
+        GranaryMetrics.RecordMaterializationStarted(View);
         await SaveCheckpointAsync();
         _run = RunAsync();
         return await GetStatusAsync();
@@ -147,9 +157,14 @@ public sealed partial class MaterializationGrain(
         if (every is null)
         {
             if (await this.GetReminder(ScheduleReminder) is { } reminder) await this.UnregisterReminder(reminder);
+            checkpoint.State.ScheduleEvery = null;
+            await SaveCheckpointAsync();
+            GranaryMetrics.NoteMaterializationSchedule(View, null);
             return;
         }
         checkpoint.State.ScheduleLookback = lookback;
+        checkpoint.State.ScheduleEvery = every;
+        GranaryMetrics.NoteMaterializationSchedule(View, every);
         await SaveCheckpointAsync();
         await this.RegisterOrUpdateReminder(ScheduleReminder, every.Value, every.Value);
     }
@@ -191,16 +206,21 @@ public sealed partial class MaterializationGrain(
                 .Select(p => RunPartitionAsync(p.index, state.PartitionRows.Length)).ToList();
             await Task.WhenAll(pending);
             await InvalidateSilosAsync();
+            var features = (await registry.GetAsync(Project)).FeatureViews.FirstOrDefault(v => v.Name == View)?.Features.Count ?? 0;
             await GrainFactory.GetGrain<IRegistryGrain>(Project).RecordMaterializationIntervalAsync(View, state.Start, state.End);
             state.State = MaterializationRunState.Succeeded;
+            state.FinishedAt = time.GetUtcNow();
+            var rows = state.PartitionRows.Sum();
+            GranaryMetrics.RecordMaterializationSucceeded(View, state.End, state.FinishedAt.Value, rows, rows * features);
         }
         catch (Exception e)
         {
             state.State = MaterializationRunState.Failed;
+            GranaryMetrics.RecordMaterializationFailed(View);
             state.Error = e is GranaryException ? e.Message : $"{e.Message} ({e.GetType().Name})";
             LogRunFailed(logger, Key, e);
         }
-        state.FinishedAt = time.GetUtcNow();
+        state.FinishedAt ??= time.GetUtcNow();
         await SaveCheckpointAsync();
         DelayDeactivation(TimeSpan.Zero);
     }

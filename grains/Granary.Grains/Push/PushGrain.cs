@@ -1,5 +1,6 @@
 using Granary.Grains.Online;
 using Granary.Grains.Registry;
+using Granary.Observability;
 using Granary.Offline;
 using Granary.Online;
 using Granary.Push;
@@ -34,7 +35,17 @@ public sealed partial class PushGrain(
 
         var snapshot = await registry.GetAsync(project);
         var plan = PushPlan.For(snapshot, sourceName);
-        var pushed = PushValidator.Validate(plan, new PushBatch(request.Columns, request.Rows), settings.EventIdColumn);
+        ValidatedPush pushed;
+        try
+        {
+            pushed = PushValidator.Validate(plan, new PushBatch(request.Columns, request.Rows), settings.EventIdColumn);
+        }
+        catch (PushValidationException)
+        {
+            // A bad batch is rejected whole. Counted only once the source is known, so labels stay registry names.
+            GranaryMetrics.RecordPush(sourceName, request.Rows.Length, rejected: request.Rows.Length, duplicates: 0);
+            throw;
+        }
         var offline = request.To.WritesOffline()
             ? offlineStores.FirstOrDefault(s => s.CanRead(plan.BatchSource))
               ?? throw new PushDefinitionException($"no configured offline store takes batch source '{plan.BatchSource.Name}' of push source '{sourceName}'",
@@ -47,6 +58,7 @@ public sealed partial class PushGrain(
         {
             var (applied, ignored) = request.To.WritesOnline() ? await WriteOnlineAsync(pushed, kept) : (0, 0);
             var appended = offline is not null && kept.Count > 0 ? await offline.AppendRowsAsync(plan.BatchSource, pushed.OfflineRows(kept)) : 0;
+            GranaryMetrics.RecordPush(sourceName, pushed.RowCount, rejected: 0, duplicates: pushed.RowCount - kept.Count);
             return new PushResult(pushed.RowCount, kept.Count, pushed.RowCount - kept.Count, ignored, applied, appended);
         }
         catch (Exception e) when (claimed.Count > 0)
