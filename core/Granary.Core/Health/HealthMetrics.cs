@@ -12,25 +12,25 @@ public static class HealthMetrics
     /// <summary>The meter Granary's own instruments use.</summary>
     public const string MeterName = "Granary";
 
-    /// <summary>Instrument names (exported by prometheus-net with its own naming rule).</summary>
+    /// <summary>Instrument names: prometheus-net exports <c>granary_</c> + the name as is (no unit or <c>_total</c> added), so each name carries its suffix.</summary>
     public static class Names
     {
         /// <summary>Share of compared values that matched in the last parity check, 0..1, per feature view.</summary>
-        public const string ParityRate = "granary.parity.rate";
+        public const string ParityRate = "parity_rate";
         /// <summary>Unix time of the last parity check of a view, seconds.</summary>
-        public const string ParityCheckTimestamp = "granary.parity.check.timestamp.seconds";
+        public const string ParityCheckTimestamp = "parity_check_timestamp_seconds";
         /// <summary>Drift score (PSI for numbers, chi-square statistic for categories) per feature.</summary>
-        public const string DriftScore = "granary.drift.score";
+        public const string DriftScore = "drift_score";
         /// <summary>The threshold the drift score is compared with, per feature.</summary>
-        public const string DriftThreshold = "granary.drift.threshold";
+        public const string DriftThreshold = "drift_threshold";
         /// <summary>Served NULL rate minus baseline NULL rate, per feature.</summary>
-        public const string NullRateDifference = "granary.null.rate.difference";
+        public const string NullRateDifference = "null_rate_difference";
         /// <summary>Unix time of the last drift check of a view, seconds.</summary>
-        public const string DriftCheckTimestamp = "granary.drift.check.timestamp.seconds";
+        public const string DriftCheckTimestamp = "drift_check_timestamp_seconds";
         /// <summary>Served rows written to the feature log (a counter).</summary>
-        public const string FeatureLogRowsWritten = "granary.feature_logging.rows.written";
+        public const string FeatureLogRowsWritten = "feature_logging_rows_written_total";
         /// <summary>Served rows the feature log dropped: queue full or write failed (a counter).</summary>
-        public const string FeatureLogRowsDropped = "granary.feature_logging.rows.dropped";
+        public const string FeatureLogRowsDropped = "feature_logging_rows_dropped_total";
     }
 
     private static readonly Meter Meter = new(MeterName);
