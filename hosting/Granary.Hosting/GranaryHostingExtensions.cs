@@ -1,3 +1,4 @@
+using Granary.FeatureHealth;
 using Granary.Grains;
 using Granary.Grains.Hosting;
 using Granary.Offline;
@@ -61,7 +62,8 @@ public static class GranaryHostingExtensions
 
     /// <summary>
     /// Adds the stores <see cref="GranaryOptions"/> names: the registry (SQLite or PostgreSQL), the offline stores (DuckDB
-    /// for file sources always; PostgreSQL when configured) and the source-schema reader validation uses. Needs no silo:
+    /// for file sources always; PostgreSQL when configured), the source-schema reader validation uses and the DuckDB reader
+    /// of drift baselines. Needs no silo:
     /// the CLI's registry commands use these directly. Which offline engines exist follows <paramref name="config"/>.
     /// </summary>
     public static IServiceCollection AddGranaryStores(this IServiceCollection services, RepositoryConfig config)
@@ -86,6 +88,8 @@ public static class GranaryHostingExtensions
                 DuckDb = DuckDbOptions(sp),
             }));
         }
+        // Drift baselines (Parquet or CSV) are read with DuckDB on every silo, so scheduled checks accept Parquet too.
+        services.TryAddSingleton<ITrainingSetReader, DuckDbTrainingSetReader>();
         services.TryAddSingleton<ISourceSchemaReader>(sp => new OfflineSourceSchemaReader(
             sp.GetServices<IOfflineStore>().ToList(), sp.GetRequiredService<IOptions<GranaryOptions>>().Value));
         return services;

@@ -51,7 +51,8 @@ public class HealthServer : IAsyncLifetime
     {
         await File.WriteAllTextAsync(Path.Combine(_root, "granary.yaml"), $"project: {Project}\n{Yaml}\n");
         WriteData();
-        Store = await EmbeddedFeatureStore.StartAsync(_root, silo => silo.Services.AddSingleton<ITrainingSetReader, DuckDbTrainingSetReader>());
+        // No reader registered here: AddGranaryStores gives every silo the DuckDB one, so REST drift reads Parquet baselines.
+        Store = await EmbeddedFeatureStore.StartAsync(_root);
         await Store.Grains.GetGrain<IRegistryGrain>(Project).ApplyAsync(new ApplyRequest(Definitions(), ExpectedVersion: 0, Force: false));
         foreach (var view in new[] { "driver_stats", "planted_stats" })
         {

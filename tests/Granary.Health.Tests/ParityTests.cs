@@ -112,7 +112,7 @@ public sealed class ParityTests(HealthServer server) : IClassFixture<HealthServe
     public async Task The_schedule_from_granary_yaml_is_a_reminder_and_its_tick_runs_a_check_that_feeds_the_gauges()
     {
         var grain = server.Store.Grains.GetGrain<IFeatureHealthGrain>(server.Project);
-        // The gateway registered it at start-up (health.parity_every: 1h); no drift schedule without a baseline.
+        // The silo registered it once active (health.parity_every: 1h); no drift schedule without a baseline.
         var table = server.Store.Services.GetRequiredService<Orleans.IReminderTable>();
         ReminderEntry? entry = null;
         for (var i = 0; i < 100 && entry is null; i++)

@@ -2,12 +2,10 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Granary.Definitions;
-using Granary.Gateway.FeatureHealth;
 using Granary.Grains.Health;
 using Granary.FeatureHealth;
 using Granary.Hosting;
 using Granary.Repository;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
@@ -42,9 +40,8 @@ public sealed class DriftCommand : ICliCommand
             if (!File.Exists(Path.Combine(root, RepositoryConfig.FileName)))
                 throw new CliException($"no {RepositoryConfig.FileName} in '{root}'; run 'granary init <dir>' to create a repository, or pass --repo <dir>");
             var logLevel = parse.GetValue(context.VerboseOption) ? LogLevel.Information : LogLevel.None;
-            // The embedded silo reads Parquet baselines with DuckDB (a silo without it reads CSV only).
-            await using var store = await EmbeddedFeatureStore.StartAsync(root, silo => silo.Services.AddSingleton<ITrainingSetReader, DuckDbTrainingSetReader>(),
-                logLevel, cancellationToken);
+            // Every silo (AddGranaryStores) reads Parquet and CSV baselines with DuckDB.
+            await using var store = await EmbeddedFeatureStore.StartAsync(root, minimumLogLevel: logLevel, cancellationToken: cancellationToken);
             var report = await store.Grains.GetGrain<IFeatureHealthGrain>(store.Config.Project).RunDriftAsync(request);
             if (parse.GetValue(json)) WriteJson(context.Console, report);
             else WriteTable(context.Console, report);

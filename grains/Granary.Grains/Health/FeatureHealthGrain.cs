@@ -24,7 +24,12 @@ public sealed class FeatureHealthState
 /// silo's stores and the entity grains, keeps the last result per view, publishes it to <see cref="HealthMetrics"/>, and
 /// runs the checks on the schedule granary.yaml's <c>health:</c> section sets.
 /// </summary>
-[GrainType("feature-health")]
+/// <remarks>
+/// The gauges live in the process hosting the activation: it publishes them on activation and withdraws them on
+/// deactivation, so a silo the grain moved away from stops reporting old values. Kept alive (not collected when idle),
+/// so the gauges do not vanish between scheduled ticks; it still moves on silo shutdown, rebalancing or an explicit deactivation.
+/// </remarks>
+[GrainType("feature-health"), KeepAlive]
 public sealed partial class FeatureHealthGrain(
     [PersistentState("feature-health")] IPersistentState<FeatureHealthState> state,
     RegistryCache registry,
@@ -43,8 +48,16 @@ public sealed partial class FeatureHealthGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // A new activation (another silo, a restart) shows the last results on its gauges at once.
-        HealthMetrics.Record(new ParityReport([.. state.State.Parity.Values]));
-        HealthMetrics.Record(new DriftReport([.. state.State.Drift.Values]));
+        HealthMetrics.Record(this, new ParityReport([.. state.State.Parity.Values]));
+        HealthMetrics.Record(this, new DriftReport([.. state.State.Drift.Values]));
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // The next activation (maybe on another silo) publishes them there; this process must not keep reporting them.
+        HealthMetrics.Forget(this);
         return Task.CompletedTask;
     }
 
@@ -58,7 +71,7 @@ public sealed partial class FeatureHealthGrain(
         var report = await Task.Run(() => checker.RunAsync(snapshot, request, work));
         foreach (var view in report.Views) state.State.Parity[view.FeatureView] = view;
         await state.WriteStateAsync();
-        HealthMetrics.Record(report);
+        HealthMetrics.Record(this, report);
         return report;
     }
 
@@ -77,7 +90,7 @@ public sealed partial class FeatureHealthGrain(
         var report = await Task.Run(() => checker.RunAsync(snapshot, request, logFolder, config?.RepositoryRoot, thresholds));
         foreach (var view in report.Views) state.State.Drift[view.FeatureView] = view;
         await state.WriteStateAsync();
-        HealthMetrics.Record(report);
+        HealthMetrics.Record(this, report);
         return report;
     }
 

@@ -1,3 +1,4 @@
+using Granary.Grains.Health;
 using Granary.Grains.Historical;
 using Granary.Grains.Online;
 using Granary.Grains.Registry;
@@ -17,7 +18,8 @@ public static class GranaryGrainsExtensions
 {
     /// <summary>
     /// Adds the transform catalog, the registry service, the per-silo registry cache (stopped before grains deactivate),
-    /// what historical queries need, and the online tier's per-silo services. Needs an <see cref="IRegistryStore"/>, any
+    /// what historical queries need, the online tier's per-silo services, and the start-up call that sets the project's
+    /// health check reminders. Needs an <see cref="IRegistryStore"/>, any
     /// number of <see cref="IOfflineStore"/>s and, for online reads, materialization and push, an <see cref="Granary.Online.IOnlineStore"/>.
     /// Grain classes themselves are found by Orleans from this assembly's generated code.
     /// </summary>
@@ -30,6 +32,8 @@ public static class GranaryGrainsExtensions
             sp.GetRequiredService<IRegistryStore>(), sp.GetRequiredService<TransformCatalog>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<RegistryCache>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, RegistryCacheLifecycle>();
+        // Health checks are scheduled by every silo once active (granary.yaml health:), with or without a gateway.
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, HealthScheduleLifecycle>();
         services.TryAddSingleton<IFeatureDefinitionSource, RegistryFeatureDefinitionSource>();
         services.TryAddSingleton<OfflineStoreSelector>();
         // Online tier: per-silo cache epochs (materialization invalidates them through the silo-pinned grain), materialization defaults.

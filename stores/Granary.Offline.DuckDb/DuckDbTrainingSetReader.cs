@@ -3,7 +3,7 @@ using Granary.Definitions;
 using Granary.FeatureHealth;
 using ValueType = Granary.Definitions.ValueType;
 
-namespace Granary.Gateway.FeatureHealth;
+namespace Granary.Offline.DuckDb;
 
 /// <summary>Reads Parquet and CSV training sets (drift baselines) with DuckDB, each wanted column cast to its feature's declared type.</summary>
 public sealed class DuckDbTrainingSetReader : ITrainingSetReader
