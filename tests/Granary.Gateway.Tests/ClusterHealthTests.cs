@@ -55,6 +55,7 @@ public sealed class ClusterGatewayServer : IAsyncLifetime
             o.Project = project;
             o.RestPort = 0;
             o.GrpcPort = 0;
+            o.WebPort = 0;
         });
         _gateway = builder.Build();
         _gateway.UseRouting();
