@@ -50,7 +50,7 @@ granary --repo "$dir" get-online-features --service driver_activity_v1 \
   --entity driver_id=9999,customer_id=201,val_to_add=1,val_to_add_2=10
 
 # --- The feature server: REST and gRPC against a running `granary serve` ---
-# Two free loopback ports: nothing answers a connect on them (bash's /dev/tcp, no extra tools).
+# Three free loopback ports (REST, gRPC, web): nothing answers a connect on them (bash's /dev/tcp, no extra tools).
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() {
   local p
@@ -61,7 +61,8 @@ free_port() {
   echo "demo: no free port found" >&2; return 1
 }
 rest_port=$(free_port); grpc_port=$(free_port "$rest_port")
-rest="http://127.0.0.1:$rest_port"; grpc="http://127.0.0.1:$grpc_port"
+web_port=$(free_port "$rest_port"); while [ "$web_port" = "$grpc_port" ]; do web_port=$(free_port "$rest_port"); done
+rest="http://127.0.0.1:$rest_port"; grpc="http://127.0.0.1:$grpc_port"; web="http://127.0.0.1:$web_port"
 log="$dir/serve.log"
 
 # The gRPC client is built before the server starts, so the two builds do not compete with it.
@@ -70,9 +71,9 @@ echo "Building the small gRPC client (bench/Granary.Bench.Gateway) ..."
 dotnet build "$here/bench/Granary.Bench.Gateway/Granary.Bench.Gateway.csproj" -c Release -v q -nologo -clp:ErrorsOnly >/dev/null
 grpc_client() { dotnet "$here/bench/Granary.Bench.Gateway/bin/Release/net10.0/Granary.Bench.Gateway.dll" once "$@"; }
 
-echo "Starting the feature server: granary --repo $dir serve --rest-port $rest_port --grpc-port $grpc_port (log: $log)"
+echo "Starting the feature server: granary --repo $dir serve --rest-port $rest_port --grpc-port $grpc_port --web-port $web_port (log: $log)"
 # exec: $! is the server itself, so the TERM below reaches it (a background job ignores SIGINT).
-( exec "$here/granary" --repo "$dir" serve --rest-port "$rest_port" --grpc-port "$grpc_port" >"$log" 2>&1 ) &
+( exec "$here/granary" --repo "$dir" serve --rest-port "$rest_port" --grpc-port "$grpc_port" --web-port "$web_port" >"$log" 2>&1 ) &
 server=$!
 stop_server() {
   if kill -0 "$server" 2>/dev/null; then kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
@@ -86,6 +87,7 @@ for i in $(seq 1 120); do
   sleep 0.5
 done
 echo "healthy: GET $rest/health -> $(curl -fsS "$rest/health")"
+echo "feature catalog (UI): $web/ui/ -> HTTP $(curl -sS -o /dev/null -w '%{http_code}' "$web/ui/"); Orleans dashboard: $web/dashboard/"
 
 echo
 echo "REST (Feast's shape): POST $rest/get-online-features"
@@ -116,3 +118,5 @@ echo "  - $dir/data/training.csv: point-in-time correct training rows (one per e
 echo "  - the REST answers above: Feast's column-major shape, driver 9999 NOT_FOUND, the pushed row PRESENT at once"
 echo "  - the gRPC answers: the same values over feast.serving.ServingService (Feast's gRPC wire format)"
 echo "  - $log: the endpoints the server printed; run it yourself with: ./granary --repo $dir serve"
+echo "    and open the feature catalog at http://127.0.0.1:8888/ui/ and the Orleans dashboard at http://127.0.0.1:8888/dashboard/"
+echo "    (the web port, --web-port; browsers refuse Feast's REST port 6566)"

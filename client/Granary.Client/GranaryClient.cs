@@ -151,7 +151,16 @@ public sealed class GranaryClient : IDisposable
         return new RegistryInfo(r.Project, r.Version, inputs,
             r.FeatureViews.Select(v => v.Name).Concat(r.OnDemandFeatureViews.Select(v => v.Name)).ToArray(),
             r.FeatureServices.Select(s => s.Name).ToArray(),
-            r.DataSources.Where(d => d.Kind == "push").Select(d => d.Name).ToArray());
+            r.DataSources.Where(d => d.Kind == "push").Select(d => d.Name).ToArray())
+        {
+            Definitions = new RegistryDefinitions(
+                r.Entities.Select(e => new RegistryEntity(e.Name, e.JoinKey, e.ValueType.ToString())).ToArray(),
+                r.FeatureViews.Select(v => new RegistryFeatureView(v.Name, v.Entities.ToArray(), v.Source,
+                    v.Features.Select(f => new RegistryField(f.Name, f.ValueType.ToString())).ToArray())).ToArray(),
+                r.DataSources.Select(d => new RegistryDataSource(d.Name, d.Kind, d.BatchSource.Length == 0 ? null : d.BatchSource, d.TimestampField,
+                    d.CreatedTimestampField.Length == 0 ? null : d.CreatedTimestampField, new Dictionary<string, string>(d.FieldMapping, StringComparer.Ordinal),
+                    d.Schema.Select(f => new RegistryField(f.Name, f.ValueType.ToString())).ToArray())).ToArray()),
+        };
     }
 
     /// <summary>

@@ -62,4 +62,44 @@ public sealed record HistoricalFeaturesResult(
 /// <param name="PushSources">Push sources.</param>
 public sealed record RegistryInfo(
     string Project, long Version, IReadOnlyDictionary<string, string> InputTypes, IReadOnlyList<string> FeatureViews,
-    IReadOnlyList<string> FeatureServices, IReadOnlyList<string> PushSources);
+    IReadOnlyList<string> FeatureServices, IReadOnlyList<string> PushSources)
+{
+    /// <summary>The definitions behind the names: enough to check rows as the server will (e.g. a push file before sending it).</summary>
+    public RegistryDefinitions Definitions { get; init; } = new([], [], []);
+}
+
+/// <summary>The served registry's entities, feature views and data sources, types as Feast's <c>ValueType</c> names (<c>Int64</c>, <c>DoubleList</c>, ...).</summary>
+/// <param name="Entities">Entities.</param>
+/// <param name="FeatureViews">Feature views (not on-demand ones).</param>
+/// <param name="DataSources">Data sources.</param>
+public sealed record RegistryDefinitions(IReadOnlyList<RegistryEntity> Entities, IReadOnlyList<RegistryFeatureView> FeatureViews, IReadOnlyList<RegistryDataSource> DataSources);
+
+/// <summary>An entity: its join key and the key's type.</summary>
+/// <param name="Name">The entity.</param>
+/// <param name="JoinKey">Its join key column.</param>
+/// <param name="ValueType">The key's type.</param>
+public sealed record RegistryEntity(string Name, string JoinKey, string ValueType);
+
+/// <summary>A named, typed column.</summary>
+/// <param name="Name">The column.</param>
+/// <param name="ValueType">Its type.</param>
+public sealed record RegistryField(string Name, string ValueType);
+
+/// <summary>A feature view: its entities, source and features.</summary>
+/// <param name="Name">The view.</param>
+/// <param name="Entities">Its entities.</param>
+/// <param name="Source">The data source it reads.</param>
+/// <param name="Features">Its features.</param>
+public sealed record RegistryFeatureView(string Name, IReadOnlyList<string> Entities, string Source, IReadOnlyList<RegistryField> Features);
+
+/// <summary>A data source: its kind and column naming.</summary>
+/// <param name="Name">The source.</param>
+/// <param name="Kind"><c>file</c>, <c>postgres</c>, <c>push</c> or <c>request</c>.</param>
+/// <param name="BatchSource">A push source's batch source; null otherwise.</param>
+/// <param name="TimestampField">The event timestamp column ("" when none).</param>
+/// <param name="CreatedTimestampField">The created timestamp column; null when none.</param>
+/// <param name="FieldMapping">Stored column to the name used in definitions.</param>
+/// <param name="Schema">A request source's fields; empty otherwise.</param>
+public sealed record RegistryDataSource(
+    string Name, string Kind, string? BatchSource, string TimestampField, string? CreatedTimestampField,
+    IReadOnlyDictionary<string, string> FieldMapping, IReadOnlyList<RegistryField> Schema);

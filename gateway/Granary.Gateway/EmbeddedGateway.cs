@@ -19,12 +19,13 @@ public sealed class EmbeddedGateway : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private EmbeddedGateway(WebApplication app, GatewayOptions options, string restUrl, string grpcUrl)
+    private EmbeddedGateway(WebApplication app, GatewayOptions options, string restUrl, string grpcUrl, string? webUrl)
     {
         _app = app;
         Options = options;
         RestUrl = restUrl;
         GrpcUrl = grpcUrl;
+        WebUrl = webUrl;
     }
 
     /// <summary>The options it runs with.</summary>
@@ -35,6 +36,9 @@ public sealed class EmbeddedGateway : IAsyncDisposable
 
     /// <summary>The gRPC endpoint's base address (HTTP/2 only).</summary>
     public string GrpcUrl { get; }
+
+    /// <summary>The browser-safe web endpoint's base address (<c>/ui</c>, <c>/dashboard</c>, ...), e.g. <c>http://127.0.0.1:8888</c>; null when it is off.</summary>
+    public string? WebUrl { get; }
 
     /// <summary>The gateway's services.</summary>
     public IServiceProvider Services => _app.Services;
@@ -73,9 +77,9 @@ public sealed class EmbeddedGateway : IAsyncDisposable
             throw;
         }
         var options = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
-        // Addresses in listen order: REST first, then gRPC (see AddGranaryGateway); ports are the real ones when 0 was asked.
+        // Addresses in listen order: REST, gRPC, then web when on (see AddGranaryGateway); ports are the real ones when 0 was asked.
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
-        return new EmbeddedGateway(app, options, addresses[0], addresses[1]);
+        return new EmbeddedGateway(app, options, addresses[0], addresses[1], options.WebEnabled ? addresses[2] : null);
     }
 
     /// <summary>Stops the gateway (not the silo).</summary>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Granary.Grains.Historical;
 using Granary.Grains.Online;
 using Granary.Offline;
 using Granary.Online;
@@ -19,8 +20,24 @@ public sealed class GatewayNotFoundException(string message, string? hint = null
 /// <summary>A request that conflicts with work in progress, e.g. another materialization window of the same view (409 / FAILED_PRECONDITION).</summary>
 public sealed class GatewayConflictException(string message, string? hint = null) : GranaryException(message, hint);
 
-/// <summary>A run the gateway started that ended in failure (500 / INTERNAL, with the run's own error).</summary>
-public sealed class GatewayJobFailedException(string message) : GranaryException(message);
+/// <summary>
+/// A run the gateway started that ended in failure, answered by the kind of the run's own error: bad input 400 /
+/// INVALID_ARGUMENT, unknown names 404 / NOT_FOUND, an unreachable store 503 / UNAVAILABLE, a fault 500 / INTERNAL.
+/// </summary>
+public sealed class GatewayJobFailedException : GranaryException
+{
+    /// <summary>A failure of unknown kind (answered as INTERNAL).</summary>
+    public GatewayJobFailedException(string message) : this(message, new JobError(JobErrorKind.Internal, nameof(GatewayJobFailedException), message, null)) { }
+
+    /// <summary>A failure with the job's own error: <paramref name="message"/> says which job, <paramref name="failure"/> what went wrong.</summary>
+    public GatewayJobFailedException(string message, JobError failure) : base(message, failure.Hint)
+    {
+        Failure = failure;
+    }
+
+    /// <summary>The job's error, its kind and class included.</summary>
+    public JobError Failure { get; }
+}
 
 /// <summary>How one error is answered over REST and gRPC.</summary>
 /// <param name="HttpStatus">The HTTP status.</param>
@@ -61,9 +78,9 @@ public static class GatewayErrors
         {
             GatewayRequestException or OnlineRetrievalException or InvalidEntityKeyException or OnlineRowSchemaException or HistoricalRetrievalException
                 => new(StatusCodes.Status400BadRequest, StatusCode.InvalidArgument, name, error.Message, hint),
-            GatewayNotFoundException or RegistryNotFoundException
+            GatewayNotFoundException
                 => new(StatusCodes.Status404NotFound, StatusCode.NotFound, name, error.Message, hint),
-            GatewayConflictException or MaterializationException
+            GatewayConflictException
                 => new(StatusCodes.Status409Conflict, StatusCode.FailedPrecondition, name, error.Message, hint),
             BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }
                 => new(StatusCodes.Status413PayloadTooLarge, StatusCode.ResourceExhausted, "RequestTooLarge", error.Message,
@@ -73,18 +90,29 @@ public static class GatewayErrors
             JsonException json
                 => new(StatusCodes.Status400BadRequest, StatusCode.InvalidArgument, "MalformedJson",
                        $"the request body is not valid JSON: {json.Message}", "send a JSON object as Feast's feature server documents it"),
+            // A job's error travels as its kind and text (the job ran on a silo, maybe long after the call started it).
+            GatewayJobFailedException job
+                => Of(job.Failure.Kind, job.Failure.Class, error.Message, job.Failure.Hint),
             OnlineStoreUnavailableException
                 => new(StatusCodes.Status503ServiceUnavailable, StatusCode.Unavailable, name, error.Message, hint),
-            // Silo gone, connection refused, message rejected, call timed out: the cluster, not the request, is at fault.
             OrleansException or TimeoutException
                 => new(StatusCodes.Status503ServiceUnavailable, StatusCode.Unavailable, name, $"the feature store cluster is unavailable: {error.Message}",
                        "retry later; check that the silos are running and reachable from the gateway"),
-            GatewayJobFailedException
-                => new(StatusCodes.Status500InternalServerError, StatusCode.Internal, name, error.Message, null),
             GranaryException
-                => new(StatusCodes.Status400BadRequest, StatusCode.InvalidArgument, name, error.Message, hint),
+                => Of(JobError.KindOf(error), name, error.Message, hint),
             _ => new(StatusCodes.Status500InternalServerError, StatusCode.Internal, "InternalError",
                      "the gateway failed on this request; the error is in the gateway's log", null),
         };
     }
+
+    /// <summary>The answer for an error of <paramref name="kind"/> (the table the job grains classify by, <see cref="JobError.KindOf"/>).</summary>
+    private static GatewayError Of(JobErrorKind kind, string name, string message, string? hint) => kind switch
+    {
+        JobErrorKind.InvalidArgument => new(StatusCodes.Status400BadRequest, StatusCode.InvalidArgument, name, message, hint),
+        JobErrorKind.NotFound => new(StatusCodes.Status404NotFound, StatusCode.NotFound, name, message, hint),
+        JobErrorKind.Conflict => new(StatusCodes.Status409Conflict, StatusCode.FailedPrecondition, name, message, hint),
+        JobErrorKind.Unavailable => new(StatusCodes.Status503ServiceUnavailable, StatusCode.Unavailable, name, message,
+                                        hint ?? "retry later; check that the silos and the stores are running"),
+        _ => new(StatusCodes.Status500InternalServerError, StatusCode.Internal, name, message, hint),
+    };
 }

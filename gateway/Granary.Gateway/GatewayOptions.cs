@@ -18,10 +18,16 @@ public sealed class GatewayOptions
     /// <summary>Default gRPC port.</summary>
     public const int DefaultGrpcPort = 6570;
 
+    /// <summary>Default web port: Feast UI's. Browsers refuse Feast's REST port 6566 (a Fetch standard "bad port"), so the UI and dashboards get their own.</summary>
+    public const int DefaultWebPort = 8888;
+
+    /// <summary>The <see cref="WebPort"/> value that turns the web endpoint off.</summary>
+    public const int WebPortOff = -1;
+
     /// <summary>The project requests are served from (Feast requests carry none). Required.</summary>
     public string Project { get; set; } = "";
 
-    /// <summary>The address both endpoints bind: an IP address, <c>localhost</c>, or <c>*</c> for every interface. Default loopback.</summary>
+    /// <summary>The address every endpoint binds: an IP address, <c>localhost</c>, or <c>*</c> for every interface. Default loopback.</summary>
     public string ListenAddress { get; set; } = "127.0.0.1";
 
     /// <summary>The HTTP/1.1 + HTTP/2 endpoint: Feast's REST API, <c>/health</c>. Default <see cref="DefaultRestPort"/>; 0 = any free port.</summary>
@@ -29,6 +35,16 @@ public sealed class GatewayOptions
 
     /// <summary>The HTTP/2-only endpoint (cleartext gRPC needs prior knowledge of HTTP/2). Default <see cref="DefaultGrpcPort"/>; 0 = any free port.</summary>
     public int GrpcPort { get; set; } = DefaultGrpcPort;
+
+    /// <summary>
+    /// A browser-safe HTTP/1.1 + HTTP/2 endpoint serving the same app as the REST port (<c>/ui</c>, <c>/api/catalog</c>,
+    /// <c>/dashboard</c>, <c>/metrics</c>, Feast's REST API). Default <see cref="DefaultWebPort"/>; 0 = any free port;
+    /// <see cref="WebPortOff"/> (-1) = off.
+    /// </summary>
+    public int WebPort { get; set; } = DefaultWebPort;
+
+    /// <summary>Whether the web endpoint is on.</summary>
+    public bool WebEnabled => WebPort != WebPortOff;
 
     /// <summary>Largest request body accepted, in bytes; larger ones get 413 (REST) or RESOURCE_EXHAUSTED (gRPC). Default 4 MiB.</summary>
     public long MaxRequestBodyBytes { get; set; } = 4 * 1024 * 1024;
@@ -39,7 +55,7 @@ public sealed class GatewayOptions
     /// <summary>How long <c>/health</c> and the gRPC health service wait for the cluster and the online store. Default 2 s.</summary>
     public TimeSpan HealthTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>TLS for both endpoints; off unless a certificate is given.</summary>
+    /// <summary>TLS for every endpoint; off unless a certificate is given.</summary>
     public GatewayTlsOptions Tls { get; set; } = new();
 }
 
@@ -72,6 +88,10 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         CheckPort(options.GrpcPort, "GrpcPort", failures);
         if (options.RestPort != 0 && options.RestPort == options.GrpcPort)
             failures.Add($"{section}:RestPort and GrpcPort are both {options.RestPort}; gRPC needs its own HTTP/2-only port, pick two ports");
+        if (options.WebPort is < GatewayOptions.WebPortOff or > 65535)
+            failures.Add($"{section}:WebPort is {options.WebPort}; give a port between 1 and 65535 (0 = any free port, {GatewayOptions.WebPortOff} = off; default {GatewayOptions.DefaultWebPort})");
+        else if (options.WebPort > 0 && (options.WebPort == options.RestPort || options.WebPort == options.GrpcPort))
+            failures.Add($"{section}:WebPort {options.WebPort} is also the {(options.WebPort == options.RestPort ? "RestPort" : "GrpcPort")}; give the web endpoint its own port (default {GatewayOptions.DefaultWebPort}), or {GatewayOptions.WebPortOff} to turn it off");
         if (options.MaxRequestBodyBytes <= 0)
             failures.Add($"{section}:MaxRequestBodyBytes is {options.MaxRequestBodyBytes}; give a positive size in bytes (default {4 * 1024 * 1024})");
         if (options.MaxEntityRows <= 0)

@@ -63,6 +63,8 @@ public static class GatewayServiceExtensions
         kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
         Listen(kestrel, options, options.RestPort, HttpProtocols.Http1AndHttp2);
         Listen(kestrel, options, options.GrpcPort, HttpProtocols.Http2);
+        // Third, so the listen order stays REST, gRPC, web (EmbeddedGateway reads the addresses in that order).
+        if (options.WebEnabled) Listen(kestrel, options, options.WebPort, HttpProtocols.Http1AndHttp2);
     }
 
     private static void Listen(KestrelServerOptions kestrel, GatewayOptions options, int port, HttpProtocols protocols)

@@ -87,7 +87,8 @@ public static class HistoricalFeatureJobs
                 case HistoricalJobState.Cancelled:
                     throw new GatewayConflictException($"historical job '{jobId}' was cancelled on the server before it finished", "run the request again");
                 default:
-                    throw new GatewayJobFailedException($"historical job '{jobId}' failed: {status.Error}");
+                    throw new GatewayJobFailedException($"historical job '{jobId}' failed: {status.Error}",
+                        status.Failure ?? new JobError(JobErrorKind.Internal, nameof(GatewayJobFailedException), status.Error ?? "unknown error", null));
             }
             var result = new HistoricalJobResult
             {

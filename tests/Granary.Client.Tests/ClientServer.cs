@@ -54,6 +54,7 @@ public sealed class ClientServer : IAsyncLifetime
         {
             o.RestPort = 0;
             o.GrpcPort = GrpcPort;
+            o.WebPort = gateway::Granary.Gateway.GatewayOptions.WebPortOff;
         });
     }
 

@@ -28,12 +28,16 @@ public sealed class ClusterGatewayServer : IAsyncLifetime
 
     public HttpClient Http { get; private set; } = null!;
     public GrpcChannel Channel { get; private set; } = null!;
+    /// <summary>The silo the gateway is a client of (tests apply definitions through it).</summary>
+    public EmbeddedFeatureStore Silo => _silo!;
+    public string Project { get; private set; } = "";
+    public string Root => _root;
     public Task KillRedisAsync() => _redis.KillAsync();
 
     public async Task InitializeAsync()
     {
         await _redis.StartAsync();
-        var project = "cg" + Guid.NewGuid().ToString("N")[..8];
+        var project = Project = "cg" + Guid.NewGuid().ToString("N")[..8];
         await File.WriteAllTextAsync(Path.Combine(_root, "granary.yaml"), $"project: {project}\n{_redis.OnlineStoreYaml}");
         // The embedded silo opens a gateway port, so a separate client can join it as granary-gateway joins a cluster.
         var gatewayPort = FreePort();
@@ -51,6 +55,7 @@ public sealed class ClusterGatewayServer : IAsyncLifetime
             o.Project = project;
             o.RestPort = 0;
             o.GrpcPort = 0;
+            o.WebPort = 0;
         });
         _gateway = builder.Build();
         _gateway.UseRouting();

@@ -52,6 +52,7 @@ public class GatewayServer : IAsyncLifetime
         {
             o.RestPort = 0;
             o.GrpcPort = 0;
+            o.WebPort = 0;
             o.MaxRequestBodyBytes = 256 * 1024;
         });
         Http = new HttpClient { BaseAddress = new Uri(Gateway.RestUrl) };

@@ -143,6 +143,23 @@ public sealed class HistoricalGrpcTests(GatewayServer server) : IClassFixture<Ga
         Assert.Contains(message, e.Status.Detail);
     }
 
+    [Theory]
+    [InlineData("garbage.parquet", "not a parquet file at all", "cannot be read as Parquet")]
+    [InlineData("bad-time.csv", "driver_id,event_timestamp\n1,2024-01-02 12:00:00\n2,yesterday\n", "has value 'yesterday', which is not a timestamp, at row 2")]
+    [InlineData("no-key.csv", "rider_id,event_timestamp\n1,2024-01-02 12:00:00\n", "entity dataframe has no column 'driver_id'")]
+    public async Task A_job_failing_on_bad_entity_file_is_invalid_argument_naming_the_file(string name, string content, string message)
+    {
+        // The file exists, so the gateway starts the job; the silo finds the fault while it runs.
+        var entities = Path.Combine(Folder, name);
+        await File.WriteAllTextAsync(entities, content);
+        var e = await Assert.ThrowsAsync<RpcException>(() => ReadAllAsync(Granary.GetHistoricalFeatures(
+            new GetHistoricalFeaturesRequest { EntitiesPath = entities, Features = { "driver_stats:trips" }, StreamRows = true }, deadline: DateTime.UtcNow.AddMinutes(1))));
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Contains(message, e.Status.Detail);
+        if (!message.StartsWith("entity dataframe", StringComparison.Ordinal)) Assert.Contains(entities, e.Status.Detail);
+        Assert.Contains("historical job 'gw-", e.Status.Detail);
+    }
+
     [Fact]
     public async Task An_entity_value_of_the_wrong_type_names_the_column_and_row()
     {

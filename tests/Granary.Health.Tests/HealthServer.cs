@@ -69,6 +69,7 @@ public class HealthServer : IAsyncLifetime
         {
             o.RestPort = 0;
             o.GrpcPort = 0;
+            o.WebPort = GatewayOptions.WebPortOff;
         });
         Http = new HttpClient { BaseAddress = new Uri(Gateway.RestUrl), Timeout = TimeSpan.FromMinutes(5) };
     }

@@ -68,6 +68,7 @@ public sealed class ObservedCluster : IAsyncLifetime
             o.Project = Project;
             o.RestPort = 0;
             o.GrpcPort = 0;
+            o.WebPort = GatewayOptions.WebPortOff;
         });
         var app = builder.Build();
         app.UseRouting();

@@ -21,7 +21,7 @@ public sealed class CliServerTests : IAsyncLifetime
     private EmbeddedFeatureStore? _store;
     private EmbeddedGateway? _gateway;
 
-    private (int ExitCode, string Output) _embeddedTable, _embeddedJson, _embeddedService, _embeddedPush;
+    private (int ExitCode, string Output) _embeddedTable, _embeddedJson, _embeddedService, _embeddedPush, _embeddedBadPush;
 
     private static readonly string[] ReadArgs =
         ["get-online-features", "--features", "driver_hourly_stats:conv_rate,driver_hourly_stats:avg_daily_trips", "--entity", "driver_id=1001", "--entity", "driver_id=9999"];
@@ -37,9 +37,10 @@ public sealed class CliServerTests : IAsyncLifetime
         _embeddedJson = await CliRunner.RunAsync(["--repo", Repo, .. ReadArgs, "--json"]);
         _embeddedService = await CliRunner.RunAsync("--repo", Repo, "get-online-features", "--service", "driver_activity_v1", "--entity", "driver_id=1002,customer_id=201,val_to_add=1,val_to_add_2=2", "--full-feature-names");
         _embeddedPush = await CliRunner.RunAsync("--repo", Repo, "push", "driver_stats_push", "--file", PushFile("embedded.csv", 1001, 0.25));
+        _embeddedBadPush = await CliRunner.RunAsync("--repo", Repo, "push", "driver_stats_push", "--file", BadLastRowFile(), "--batch-rows", "1");
 
         _store = await EmbeddedFeatureStore.StartAsync(Repo);
-        _gateway = await EmbeddedGateway.StartAsync(_store, o => { o.RestPort = 0; o.GrpcPort = 0; });
+        _gateway = await EmbeddedGateway.StartAsync(_store, o => { o.RestPort = 0; o.GrpcPort = 0; o.WebPort = GatewayOptions.WebPortOff; });
     }
 
     public async Task DisposeAsync()
@@ -96,6 +97,34 @@ public sealed class CliServerTests : IAsyncLifetime
         var read = await CliRunner.RunAsync("get-online-features", "--features", "driver_stats_fresh:conv_rate", "--entity", "driver_id=1003", "--json", "--server", Url);
         Ok(read);
         Assert.Contains("0.75", read.Output);
+    }
+
+    /// <summary>Two good rows (drivers 2005 and 2006, unknown to the sample data), then a third whose conv_rate is not a number.</summary>
+    private string BadLastRowFile()
+    {
+        var path = Path.Combine(_folder, "bad-last-row.csv");
+        var now = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        File.WriteAllText(path, $"driver_id,event_timestamp,created,conv_rate,acc_rate\n2005,{now},{now},0.5,0.5\n2006,{now},{now},0.6,0.5\n2007,{now},{now},fast,0.5\n");
+        return path;
+    }
+
+    [Fact]
+    public async Task Push_through_the_server_checks_the_whole_file_before_sending_any_batch()
+    {
+        // One row per batch: without the up-front check the first two batches would be stored before the third is refused.
+        var pushed = await CliRunner.RunAsync("push", "driver_stats_push", "--file", BadLastRowFile(), "--batch-rows", "1", "--server", Url);
+        Assert.Equal(1, pushed.ExitCode);
+        Assert.Contains("row 3, column 'conv_rate': value 'fast'", pushed.Output);
+        Assert.Equal(1, _embeddedBadPush.ExitCode);
+        Assert.Equal(_embeddedBadPush.Output, pushed.Output);
+
+        // Nothing of the file reached the store: the two good rows are not served.
+        var read = await CliRunner.RunAsync("get-online-features", "--features", "driver_hourly_stats:conv_rate", "--entity", "driver_id=2005", "--entity", "driver_id=2006", "--json", "--server", Url);
+        Ok(read);
+        using var json = System.Text.Json.JsonDocument.Parse(read.Output);
+        var names = json.RootElement.GetProperty("metadata").GetProperty("feature_names").EnumerateArray().Select(n => n.GetString()).ToList();
+        var statuses = json.RootElement.GetProperty("results")[names.IndexOf("conv_rate")].GetProperty("statuses").EnumerateArray().Select(v => v.GetString());
+        Assert.Equal(["NOT_FOUND", "NOT_FOUND"], statuses);
     }
 
     [Fact]

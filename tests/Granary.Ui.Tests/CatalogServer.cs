@@ -44,6 +44,8 @@ public sealed class CatalogServer : IAsyncLifetime
         {
             o.RestPort = 0;
             o.GrpcPort = 0;
+            // Any free port rather than 8888, so test runs side by side do not collide; browsers open the web port.
+            o.WebPort = 0;
         });
         Http = new HttpClient { BaseAddress = new Uri(Gateway.RestUrl) };
     }

@@ -41,7 +41,7 @@ public sealed class UiBrowserTests(CatalogServer server) : IAsyncLifetime
     [Fact]
     public async Task Search_a_feature_and_open_its_view()
     {
-        await _page.GotoAsync(server.Gateway.RestUrl + "/ui");
+        await _page.GotoAsync(server.Gateway.WebUrl + "/ui");
         await Assertions.Expect(_page.GetByTestId("views-table")).ToContainTextAsync("driver_stats");
         await Screenshot("catalog-home");
 
@@ -71,7 +71,7 @@ public sealed class UiBrowserTests(CatalogServer server) : IAsyncLifetime
     [Fact]
     public async Task A_view_turns_stale_under_an_old_materialization()
     {
-        await _page.GotoAsync(server.Gateway.RestUrl + "/ui/#/view/late_stats");
+        await _page.GotoAsync(server.Gateway.WebUrl + "/ui/#/view/late_stats");
         await Assertions.Expect(_page.Locator("h1").GetByTestId("freshness-badge")).ToHaveTextAsync("NEVER MATERIALIZED");
 
         // Materialize a window that ended long ago through the gateway's REST API: its SLA is 30 minutes.
@@ -86,7 +86,7 @@ public sealed class UiBrowserTests(CatalogServer server) : IAsyncLifetime
         await Screenshot("view-stale", fullPage: true);
 
         // The front page marks it too, next to a fresh one.
-        await _page.GotoAsync(server.Gateway.RestUrl + "/ui/");
+        await _page.GotoAsync(server.Gateway.WebUrl + "/ui/");
         var table = _page.GetByTestId("views-table");
         await Assertions.Expect(table.Locator("tr", new() { HasText = "late_stats" }).GetByTestId("freshness-badge")).ToHaveTextAsync("STALE");
         await Assertions.Expect(table.Locator("tr", new() { HasText = "driver_stats" }).GetByTestId("freshness-badge")).ToHaveTextAsync("FRESH");
@@ -95,12 +95,12 @@ public sealed class UiBrowserTests(CatalogServer server) : IAsyncLifetime
     [Fact]
     public async Task The_orleans_dashboard_opens_from_the_ui_and_renders()
     {
-        await _page.GotoAsync(server.Gateway.RestUrl + "/ui/");
+        await _page.GotoAsync(server.Gateway.WebUrl + "/ui/");
         var link = _page.GetByRole(AriaRole.Link, new() { Name = "Orleans dashboard" });
         await Assertions.Expect(link).ToHaveAttributeAsync("href", "/dashboard/");
         var popup = await _page.RunAndWaitForPopupAsync(() => link.ClickAsync());
         await popup.WaitForLoadStateAsync(LoadState.NetworkIdle);
-        Assert.StartsWith(server.Gateway.RestUrl + "/dashboard", popup.Url);
+        Assert.StartsWith(server.Gateway.WebUrl + "/dashboard", popup.Url);
         await Assertions.Expect(popup.Locator("body")).ToContainTextAsync("Silos");
         await popup.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "orleans-dashboard.png") });
     }
@@ -122,7 +122,7 @@ public sealed class UiBrowserTests(CatalogServer server) : IAsyncLifetime
             Status = 200, ContentType = "application/json",
             Body = """{"views":[{"feature_view":"driver_stats","checked_at":"2026-12-01T10:05:00Z","features":[{"feature":"conv_rate","kind":"numeric","psi":0.31,"ks":0.22,"chi_square_p":null,"null_rate_difference":0.002,"drifted":true},{"feature":"trips","kind":"numeric","psi":0.01,"ks":0.03,"chi_square_p":null,"null_rate_difference":0.0,"drifted":false}]}]}""",
         }));
-        await _page.GotoAsync(server.Gateway.RestUrl + "/ui/#/view/driver_stats");
+        await _page.GotoAsync(server.Gateway.WebUrl + "/ui/#/view/driver_stats");
         var parity = _page.GetByTestId("parity");
         await Assertions.Expect(parity).ToContainTextAsync("99.50%");
         await Assertions.Expect(parity).ToContainTextAsync("driver_id=7");
@@ -134,7 +134,7 @@ public sealed class UiBrowserTests(CatalogServer server) : IAsyncLifetime
         await _page.Locator(".grid", new() { Has = parity }).ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "health-panels.png") });
 
         // Another view has no result in either answer: "no check yet".
-        await _page.GotoAsync(server.Gateway.RestUrl + "/ui/#/view/driver_daily");
+        await _page.GotoAsync(server.Gateway.WebUrl + "/ui/#/view/driver_daily");
         await Assertions.Expect(_page.GetByTestId("parity")).ToContainTextAsync("no check yet");
         await Assertions.Expect(_page.GetByTestId("drift")).ToContainTextAsync("no check yet");
     }

@@ -17,8 +17,8 @@ namespace Granary.Cli.Commands;
 /// <c>granary push &lt;push source&gt; --file &lt;csv|parquet|json&gt; [--to online|offline|online_and_offline]</c>: validates the
 /// whole file against the push source's schema first (nothing is sent when any row is bad), then pushes it in batches
 /// through the push grain and prints what was accepted, dropped as duplicate and ignored as older. With <c>--server</c> the
-/// batches go to a running gateway instead (<see cref="Granary.Client.GranaryClient.PushAsync"/>), which validates each
-/// batch whole against its registry.
+/// file is checked the same way against the server's registry (<see cref="Granary.Client.GranaryClient.GetRegistryAsync"/>),
+/// then the batches go to the running gateway (<see cref="Granary.Client.GranaryClient.PushAsync"/>), which checks each again.
 /// </summary>
 /// <remarks>
 /// CSV values are read as text (never sniffed) and parsed as the declared types; an empty field is null. JSON is an array
@@ -92,11 +92,17 @@ public sealed class PushCommand : ICliCommand
 
     /// <summary>
     /// Pushes <paramref name="batch"/> through the gateway at <paramref name="url"/> in batches of <paramref name="size"/>.
-    /// The server checks each batch whole (nothing of a bad batch is stored); batches before a bad one stay pushed.
+    /// Every row is checked first against the server's registry, so a bad row anywhere sends nothing; the server checks each
+    /// batch again (a registry applied in between may still refuse one, and batches before it stay pushed).
     /// </summary>
     private static async Task<PushTotals> PushToServerAsync(string url, string name, PushBatch batch, PushMode mode, int size, CancellationToken cancellationToken)
     {
         using var client = ServerOption.Connect(url);
+        // The whole file is checked against the server's registry before any row is sent (as the embedded form does), so a
+        // bad row in a later batch leaves nothing pushed; the server still checks each batch it receives.
+        var registry = await ServerOption.CallAsync(url, () => client.GetRegistryAsync(cancellationToken: cancellationToken));
+        if (registry.Version == 0) throw new CliException($"project '{registry.Project}' on the server at {url} has no registry version yet; run 'granary apply' first");
+        PushValidator.Validate(PushPlan.For(ServerOption.Snapshot(registry), name), batch, PushOptions.DefaultEventIdColumn);
         var target = mode switch { PushMode.Offline => ClientPushTarget.Offline, PushMode.OnlineAndOffline => ClientPushTarget.OnlineAndOffline, _ => ClientPushTarget.Online };
         var totals = new PushTotals();
         for (var start = 0; start < batch.Rows.Count; start += size)

@@ -18,7 +18,12 @@ public sealed class ServeCommand : ICliCommand
         var host = new Option<string>("--host") { Description = "Address to listen on: an IP, localhost, or * for every interface", DefaultValueFactory = _ => "127.0.0.1", HelpName = "address" };
         var restPort = new Option<int>("--rest-port") { Description = "Port of Feast's REST API and /health (HTTP/1.1 and HTTP/2)", DefaultValueFactory = _ => GatewayOptions.DefaultRestPort, HelpName = "port" };
         var grpcPort = new Option<int>("--grpc-port") { Description = "Port of the gRPC services (HTTP/2 only)", DefaultValueFactory = _ => GatewayOptions.DefaultGrpcPort, HelpName = "port" };
-        var command = new Command("serve", "Run the feature server: the embedded silo plus Feast's REST API and gRPC, until Ctrl+C") { host, restPort, grpcPort };
+        var webPort = new Option<int>("--web-port")
+        {
+            Description = $"Browser-safe port of the UI, the dashboards and the REST API (browsers refuse {GatewayOptions.DefaultRestPort}); 0 = any free port, {GatewayOptions.WebPortOff} = off",
+            DefaultValueFactory = _ => GatewayOptions.DefaultWebPort, HelpName = "port",
+        };
+        var command = new Command("serve", "Run the feature server: the embedded silo plus Feast's REST API and gRPC, until Ctrl+C") { host, restPort, grpcPort, webPort };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
             var logLevel = parse.GetValue(context.VerboseOption) ? LogLevel.Information : LogLevel.None;
@@ -32,6 +37,7 @@ public sealed class ServeCommand : ICliCommand
                     o.ListenAddress = parse.GetValue(host)!;
                     o.RestPort = parse.GetValue(restPort);
                     o.GrpcPort = parse.GetValue(grpcPort);
+                    o.WebPort = parse.GetValue(webPort);
                 }, logLevel, cancellationToken);
             }
             catch (Microsoft.Extensions.Options.OptionsValidationException e)
@@ -40,7 +46,7 @@ public sealed class ServeCommand : ICliCommand
             }
             catch (IOException e)
             {
-                throw new CliException($"cannot listen: {e.Message}", "pick free ports with --rest-port and --grpc-port");
+                throw new CliException($"cannot listen: {e.Message}", "pick free ports with --rest-port, --grpc-port and --web-port");
             }
             await using (gateway)
             {
@@ -49,14 +55,15 @@ public sealed class ServeCommand : ICliCommand
                 var table = new Table().AddColumns("endpoint", "address");
                 table.AddRow("REST (Feast)", Markup.Escape($"POST {gateway.RestUrl}/get-online-features, /push, /write-to-online-store, /materialize, /materialize-incremental"));
                 table.AddRow("health", Markup.Escape($"GET {gateway.RestUrl}/health"));
-                table.AddRow("feature catalog (UI)", Markup.Escape($"{gateway.RestUrl}{CatalogEndpoints.UiPath}  (JSON: {gateway.RestUrl}/api/catalog/search)"));
-                table.AddRow("Orleans dashboard", Markup.Escape($"{gateway.RestUrl}{GatewayDashboard.RoutePrefix}/"));
-                table.AddRow("metrics", Markup.Escape($"GET {gateway.RestUrl}/metrics  (Prometheus: Granary's and Orleans' meters)"));
+                // The UI and dashboards on the web port: browsers refuse Feast's REST port 6566 (a Fetch standard "bad port").
+                var web = gateway.WebUrl ?? gateway.RestUrl;
+                table.AddRow("feature catalog (UI)", Markup.Escape($"{web}{CatalogEndpoints.UiPath}  (JSON: {web}/api/catalog/search)"));
+                table.AddRow("Orleans dashboard", Markup.Escape($"{web}{GatewayDashboard.RoutePrefix}/"));
+                table.AddRow("metrics", Markup.Escape($"GET {web}/metrics  (Prometheus: Granary's and Orleans' meters)"));
                 table.AddRow("gRPC (HTTP/2)", Markup.Escape($"{gateway.GrpcUrl}  feast.serving.ServingService, granary.gateway.v1.Granary, grpc.health.v1.Health, reflection"));
                 console.Write(table);
-                // Browsers refuse Feast's port 6566 (the Fetch standard's "bad ports"); the UI needs another REST port there.
-                if (new Uri(gateway.RestUrl).Port == GatewayOptions.DefaultRestPort)
-                    console.Line($"[yellow]note[/]: browsers refuse port {GatewayOptions.DefaultRestPort}; to open the UI, serve with --rest-port 8566 (Feast clients can use any port)");
+                if (gateway.WebUrl is null && new Uri(gateway.RestUrl).Port == GatewayOptions.DefaultRestPort)
+                    console.Line($"[yellow]note[/]: the web port is off and browsers refuse port {GatewayOptions.DefaultRestPort}; to open the UI, serve with --web-port {GatewayOptions.DefaultWebPort}");
                 console.Line($"press Ctrl+C to stop");
                 try
                 {

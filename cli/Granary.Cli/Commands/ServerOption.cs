@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Granary.Client;
+using Granary.Definitions;
 using Grpc.Core;
+using ValueType = Granary.Definitions.ValueType;
 
 namespace Granary.Cli.Commands;
 
@@ -27,6 +29,59 @@ internal static class ServerOption
             throw new CliException($"--server '{url}' is not an http:// or https:// address", "give the server's gRPC endpoint, e.g. --server http://127.0.0.1:6570");
         // One attempt and no breaker: a person at a terminal wants the answer or the error now, not retries.
         return new GranaryClient(new GranaryClientOptions { Address = address, DefaultDeadline = Deadline, RetryCount = 0, BreakerFailureThreshold = 0 });
+    }
+
+    /// <summary>
+    /// The server's registry rebuilt as a snapshot from its listing: entities, feature views and data sources with their
+    /// types and column naming, enough for core's checks (e.g. <see cref="Push.PushPlan"/>) to judge rows as the server will.
+    /// Paths, queries and other settings the listing does not carry are left empty.
+    /// </summary>
+    public static RegistrySnapshot Snapshot(RegistryInfo registry)
+    {
+        var definitions = registry.Definitions;
+        return new RegistrySnapshot
+        {
+            Project = registry.Project,
+            Version = registry.Version,
+            Entities = definitions.Entities.Select(e => new Entity { Name = e.Name, JoinKey = e.JoinKey, ValueType = TypeOf(e.ValueType, $"entity '{e.Name}'") }).ToArray(),
+            FeatureViews = definitions.FeatureViews.Select(v => new FeatureView
+            {
+                Name = v.Name, Entities = v.Entities, Source = v.Source,
+                Features = v.Features.Select(f => new Field(f.Name, TypeOf(f.ValueType, $"feature '{v.Name}:{f.Name}'"))).ToArray(),
+            }).ToArray(),
+            DataSources = definitions.DataSources.Select(Source).ToArray(),
+        };
+    }
+
+    private static DataSource Source(RegistryDataSource d) => d.Kind switch
+    {
+        "push" => new PushSource
+        {
+            Name = d.Name, BatchSource = d.BatchSource ?? "", TimestampField = d.TimestampField, CreatedTimestampField = d.CreatedTimestampField, FieldMapping = d.FieldMapping,
+        },
+        "request" => new RequestSource { Name = d.Name, Schema = d.Schema.Select(f => new Field(f.Name, TypeOf(f.ValueType, $"request field '{d.Name}:{f.Name}'"))).ToArray() },
+        "postgres" => new PostgresSource { Name = d.Name, TimestampField = d.TimestampField, CreatedTimestampField = d.CreatedTimestampField, FieldMapping = d.FieldMapping },
+        _ => new FileSource { Name = d.Name, Path = "", TimestampField = d.TimestampField, CreatedTimestampField = d.CreatedTimestampField, FieldMapping = d.FieldMapping },
+    };
+
+    /// <summary>Granary's type of a Feast <c>ValueType</c> name as the server lists it.</summary>
+    private static ValueType TypeOf(string feastName, string what)
+    {
+        var list = feastName.EndsWith("List", StringComparison.Ordinal);
+        ScalarType? scalar = (list ? feastName[..^4] : feastName) switch
+        {
+            "Int32" => ScalarType.Int32,
+            "Int64" => ScalarType.Int64,
+            "Float" => ScalarType.Float32,
+            "Double" => ScalarType.Float64,
+            "Bool" => ScalarType.Bool,
+            "String" => ScalarType.String,
+            "Bytes" => ScalarType.Bytes,
+            "UnixTimestamp" => ScalarType.UnixTimestamp,
+            _ => null,
+        };
+        return scalar is { } s ? new ValueType(s, list)
+            : throw new CliException($"the server lists {what} with type '{feastName}', which this granary does not know", "use a granary CLI of the server's version");
     }
 
     /// <summary>Runs <paramref name="call"/>, turning the client's errors into <see cref="CliException"/>s that say which server answered or did not.</summary>

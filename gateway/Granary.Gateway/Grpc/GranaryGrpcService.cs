@@ -81,7 +81,12 @@ public sealed partial class GranaryGrpcService(OnlineFeatureQueries queries, Mat
         foreach (var d in snapshot.DataSources)
         {
             var kind = d switch { FileSource => "file", PostgresSource => "postgres", PushSource => "push", RequestSource => "request", _ => d.GetType().Name };
-            var info = new DataSourceInfo { Name = d.Name, Kind = kind };
+            var info = new DataSourceInfo
+            {
+                Name = d.Name, Kind = kind, BatchSource = (d as PushSource)?.BatchSource ?? "", TimestampField = d.TimestampField,
+                CreatedTimestampField = d.CreatedTimestampField ?? "",
+            };
+            foreach (var (stored, mapped) in d.FieldMapping) info.FieldMapping[stored] = mapped;
             if (d is RequestSource requestSource) info.Schema.AddRange(requestSource.Schema.Select(Field));
             listing.DataSources.Add(info);
         }

@@ -79,12 +79,14 @@ public sealed record HistoricalJobStatus
     [Id(6)] public IReadOnlyList<string> Columns { get; init; } = [];
     /// <summary>The output file's full path.</summary>
     [Id(7)] public string OutputPath { get; init; } = "";
-    /// <summary>Why the job failed, when it did.</summary>
+    /// <summary>Why the job failed, when it did (the message of <see cref="Failure"/>).</summary>
     [Id(8)] public string? Error { get; init; }
     /// <summary>When the job started.</summary>
     [Id(9)] public DateTimeOffset? StartedAt { get; init; }
     /// <summary>When the job ended.</summary>
     [Id(10)] public DateTimeOffset? FinishedAt { get; init; }
+    /// <summary>The error the job failed with, its kind and hint included, so callers answer it as the same error from a direct call would be.</summary>
+    [Id(11)] public JobError? Failure { get; init; }
 
     /// <summary>Whether the job has ended (succeeded, failed or cancelled).</summary>
     public bool IsFinished => State is HistoricalJobState.Succeeded or HistoricalJobState.Failed or HistoricalJobState.Cancelled;

@@ -1,5 +1,6 @@
 using Granary.Definitions;
 using Granary.Offline;
+using Microsoft.Extensions.Logging;
 
 namespace Granary.Grains.Historical;
 
@@ -10,10 +11,11 @@ namespace Granary.Grains.Historical;
 /// file is the durable result). Deactivating a running job cancels it.
 /// </summary>
 [GrainType("historical-query")]
-public sealed class HistoricalQueryGrain(
+public sealed partial class HistoricalQueryGrain(
     IFeatureDefinitionSource definitions,
     OfflineStoreSelector stores,
-    TimeProvider time) : Grain, IHistoricalQueryGrain
+    TimeProvider time,
+    ILogger<HistoricalQueryGrain> logger) : Grain, IHistoricalQueryGrain
 {
     private readonly Lock _gate = new();
     private HistoricalJobStatus _live = new();
@@ -68,7 +70,9 @@ public sealed class HistoricalQueryGrain(
             }
             catch (Exception e)
             {
-                Update(s => s with { State = HistoricalJobState.Failed, Error = e.Message, FinishedAt = time.GetUtcNow() });
+                var failure = JobError.From(e);
+                if (failure.Kind == JobErrorKind.Internal) LogFailure(e, this.GetPrimaryKeyString());
+                Update(s => s with { State = HistoricalJobState.Failed, Error = e.Message, Failure = failure, FinishedAt = time.GetUtcNow() });
             }
         }, CancellationToken.None);
         return Snapshot();
@@ -126,6 +130,10 @@ public sealed class HistoricalQueryGrain(
             _live = change(_live);
         }
     }
+
+    // Only faults are logged: bad input is the caller's to fix and reaches them in the status.
+    [LoggerMessage(Level = LogLevel.Error, Message = "Historical job {JobId} failed")]
+    private partial void LogFailure(Exception error, string jobId);
 
     /// <summary>Applies progress on the reporting thread (the grain's status lock makes that safe), unlike Progress&lt;T&gt;, which posts.</summary>
     private sealed class InlineProgress(Action<HistoricalRetrievalProgress> report) : IProgress<HistoricalRetrievalProgress>
