@@ -31,9 +31,16 @@ public sealed partial class EntityGrain(
     {
         // The steady state (snapshot cached, every view cached at its current epoch) answers without an await.
         var snapshot = registry.GetAsync(_key.Project);
-        return snapshot.IsCompletedSuccessfully && AllCached(request.Views)
-            ? Task.FromResult(Evaluate(snapshot.Result, request))
-            : ReadLoadingAsync(snapshot, request);
+        if (!snapshot.IsCompletedSuccessfully || !AllCached(request.Views)) return ReadLoadingAsync(snapshot, request);
+        try
+        {
+            return Task.FromResult(Evaluate(snapshot.Result, request));
+        }
+        catch (Exception e)
+        {
+            // As the async path does: a bad view name or SLA tag faults the task rather than throwing at the caller.
+            return Task.FromException<EntityReadReply>(e);
+        }
     }
 
     private async Task<EntityReadReply> ReadLoadingAsync(ValueTask<RegistrySnapshot> pending, EntityReadRequest request)
