@@ -24,6 +24,9 @@ internal static class LoadRun
         var wideRate = options.Int("wide-rate", 100);
         var entities = options.Int("entities", 10_000);
         var loops = (options.Get("loops") ?? "1,4,16,64").Split(',').Select(l => int.TryParse(l, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new ArgumentException($"--loops '{l}' is not a positive integer")).ToArray();
+        // --scenarios narrow,wide and --paths grpc,rest,redis pick a subset (e.g. to profile one path); default all.
+        var scenarioFilter = (options.Get("scenarios") ?? "narrow,wide").Split(',', StringSplitOptions.TrimEntries);
+        var pathFilter = (options.Get("paths") ?? "grpc,rest,redis").Split(',', StringSplitOptions.TrimEntries);
         await using var redis = await OwnRedis.StartAsync(options.Get("redis"));
         var root = Directory.CreateTempSubdirectory("granary-bench-gateway-").FullName;
         var project = "gwbench" + Guid.NewGuid().ToString("N")[..6];
@@ -53,22 +56,24 @@ internal static class LoadRun
             Console.WriteLine();
             Console.WriteLine("scenario | path | load | req/s | p50 ms | p99 ms | p99.9 ms | errors");
             Console.WriteLine("---|---|---|---:|---:|---:|---:|---:");
-            var scenarios = new[] { new Scenario("1 entity x 5 features", 1, 5, rate), new Scenario($"100 entities x {Shape.WideFeatures} features", 100, Shape.WideFeatures, wideRate) };
+            var scenarios = new[] { new Scenario("1 entity x 5 features", 1, 5, rate), new Scenario($"100 entities x {Shape.WideFeatures} features", 100, Shape.WideFeatures, wideRate) }
+                .Where(s => scenarioFilter.Contains(s.Entities == 1 ? "narrow" : "wide")).ToArray();
             var summary = new List<string>();
             foreach (var s in scenarios)
             {
-                var paths = new (string Name, Func<Task> Call)[]
+                var paths = new (string Name, string Key, Func<Task> Call)[]
                 {
-                    ("gRPC", () => GrpcAsync(grpc, Pick(s.Entities), s.Features, check: false)),
-                    ("REST", () => RestAsync(http, Pick(s.Entities), s.Features, check: false)),
-                    ("Redis HMGET", () => RedisAsync(db, Pick(s.Entities).Select(KeyOf).ToArray(), field)),
+                    ("gRPC", "grpc", () => GrpcAsync(grpc, Pick(s.Entities), s.Features, check: false)),
+                    ("REST", "rest", () => RestAsync(http, Pick(s.Entities), s.Features, check: false)),
+                    ("Redis HMGET", "redis", () => RedisAsync(db, Pick(s.Entities).Select(KeyOf).ToArray(), field)),
                 };
                 // One checked call each: every value PRESENT, so the timed calls read real data.
                 await GrpcAsync(grpc, Pick(s.Entities), s.Features, check: true);
                 await RestAsync(http, Pick(s.Entities), s.Features, check: true);
                 var results = new Dictionary<string, (Result Fixed, Result Best, int BestLoops)>();
-                foreach (var (name, call) in paths)
+                foreach (var (name, key, call) in paths)
                 {
+                    if (!pathFilter.Contains(key)) continue;
                     await ClosedAsync(call, 16, 3); // warm-up: connections, tiered JIT on both sides, thread pool growth
                     var fixedRate = await OpenAsync(call, s.Rate, seconds);
                     Print(s.Name, name, $"open {s.Rate:N0}/s", fixedRate);
@@ -81,10 +86,10 @@ internal static class LoadRun
                     }
                     results[name] = (fixedRate, best.Result, best.Loops);
                 }
-                var baseline = results["Redis HMGET"];
+                if (!results.TryGetValue("Redis HMGET", out var baseline)) continue;
                 foreach (var name in new[] { "gRPC", "REST" })
                 {
-                    var g = results[name];
+                    if (!results.TryGetValue(name, out var g)) continue;
                     summary.Add($"{s.Name} | {name} | {s.Rate:N0}/s | {g.Fixed.P50 / baseline.Fixed.P50:F1}x | {g.Fixed.P99 / baseline.Fixed.P99:F1}x | " +
                                 $"{g.Best.Rate:N0} ({g.BestLoops} loops) vs {baseline.Best.Rate:N0} ({baseline.BestLoops}) = {g.Best.Rate / baseline.Best.Rate:P0}");
                 }

@@ -31,6 +31,10 @@ public static class OnlineFeaturesJson
         json.WriteEndArray();
         json.WriteEndObject();
         json.WriteStartArray("results");
+        // The features of one view share their entity row's event time: format it once per distinct (row, time).
+        var rows = response.Results.Count == 0 ? 0 : response.Results[0].EventTimestamps.Length;
+        var stampAt = new DateTimeOffset[rows];
+        var stamps = new string?[rows];
         foreach (var column in response.Results)
         {
             json.WriteStartObject();
@@ -41,7 +45,17 @@ public static class OnlineFeaturesJson
             foreach (var status in column.Statuses) json.WriteStringValue(StatusName(status));
             json.WriteEndArray();
             json.WriteStartArray("event_timestamps");
-            foreach (var at in column.EventTimestamps) json.WriteStringValue((at ?? DateTimeOffset.UnixEpoch).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFF'Z'", System.Globalization.CultureInfo.InvariantCulture));
+            for (var r = 0; r < column.EventTimestamps.Length; r++)
+            {
+                var at = column.EventTimestamps[r] ?? DateTimeOffset.UnixEpoch;
+                if (r >= rows) json.WriteStringValue(Iso(at));
+                else if (stamps[r] is { } held && stampAt[r] == at) json.WriteStringValue(held);
+                else
+                {
+                    (stamps[r], stampAt[r]) = (Iso(at), at);
+                    json.WriteStringValue(stamps[r]);
+                }
+            }
             json.WriteEndArray();
             json.WriteEndObject();
         }
@@ -64,7 +78,7 @@ public static class OnlineFeaturesJson
             case bool b: json.WriteBooleanValue(b); break;
             case string s: json.WriteStringValue(s); break;
             case byte[] bytes: json.WriteBase64StringValue(bytes); break;
-            case DateTimeOffset t: json.WriteStringValue(t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFF'Z'", System.Globalization.CultureInfo.InvariantCulture)); break;
+            case DateTimeOffset t: json.WriteStringValue(Iso(t)); break;
             case System.Collections.IEnumerable items:
                 json.WriteStartArray();
                 foreach (var item in items) WriteValue(json, item);
@@ -73,4 +87,6 @@ public static class OnlineFeaturesJson
             default: json.WriteStringValue(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)); break;
         }
     }
+
+    private static string Iso(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFF'Z'", System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -73,7 +73,8 @@ public static class OnlineRetrieval
             var views = shape.ToList();
             var bindings = views[0].JoinKeys;
             var keyColumns = bindings.Select(k => Column(request.Entities, k.EntityColumn, "join key")).ToList();
-            var keyOfRow = new EntityKey[rowCount];
+            // Per entity row, the index of its key among the distinct keys read: resolved once here, not per feature below.
+            var slotOfRow = new int[rowCount];
             var distinct = new Dictionary<EntityKey, int>();
             for (var r = 0; r < rowCount; r++)
             {
@@ -84,8 +85,8 @@ public static class OnlineRetrieval
                         $"entity row {r}: join key '{bindings[k].EntityColumn}' is null", "give every entity row a value for each join key");
                     parts[k] = new(bindings[k].JoinKey, EntityKey.FormatValue(bindings[k].JoinKey, value));
                 }
-                keyOfRow[r] = EntityKey.Create(request.Project, parts);
-                distinct.TryAdd(keyOfRow[r], distinct.Count);
+                var key = EntityKey.Create(request.Project, parts);
+                if (!distinct.TryGetValue(key, out slotOfRow[r])) distinct.Add(key, slotOfRow[r] = distinct.Count);
             }
             var selection = new OnlineViewSelection(
                 views.Select(v => v.View.Name).ToList(),
@@ -102,7 +103,7 @@ public static class OnlineRetrieval
                     var column = new OnlineFeatureColumn(new object?[rowCount], new FeatureStatus[rowCount], new DateTimeOffset?[rowCount]);
                     for (var r = 0; r < rowCount; r++)
                     {
-                        var result = results[distinct[keyOfRow[r]]][offset];
+                        var result = results[slotOfRow[r]][offset];
                         column.Values[r] = result.Value;
                         column.Statuses[r] = result.Status;
                         column.EventTimestamps[r] = result.EventTimestamp;

@@ -39,12 +39,13 @@ public static class ProtoValues
             }
             return proto;
         }
+        // The stored type first (no IConvertible dispatch); Convert for anything else, as before.
         switch (type.Scalar)
         {
-            case ScalarType.Int32: proto.Int32Val = Convert.ToInt32(value); break;
-            case ScalarType.Int64: proto.Int64Val = Convert.ToInt64(value); break;
-            case ScalarType.Float32: proto.FloatVal = Convert.ToSingle(value); break;
-            case ScalarType.Float64: proto.DoubleVal = Convert.ToDouble(value); break;
+            case ScalarType.Int32: proto.Int32Val = value is int i32 ? i32 : Convert.ToInt32(value); break;
+            case ScalarType.Int64: proto.Int64Val = value is long i64 ? i64 : Convert.ToInt64(value); break;
+            case ScalarType.Float32: proto.FloatVal = value is float f32 ? f32 : Convert.ToSingle(value); break;
+            case ScalarType.Float64: proto.DoubleVal = value is double f64 ? f64 : Convert.ToDouble(value); break;
             case ScalarType.Bool: proto.BoolVal = (bool)value; break;
             case ScalarType.String: proto.StringVal = (string)value; break;
             case ScalarType.Bytes: proto.BytesVal = ByteString.CopyFrom((byte[])value); break;
@@ -129,16 +130,36 @@ public static class ProtoValues
     {
         var proto = new GetOnlineFeaturesResponse { Metadata = new GetOnlineFeaturesResponseMetadata { FeatureNames = new FeatureList() } };
         proto.Metadata.FeatureNames.Val.AddRange(response.FeatureNames);
+        proto.Results.Capacity = response.Results.Count;
+        // The features of one view share their entity row's event time, and every null the same empty Value: one
+        // message per distinct (row, time) and one empty Value per response, referenced many times (the wire is the same).
+        var rows = response.Results.Count == 0 ? 0 : response.Results[0].Values.Length;
+        var stampAt = new DateTimeOffset[rows];
+        var stamps = new Timestamp?[rows];
+        var noTime = new Timestamp();
+        var nullValue = new Value();
         for (var c = 0; c < response.Results.Count; c++)
         {
             var column = response.Results[c];
             var type = types.TryGetValue(response.FeatureNames[c], out var t) ? t : new ValueType(ScalarType.String);
             var vector = new GetOnlineFeaturesResponse.Types.FeatureVector();
-            for (var r = 0; r < column.Values.Length; r++)
+            var count = column.Values.Length;
+            vector.Values.Capacity = count;
+            vector.Statuses.Capacity = count;
+            vector.EventTimestamps.Capacity = count;
+            for (var r = 0; r < count; r++)
             {
-                vector.Values.Add(ToProto(column.Values[r], type));
+                vector.Values.Add(column.Values[r] is null ? nullValue : ToProto(column.Values[r], type));
                 vector.Statuses.Add(Status(column.Statuses[r]));
-                vector.EventTimestamps.Add(column.EventTimestamps[r] is { } at ? Timestamp.FromDateTimeOffset(at) : new Timestamp());
+                Timestamp stamp;
+                if (column.EventTimestamps[r] is not { } at) stamp = noTime;
+                else if (r < rows && stamps[r] is { } held && stampAt[r] == at) stamp = held;
+                else
+                {
+                    stamp = Timestamp.FromDateTimeOffset(at);
+                    if (r < rows) (stamps[r], stampAt[r]) = (stamp, at);
+                }
+                vector.EventTimestamps.Add(stamp);
             }
             proto.Results.Add(vector);
         }

@@ -15,6 +15,8 @@ public sealed partial class EntityGrain(
     IOnlineStore store, RegistryCache registry, OnlineCacheEpochs epochs, TimeProvider time, ILogger<EntityGrain> logger) : Grain, IEntityGrain
 {
     private readonly Dictionary<string, CachedView> _views = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ViewRules> _rules = new(StringComparer.Ordinal);
+    private RegistrySnapshot? _rulesOf;
     private EntityKey _key = null!;
 
     /// <inheritdoc/>
@@ -25,10 +27,31 @@ public sealed partial class EntityGrain(
     }
 
     /// <inheritdoc/>
-    public async Task<EntityReadReply> ReadAsync(EntityReadRequest request)
+    public Task<EntityReadReply> ReadAsync(EntityReadRequest request)
     {
-        var snapshot = await registry.GetAsync(_key.Project);
+        // The steady state (snapshot cached, every view cached at its current epoch) answers without an await.
+        var snapshot = registry.GetAsync(_key.Project);
+        if (!snapshot.IsCompletedSuccessfully || !AllCached(request.Views)) return ReadLoadingAsync(snapshot, request);
+        try
+        {
+            return Task.FromResult(Evaluate(snapshot.Result, request));
+        }
+        catch (Exception e)
+        {
+            // As the async path does: a bad view name or SLA tag faults the task rather than throwing at the caller.
+            return Task.FromException<EntityReadReply>(e);
+        }
+    }
+
+    private async Task<EntityReadReply> ReadLoadingAsync(ValueTask<RegistrySnapshot> pending, EntityReadRequest request)
+    {
+        var snapshot = await pending;
         await LoadAsync(request.Views);
+        return Evaluate(snapshot, request);
+    }
+
+    private EntityReadReply Evaluate(RegistrySnapshot snapshot, EntityReadRequest request)
+    {
         var now = time.GetUtcNow();
         var values = new object?[request.FeatureCount];
         var statuses = new byte[values.Length];
@@ -37,20 +60,40 @@ public sealed partial class EntityGrain(
         var i = 0;
         for (var v = 0; v < request.Views.Length; v++)
         {
-            var view = ViewOf(snapshot, request.Views[v]);
+            var rules = RulesOf(snapshot, request.Views[v]);
             var row = _views[request.Views[v]].Row;
-            var ttl = view.HasTtl ? view.Ttl : null;
-            var sla = OnlineReadRules.FreshnessSlaOf(view);
             eventMicros[v] = row is null ? EntityReadReply.NoRow : OnlineTime.ToMicros(row.EventTimestamp);
             foreach (var feature in request.Features[v])
             {
-                var result = OnlineReadRules.Evaluate(row, feature, ttl, sla, now);
+                var result = OnlineReadRules.Evaluate(row, feature, rules.Ttl, rules.Sla, now);
                 values[i] = result.Value;
                 statuses[i++] = (byte)result.Status;
                 stale[v] |= result.Stale;
             }
         }
         return new EntityReadReply(values, statuses, eventMicros, stale);
+    }
+
+    private bool AllCached(string[] views)
+    {
+        foreach (var view in views)
+            if (!_views.TryGetValue(view, out var cached) || cached.Epoch != epochs.Current(_key.Project, view)) return false;
+        return true;
+    }
+
+    /// <summary>A view's ttl and SLA, resolved once per registry snapshot rather than per read (tag parsing, the view search).</summary>
+    private ViewRules RulesOf(RegistrySnapshot snapshot, string name)
+    {
+        if (!ReferenceEquals(_rulesOf, snapshot))
+        {
+            _rules.Clear();
+            _rulesOf = snapshot;
+        }
+        if (_rules.TryGetValue(name, out var rules)) return rules;
+        var view = ViewOf(snapshot, name);
+        rules = new ViewRules(view.HasTtl ? view.Ttl : null, OnlineReadRules.FreshnessSlaOf(view));
+        _rules[name] = rules;
+        return rules;
     }
 
     /// <inheritdoc/>
@@ -146,6 +189,8 @@ public sealed partial class EntityGrain(
     }
 
     private sealed record CachedView(OnlineRow? Row, long Epoch);
+
+    private sealed record ViewRules(TimeSpan? Ttl, TimeSpan? Sla);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Online store unreachable; entity {Entity} refuses the call with a retriable error")]
     private static partial void LogStoreUnavailable(ILogger logger, string entity, Exception exception);
