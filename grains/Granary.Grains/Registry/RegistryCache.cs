@@ -25,7 +25,8 @@ public sealed partial class RegistryCache(IGrainFactory grains, ILogger<Registry
     /// <summary>The cached snapshot of <paramref name="project"/>; the first call per project fetches it and starts following new versions.</summary>
     public ValueTask<RegistrySnapshot> GetAsync(string project)
     {
-        var entry = _projects.GetOrAdd(project, p => new Lazy<ProjectEntry>(() => new ProjectEntry(this, p))).Value;
+        // Every entity-grain read passes here: the lookup first, so the common case allocates no closure.
+        var entry = (_projects.TryGetValue(project, out var held) ? held : _projects.GetOrAdd(project, p => new Lazy<ProjectEntry>(() => new ProjectEntry(this, p)))).Value;
         var snapshot = entry.Snapshot;
         return snapshot is not null ? new ValueTask<RegistrySnapshot>(snapshot) : new ValueTask<RegistrySnapshot>(entry.FirstLoad);
     }
