@@ -115,6 +115,14 @@ public sealed partial class FeatureHealthGrain(
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         var health = Config?.Health ?? new HealthConfig();
+        // A schedule removed from granary.yaml since the reminder was registered: drop the reminder instead of checking.
+        var scheduled = reminderName == ParityReminder ? health.ParityEvery is not null
+            : reminderName == DriftReminder && health.DriftEvery is not null && health.DriftBaseline is not null;
+        if (!scheduled)
+        {
+            if (await this.GetReminder(reminderName) is { } stale) await this.UnregisterReminder(stale);
+            return;
+        }
         try
         {
             if (reminderName == ParityReminder)

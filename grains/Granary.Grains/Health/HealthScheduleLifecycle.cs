@@ -7,7 +7,7 @@ namespace Granary.Grains.Health;
 
 /// <summary>
 /// Sets the health check schedule of the silo's project once the silo is active: asks its <see cref="IFeatureHealthGrain"/>
-/// to register (or drop) the parity and drift reminders granary.yaml's <c>health:</c> section names. Runs in the
+/// to register the parity and drift reminders granary.yaml's <c>health:</c> section names (only when it names one). Runs in the
 /// background and retries until the cluster answers, so neither the silo's start nor a gateway waits on it.
 /// </summary>
 internal sealed partial class HealthScheduleLifecycle(IGrainFactory grains, IServiceProvider services, ILogger<HealthScheduleLifecycle> logger)
@@ -22,7 +22,10 @@ internal sealed partial class HealthScheduleLifecycle(IGrainFactory grains, ISer
     private Task StartAsync(CancellationToken cancellationToken)
     {
         // A silo without a repository (AddGranaryGrains alone) or without a reminder service has no schedule to set.
-        if (services.GetService<RepositoryConfig>() is not { Project: { Length: > 0 } project }) return Task.CompletedTask;
+        if (services.GetService<RepositoryConfig>() is not { Project: { Length: > 0 } project } config) return Task.CompletedTask;
+        // Nothing scheduled: no grain to wake (short CLI commands start silos too). A reminder left from a removed schedule
+        // unregisters itself at its next tick (FeatureHealthGrain.ReceiveReminder).
+        if (config.Health.ParityEvery is null && config.Health.DriftEvery is null) return Task.CompletedTask;
         if (services.GetService<Orleans.IReminderTable>() is null)
         {
             LogNoReminders(logger, project);
@@ -38,7 +41,6 @@ internal sealed partial class HealthScheduleLifecycle(IGrainFactory grains, ISer
         {
             try
             {
-                // Always called, also without a health: section, so a schedule removed from granary.yaml is unregistered.
                 await grains.GetGrain<IFeatureHealthGrain>(project).EnsureScheduleAsync().WaitAsync(stopping);
                 return;
             }
