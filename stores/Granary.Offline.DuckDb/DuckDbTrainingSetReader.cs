@@ -15,7 +15,7 @@ public sealed class DuckDbTrainingSetReader : ITrainingSetReader
     private static IReadOnlyDictionary<string, List<object?>> Read(string path, IReadOnlyDictionary<string, ValueType> columns, CancellationToken cancellationToken)
     {
         if (!File.Exists(path)) throw new DriftException($"baseline '{path}' does not exist", "pass the training set file written by get-historical-features (.parquet or .csv)");
-        var literal = "'" + path.Replace("'", "''", StringComparison.Ordinal) + "'";
+        var literal = Sql.Literal(path);
         var table = path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? $"read_csv({literal}, header = true)" : $"read_parquet({literal})";
         using var connection = new DuckDBConnection("DataSource=:memory:");
         connection.Open();
@@ -39,7 +39,7 @@ public sealed class DuckDbTrainingSetReader : ITrainingSetReader
         if (wanted.Count == 0) return result;
         using var select = connection.CreateCommand();
         // TRY_CAST is not used: a value that does not fit its declared type must fail loudly, naming the column.
-        select.CommandText = $"SELECT {string.Join(", ", wanted.Select(c => $"CAST(\"{c.Replace("\"", "\"\"", StringComparison.Ordinal)}\" AS {SqlType(columns[c])})"))} FROM {table}";
+        select.CommandText = $"SELECT {string.Join(", ", wanted.Select(c => $"CAST({Sql.Identifier(c)} AS {SqlType(columns[c])})"))} FROM {table}";
         try
         {
             using var rows = select.ExecuteReader();

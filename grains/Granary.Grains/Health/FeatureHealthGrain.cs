@@ -83,7 +83,9 @@ public sealed partial class FeatureHealthGrain(
     {
         var snapshot = await registry.GetAsync(Project);
         var config = Config;
-        var reader = services.GetService<ITrainingSetReader>() ?? new CsvTrainingSetReader();
+        var reader = services.GetService<ITrainingSetReader>()
+            ?? throw new DriftException("this silo has no training-set reader, so it cannot read a drift baseline",
+                "host the silo with AddGranary, whose store registration reads Parquet and CSV baselines with DuckDB");
         var checker = new DriftChecker(offlineStores, reader, time);
         var logFolder = config?.FeatureLogging.Path ?? FeatureLoggingConfig.DefaultPath;
         var thresholds = request.Thresholds ?? config?.Health.Thresholds ?? new DriftThresholds();
