@@ -133,7 +133,7 @@ public sealed partial class DuckDbOfflineStore : IOfflineStore, IDisposable
                 .Select(k => k.JoinKey).ToHashSet(StringComparer.Ordinal);
             var eventColumn = TimeColumn(view.TimestampColumn, "timestamp field");
             var createdColumn = view.CreatedTimestampColumn is { } created ? TimeColumn(created, "created timestamp field") : null;
-            var order = createdColumn is null ? null : EventOrderEncoding.TryPlan(connection, read, eventColumn, createdColumn);
+            var order = createdColumn is null ? null : EventOrderEncoding.TryPlan(connection, read, eventColumn, createdColumn, ParquetSources.Fingerprint(view.Source, _options.RepositoryPath));
             sources.Add(new ViewSource(read, eventColumn, createdColumn, narrow, order));
             foreach (var key in view.JoinKeys)
             {

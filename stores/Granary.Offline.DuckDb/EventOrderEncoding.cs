@@ -13,8 +13,9 @@ namespace Granary.Offline.DuckDb;
 /// <c>event code * CreatedCodes + created code</c>, where <see cref="CreatedCodes"/> is one more than the largest created code, so a
 /// later event always beats a later created time. An entity time T is mapped to the largest order whose event is at or
 /// before T. The bounds come from the source's min and max (DuckDB answers them from Parquet statistics); the units are
-/// the coarsest of day, second, millisecond and microsecond that every value is a multiple of (a scan, only when
-/// microseconds do not fit in 63 bits). When nothing fits, the join keeps the HUGEINT (<see cref="TryPlan"/> returns null).
+/// the coarsest of day, second, millisecond and microsecond that every value is a multiple of (a scan of the created
+/// column, then of the event column if still needed, only when microseconds do not fit in 63 bits; remembered while the
+/// files are unchanged). When nothing fits, the join keeps the HUGEINT (<see cref="TryPlan"/> returns null).
 /// The SQL checks every source row against these bounds and fails loudly if the data changed since they were read.
 /// </para>
 /// </summary>
@@ -27,7 +28,13 @@ internal sealed record EventOrderEncoding(long EventMin, long EventMax, long Eve
     /// Plans the encoding for <paramref name="relation"/>'s event and created columns, or returns null when the codes would
     /// not fit in a BIGINT (or the source is empty).
     /// </summary>
-    public static EventOrderEncoding? TryPlan(DuckDBConnection connection, string relation, DuckDbColumn eventColumn, DuckDbColumn createdColumn)
+    /// <param name="connection">The retrieval's connection.</param>
+    /// <param name="relation">The source's table expression.</param>
+    /// <param name="eventColumn">The event timestamp column.</param>
+    /// <param name="createdColumn">The created timestamp column.</param>
+    /// <param name="fingerprint">The source files' identity (<see cref="ParquetSources.Fingerprint"/>): the unit scan's result is reused
+    /// while it is unchanged (a stale reuse could only trip the SQL's bounds check, never match wrongly); null scans every time.</param>
+    public static EventOrderEncoding? TryPlan(DuckDBConnection connection, string relation, DuckDbColumn eventColumn, DuckDbColumn createdColumn, string? fingerprint = null)
     {
         var ev = Sql.Identifier(eventColumn.Name);
         var cr = Sql.Identifier(createdColumn.Name);
@@ -48,22 +55,37 @@ internal sealed record EventOrderEncoding(long EventMin, long EventMax, long Eve
         var allCreatedNull = createdMin is null;
 
         if (Fits(eMin, eMax, 1, cMin, cMax, 1, allCreatedNull) is { } micros) return micros;
-        var (eventUnit, createdUnit) = (TypeUnit(eventColumn), TypeUnit(createdColumn));
-        if (eventUnit == 1 || (createdUnit == 1 && !allCreatedNull))
+        var createdUnit = allCreatedNull ? Day : ScanUnit(connection, relation, createdColumn, fingerprint);
+        // Microsecond event codes need no division (and no scan of the event column), so they are preferred when they fit.
+        return Fits(eMin, eMax, 1, cMin, cMax, createdUnit, allCreatedNull)
+            ?? Fits(eMin, eMax, ScanUnit(connection, relation, eventColumn, fingerprint), cMin, cMax, createdUnit, allCreatedNull);
+    }
+
+    // Unit scans by source fingerprint and column; bounded, since fingerprints change whenever files are rewritten.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string), long> ScannedUnits = new();
+
+    /// <summary>The coarsest unit (day, second, millisecond, microsecond) that divides every value of a time column (one pass over it).</summary>
+    private static long ScanUnit(DuckDBConnection connection, string relation, DuckDbColumn column, string? fingerprint)
+    {
+        if (TypeUnit(column) is var typed and > 1) return typed;
+        if (fingerprint is not null && ScannedUnits.TryGetValue((fingerprint, column.Name), out var known)) return known;
+        var micros = DuckDbTypeMap.EpochMicros(Sql.Identifier(column.Name), column);
+        var unit = 1L;
+        using (var rows = connection.QueryRows($"SELECT {string.Join(", ", Units[..^1].Select(u => $"bool_and({micros} % {L(u)} = 0)"))} FROM {relation}"))
         {
-            // One pass over the two columns: which units divide every value.
-            var checks = string.Join(", ", Units[..^1].SelectMany(u => new[] { Divides(DuckDbTypeMap.EpochMicros(ev, eventColumn), u), Divides(DuckDbTypeMap.EpochMicros(cr, createdColumn), u) }));
-            using var rows = connection.QueryRows($"SELECT {checks} FROM {relation}");
-            if (!rows.Read()) return null;
-            for (var i = Units.Length - 2; i >= 0; i--)
+            if (rows.Read())
             {
-                // NULL: no non-NULL value, any unit does.
-                if (rows.GetValue(2 * i) is not false) eventUnit = Math.Max(eventUnit, Units[i]);
-                if (rows.GetValue(2 * i + 1) is not false) createdUnit = Math.Max(createdUnit, Units[i]);
+                // Coarsest first; NULL means no non-NULL value, where any unit does.
+                for (var i = 0; i < Units.Length - 1 && unit == 1; i++)
+                    if (rows.GetValue(i) is not false) unit = Units[i];
             }
         }
-        // Microsecond event codes need no division, so they are preferred when they fit.
-        return Fits(eMin, eMax, 1, cMin, cMax, createdUnit, allCreatedNull) ?? Fits(eMin, eMax, eventUnit, cMin, cMax, createdUnit, allCreatedNull);
+        if (fingerprint is not null)
+        {
+            if (ScannedUnits.Count >= 1024) ScannedUnits.Clear();
+            ScannedUnits[(fingerprint, column.Name)] = unit;
+        }
+        return unit;
     }
 
     /// <summary>The encoding with these bounds and units, if its largest order fits in a BIGINT.</summary>
@@ -105,8 +127,6 @@ internal sealed record EventOrderEncoding(long EventMin, long EventMax, long Eve
         "TIMESTAMP_MS" => 1_000,
         _ => 1,
     };
-
-    private static string Divides(string micros, long unit) => $"bool_and({micros} % {L(unit)} = 0)";
 
     private static string Code(string micros, long min, long unit) =>
         unit == 1 ? $"({micros} - {L(min)})" : $"({micros} - {L(min)}) // {L(unit)}";

@@ -128,11 +128,27 @@ public sealed class EventOrderEncodingTests : IDisposable
         }
     }
 
-    private async Task<(string Sql, double?[] Values)> Join(List<SourceRow> rows, List<(long Key, DateTime Time)> entities, TimeSpan? ttl, string output)
+    [Fact]
+    public async Task A_rewritten_source_is_planned_again()
+    {
+        // Whole-second created times over 30 years (packed by seconds), then the same file rewritten with millisecond created
+        // times: the remembered unit scan must not be reused for the new content.
+        var t0 = new DateTime(2010, 1, 1);
+        var seconds = new List<SourceRow> { new(1, t0, t0.AddYears(30).AddSeconds(1), 1.0), new(1, t0, t0.AddYears(-1), 2.0), new(1, t0.AddYears(20), t0.AddSeconds(5), 3.0) };
+        var (sql, values) = await Join(seconds, [(1, t0), (1, t0.AddYears(25))], null, "out-s.parquet", file: "rewritten.parquet");
+        Assert.Contains("// 1000000", sql);
+        Assert.Equal([1.0, 3.0], values);
+        var millis = new List<SourceRow> { new(1, t0, t0.AddYears(30), 1.0), new(1, t0, t0.AddYears(30).AddMilliseconds(1), 2.0), new(1, t0.AddYears(20), t0.AddMilliseconds(7), 3.0) };
+        (sql, values) = await Join(millis, [(1, t0), (1, t0.AddYears(25))], null, "out-ms.parquet", file: "rewritten.parquet");
+        Assert.DoesNotContain("// 1000000 ", sql);
+        Assert.Equal([2.0, 3.0], values);
+    }
+
+    private async Task<(string Sql, double?[] Values)> Join(List<SourceRow> rows, List<(long Key, DateTime Time)> entities, TimeSpan? ttl, string output, string? file = null)
     {
         var data = new TableData([("driver_id", ColumnKind.Int64), ("event_timestamp", ColumnKind.NaiveTimestamp), ("created", ColumnKind.NaiveTimestamp), ("value", ColumnKind.Double)],
             rows.Select(r => new object?[] { r.Key, r.Event, r.Created, r.Value }).ToList());
-        var file = $"src-{Guid.NewGuid():N}.parquet";
+        file ??= $"src-{Guid.NewGuid():N}.parquet";
         using (var connection = _store.Connect()) data.WriteParquet(connection, Path.Combine(_folder, file));
         var source = new FileSource { Name = "src", Path = file, TimestampField = "event_timestamp", CreatedTimestampField = "created" };
         var registry = new RegistrySnapshot
