@@ -131,8 +131,10 @@ public sealed partial class DuckDbOfflineStore : IOfflineStore, IDisposable
             var narrow = view.JoinKeys
                 .Where(k => JoinKeyNarrowing.CanNarrow(connection, read, columns.First(c => c.Name == k.SourceColumn)))
                 .Select(k => k.JoinKey).ToHashSet(StringComparer.Ordinal);
-            sources.Add(new ViewSource(read, TimeColumn(view.TimestampColumn, "timestamp field"),
-                view.CreatedTimestampColumn is { } created ? TimeColumn(created, "created timestamp field") : null, narrow));
+            var eventColumn = TimeColumn(view.TimestampColumn, "timestamp field");
+            var createdColumn = view.CreatedTimestampColumn is { } created ? TimeColumn(created, "created timestamp field") : null;
+            var order = createdColumn is null ? null : EventOrderEncoding.TryPlan(connection, read, eventColumn, createdColumn, ParquetSources.Fingerprint(view.Source, _options.RepositoryPath));
+            sources.Add(new ViewSource(read, eventColumn, createdColumn, narrow, order));
             foreach (var key in view.JoinKeys)
             {
                 var column = columns.First(c => c.Name == key.SourceColumn);

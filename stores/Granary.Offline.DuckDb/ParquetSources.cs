@@ -19,6 +19,31 @@ internal static class ParquetSources
         throw new HistoricalRetrievalException($"file source '{source.Name}' points at '{path}', which is neither a Parquet file nor a folder");
     }
 
+    /// <summary>
+    /// What identifies the current content of a file source's files: each Parquet file's path, length and last write time
+    /// (a folder's files in order), or null when it cannot be read. Used to reuse facts about the data across retrievals.
+    /// </summary>
+    public static string? Fingerprint(DataSource source, string? repositoryPath)
+    {
+        if (source is not FileSource file) return null;
+        try
+        {
+            var path = Path.GetFullPath(file.Path, repositoryPath ?? Directory.GetCurrentDirectory());
+            var files = Directory.Exists(path)
+                ? Directory.EnumerateFiles(path, "*.parquet", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList()
+                : [path];
+            return string.Join("\n", files.Select(f => new FileInfo(f)).Select(f => $"{f.FullName}|{f.Length}|{f.LastWriteTimeUtc.Ticks}"));
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>A short name of a source's kind for messages.</summary>
     public static string KindOf(DataSource source) => source switch
     {

@@ -5,15 +5,18 @@ namespace Granary.Offline.DuckDb;
 
 /// <summary>
 /// A view's source as the join reads it: the table expression, its event timestamp column, its created timestamp column
-/// (if any), and the join keys (by join key name) compared as INTEGER (see <see cref="JoinKeyNarrowing"/>).
+/// (if any), the join keys (by join key name) compared as INTEGER (see <see cref="JoinKeyNarrowing"/>), and with a created
+/// timestamp, the BIGINT packing of the (event, created) order when the source's ranges allow it (see <see cref="EventOrderEncoding"/>).
 /// </summary>
-internal sealed record ViewSource(string Relation, DuckDbColumn TimestampColumn, DuckDbColumn? CreatedColumn, IReadOnlySet<string> NarrowKeys);
+internal sealed record ViewSource(string Relation, DuckDbColumn TimestampColumn, DuckDbColumn? CreatedColumn, IReadOnlySet<string> NarrowKeys,
+    EventOrderEncoding? Order = null);
 
 /// <summary>
 /// Builds DuckDB's point-in-time join: per view, <c>ASOF LEFT JOIN</c> on the join keys and the latest event time at or
 /// before the entity time, then the TTL lower bound as a CASE on the matched row. Times compare as epoch microseconds.
-/// When the source has a created timestamp, the ASOF inequality runs on one HUGEINT that orders by event time, then
-/// created time (ASOF takes a single inequality; measured cheaper than deduplicating with a window first).
+/// When the source has a created timestamp, the ASOF inequality runs on one value that orders by event time, then
+/// created time (ASOF takes a single inequality; measured cheaper than deduplicating with a window first): a BIGINT when
+/// the source's ranges fit (<see cref="EventOrderEncoding"/>), otherwise a HUGEINT.
 /// One output row per entity row, in entity row order.
 /// </summary>
 internal static class PointInTimeJoinSql
@@ -64,9 +67,13 @@ internal static class PointInTimeJoinSql
                 if (sources[i].NarrowKeys.Contains(key.JoinKey)) entityKey = $"TRY_CAST({entityKey} AS {JoinKeyNarrowing.NarrowType})";
                 sql.Append($"{entityKey} = {alias}.{Sql.Identifier(key.JoinKey)} AND ");
             }
-            sql.Append(sources[i].CreatedColumn is null
-                ? $"e.{EntityTable.TimestampUtcColumn} >= {alias}.__event_us"
-                : $"e.{EntityTable.TimestampUtcColumn}::HUGEINT * {TwoTo64} + {TwoTo64Minus1} >= {alias}.__event_order");
+            var entityMicros = $"e.{EntityTable.TimestampUtcColumn}";
+            sql.Append(sources[i] switch
+            {
+                { CreatedColumn: null } => $"{entityMicros} >= {alias}.__event_us",
+                { Order: { } order } => $"{order.EntityBound(entityMicros)} >= {alias}.__event_order",
+                _ => $"{entityMicros}::HUGEINT * {TwoTo64} + {TwoTo64Minus1} >= {alias}.__event_order",
+            });
         }
         sql.Append("\nORDER BY e.rowid");
         return sql.ToString();
@@ -95,7 +102,9 @@ internal static class PointInTimeJoinSql
         {
             // Event time in the high 64 bits, created time (NULL lowest) in the low 64: the max is the latest event, then the latest created.
             var createdMicros = DuckDbTypeMap.EpochMicros(Sql.Identifier(created), createdColumn);
-            sql.Append($",\n        {eventMicros}::HUGEINT * {TwoTo64} + (coalesce({createdMicros}::HUGEINT, -9223372036854775808::HUGEINT) + 9223372036854775808::HUGEINT) AS __event_order");
+            sql.Append(source.Order is { } order
+                ? $",\n        {order.SourceOrder(eventMicros, createdMicros)} AS __event_order"
+                : $",\n        {eventMicros}::HUGEINT * {TwoTo64} + (coalesce({createdMicros}::HUGEINT, -9223372036854775808::HUGEINT) + 9223372036854775808::HUGEINT) AS __event_order");
         }
         // Features leave the source as their declared type (a DECIMAL column declared Float64 arrives as DOUBLE), so
         // transforms, outputs and the online store see the schema, not whatever the file happened to store.
