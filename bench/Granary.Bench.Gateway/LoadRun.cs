@@ -72,8 +72,9 @@ internal static class LoadRun
             foreach (var chunk in Enumerable.Range(1, entities).Chunk(100)) await RestAsync(http, chunk, 1, check: false);
 
             Console.WriteLine();
-            Console.WriteLine("scenario | path | load | req/s | p50 ms | p99 ms | p99.9 ms | errors");
-            Console.WriteLine("---|---|---|---:|---:|---:|---:|---:");
+            // CPU us per request (server child / this load generator, from /proc): far steadier than latency on a busy machine.
+            Console.WriteLine("scenario | path | load | req/s | p50 ms | p99 ms | p99.9 ms | errors | server CPU us/req | client CPU us/req");
+            Console.WriteLine("---|---|---|---:|---:|---:|---:|---:|---:|---:");
             var scenarios = new[] { new Scenario("1 entity x 5 features", 1, 5, rate), new Scenario($"100 entities x {Shape.WideFeatures} features", 100, Shape.WideFeatures, wideRate) }
                 .Where(s => scenarioFilter.Contains(s.Entities == 1 ? "narrow" : "wide")).ToArray();
             var summary = new List<string>();
@@ -93,13 +94,15 @@ internal static class LoadRun
                 {
                     if (!pathFilter.Contains(key)) continue;
                     await ClosedAsync(call, 16, warmup); // warm-up: connections, tiered JIT on both sides, thread pool growth
+                    var cpu = CpuTime.Start(server);
                     var fixedRate = await OpenAsync(call, s.Rate, seconds);
-                    Print(s.Name, name, $"open {s.Rate:N0}/s", fixedRate);
+                    Print(s.Name, name, $"open {s.Rate:N0}/s", fixedRate, cpu.PerRequest(fixedRate, seconds));
                     (Result Result, int Loops) best = (new Result(0, 0, 0, 0, 0), 0);
                     foreach (var l in loops)
                     {
+                        cpu = CpuTime.Start(server);
                         var r = await ClosedAsync(call, l, seconds);
-                        Print(s.Name, name, $"closed {l} loops", r);
+                        Print(s.Name, name, $"closed {l} loops", r, cpu.PerRequest(r, seconds));
                         if (r.Rate > best.Result.Rate) best = (r, l);
                     }
                     results[name] = (fixedRate, best.Result, best.Loops);
@@ -281,8 +284,28 @@ internal static class LoadRun
         return new Result(rate, At(0.50), At(0.99), At(0.999), errors);
     }
 
-    private static void Print(string scenario, string path, string load, Result r)
-        => Console.WriteLine($"{scenario} | {path} | {load} | {r.Rate:N0} | {r.P50:F3} | {r.P99:F3} | {r.P999:F3} | {r.Errors}");
+    private static void Print(string scenario, string path, string load, Result r, (double Server, double Client) cpu)
+        => Console.WriteLine($"{scenario} | {path} | {load} | {r.Rate:N0} | {r.P50:F3} | {r.P99:F3} | {r.P999:F3} | {r.Errors} | {cpu.Server:F0} | {cpu.Client:F0}");
+
+    /// <summary>User + system CPU time of the server child and of this process over one measurement (Linux /proc; NaN elsewhere).</summary>
+    private readonly record struct CpuTime(Process Server, TimeSpan ServerStart, TimeSpan ClientStart)
+    {
+        public static CpuTime Start(Process server) => new(server, Of(server), Of(Process.GetCurrentProcess()));
+
+        /// <summary>Microseconds of CPU per request, each side; the Redis path's server figure is the idle gateway's.</summary>
+        public (double Server, double Client) PerRequest(Result r, int seconds)
+        {
+            var requests = r.Rate * seconds;
+            if (requests <= 0) return (double.NaN, double.NaN);
+            return ((Of(Server) - ServerStart).TotalMicroseconds / requests, (Of(Process.GetCurrentProcess()) - ClientStart).TotalMicroseconds / requests);
+        }
+
+        private static TimeSpan Of(Process p)
+        {
+            p.Refresh();
+            return p.TotalProcessorTime;
+        }
+    }
 
     /// <summary>A redis-server of the run's own on a free loopback port, no persistence; or the one given.</summary>
     private sealed class OwnRedis : IAsyncDisposable
