@@ -23,6 +23,10 @@ internal static class LoadRun
         // 100 x 50 is 5,000 values a request: its fixed rate is its own, well under what one request at a time sustains.
         var wideRate = options.Int("wide-rate", 100);
         var entities = options.Int("entities", 10_000);
+        // Per path, before its first measurement. 3 s was too short: on a busy machine the server was still running
+        // Google.Protobuf's and the gRPC stack's first-tier (unoptimized) code and jitting (18 % of its CPU) while timed,
+        // which REST, on the framework's precompiled System.Text.Json, did not pay.
+        var warmup = options.Int("warmup", 10);
         var loops = (options.Get("loops") ?? "1,4,16,64").Split(',').Select(l => int.TryParse(l, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new ArgumentException($"--loops '{l}' is not a positive integer")).ToArray();
         // --scenarios narrow,wide and --paths grpc,rest,redis pick a subset (e.g. to profile one path); default all.
         var scenarioFilter = (options.Get("scenarios") ?? "narrow,wide").Split(',', StringSplitOptions.TrimEntries);
@@ -31,7 +35,7 @@ internal static class LoadRun
         var root = Directory.CreateTempSubdirectory("granary-bench-gateway-").FullName;
         var project = "gwbench" + Guid.NewGuid().ToString("N")[..6];
         Console.WriteLine($"Granary gateway benchmark, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load average {Shape.LoadAverage()}");
-        Console.WriteLine($"Redis {redis.Endpoint}{(redis.Own ? " (own server)" : "")}; {entities:N0} entities x {Shape.WideFeatures} features; {seconds} s per measurement");
+        Console.WriteLine($"Redis {redis.Endpoint}{(redis.Own ? " (own server)" : "")}; {entities:N0} entities x {Shape.WideFeatures} features; {seconds} s per measurement after a {warmup} s warm-up per path");
 
         using var server = StartServer(redis.Endpoint, root, project, entities);
         try
@@ -41,12 +45,25 @@ internal static class LoadRun
             Console.WriteLine($"server: child process {server.Id}, REST {restUrl}, gRPC {grpcUrl}");
 
             using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) }) { BaseAddress = new Uri(restUrl) };
-            using var channel = GrpcChannel.ForAddress(grpcUrl, new GrpcChannelOptions { HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true } });
+            // One channel (one HTTP/2 connection), as a service would hold it. --grpc-window-kb sets the client's initial
+            // stream window; .NET's 64 KB default stays: 1 MB did not help 100 x 50 answers (~150 KB) here (docs/benchmarks.md).
+            var windowKb = options.Int("grpc-window-kb", 64);
+            using var channel = GrpcChannel.ForAddress(grpcUrl, new GrpcChannelOptions
+            {
+                HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, InitialHttp2StreamWindowSize = windowKb * 1024 },
+            });
             var grpc = new ServingService.ServingServiceClient(channel);
+            Console.WriteLine($"gRPC client: one channel, HTTP/2 stream window {windowKb} KB; every client decodes its answer (protobuf, JSON, row codec)");
             await using var mux = await ConnectionMultiplexer.ConnectAsync(redis.Endpoint);
             var db = mux.GetDatabase();
             RedisValue[] field = ["v:" + Shape.View]; // the store keeps one field per view in the entity's hash
-            RedisKey KeyOf(int d) => "{" + EntityKey.Create(project, "driver_id", d.ToString(CultureInfo.InvariantCulture)).Canonical + "}";
+            var entityKeys = new EntityKey[entities + 1];
+            var redisKeys = new RedisKey[entities + 1];
+            for (var d = 1; d <= entities; d++)
+            {
+                entityKeys[d] = EntityKey.Create(project, "driver_id", d.ToString(CultureInfo.InvariantCulture));
+                redisKeys[d] = "{" + entityKeys[d].Canonical + "}";
+            }
 
             int[] Pick(int count) { var ids = new int[count]; for (var i = 0; i < count; i++) ids[i] = Random.Shared.Next(1, entities + 1); return ids; }
 
@@ -54,8 +71,9 @@ internal static class LoadRun
             foreach (var chunk in Enumerable.Range(1, entities).Chunk(100)) await RestAsync(http, chunk, 1, check: false);
 
             Console.WriteLine();
-            Console.WriteLine("scenario | path | load | req/s | p50 ms | p99 ms | p99.9 ms | errors");
-            Console.WriteLine("---|---|---|---:|---:|---:|---:|---:");
+            // CPU us per request (server child / this load generator, from /proc): far steadier than latency on a busy machine.
+            Console.WriteLine("scenario | path | load | req/s | p50 ms | p99 ms | p99.9 ms | errors | server CPU us/req | client CPU us/req");
+            Console.WriteLine("---|---|---|---:|---:|---:|---:|---:|---:|---:");
             var scenarios = new[] { new Scenario("1 entity x 5 features", 1, 5, rate), new Scenario($"100 entities x {Shape.WideFeatures} features", 100, Shape.WideFeatures, wideRate) }
                 .Where(s => scenarioFilter.Contains(s.Entities == 1 ? "narrow" : "wide")).ToArray();
             var summary = new List<string>();
@@ -65,7 +83,7 @@ internal static class LoadRun
                 {
                     ("gRPC", "grpc", () => GrpcAsync(grpc, Pick(s.Entities), s.Features, check: false)),
                     ("REST", "rest", () => RestAsync(http, Pick(s.Entities), s.Features, check: false)),
-                    ("Redis HMGET", "redis", () => RedisAsync(db, Pick(s.Entities).Select(KeyOf).ToArray(), field)),
+                    ("Redis HMGET", "redis", () => RedisAsync(db, Pick(s.Entities), entityKeys, redisKeys, field)),
                 };
                 // One checked call each: every value PRESENT, so the timed calls read real data.
                 await GrpcAsync(grpc, Pick(s.Entities), s.Features, check: true);
@@ -74,14 +92,16 @@ internal static class LoadRun
                 foreach (var (name, key, call) in paths)
                 {
                     if (!pathFilter.Contains(key)) continue;
-                    await ClosedAsync(call, 16, 3); // warm-up: connections, tiered JIT on both sides, thread pool growth
+                    await ClosedAsync(call, 16, warmup); // warm-up: connections, tiered JIT on both sides, thread pool growth
+                    var cpu = CpuTime.Start(server);
                     var fixedRate = await OpenAsync(call, s.Rate, seconds);
-                    Print(s.Name, name, $"open {s.Rate:N0}/s", fixedRate);
+                    Print(s.Name, name, $"open {s.Rate:N0}/s", fixedRate, cpu.PerRequest(fixedRate, seconds));
                     (Result Result, int Loops) best = (new Result(0, 0, 0, 0, 0), 0);
                     foreach (var l in loops)
                     {
+                        cpu = CpuTime.Start(server);
                         var r = await ClosedAsync(call, l, seconds);
-                        Print(s.Name, name, $"closed {l} loops", r);
+                        Print(s.Name, name, $"closed {l} loops", r, cpu.PerRequest(r, seconds));
                         if (r.Rate > best.Result.Rate) best = (r, l);
                     }
                     results[name] = (fixedRate, best.Result, best.Loops);
@@ -150,30 +170,43 @@ internal static class LoadRun
         body.Append("],\"entities\":{\"driver_id\":[").AppendJoin(',', drivers).Append("]}}");
         using var content = new StringContent(body.ToString(), Encoding.UTF8, "application/json");
         using var response = await http.PostAsync("/get-online-features", content);
-        var text = await response.Content.ReadAsStringAsync();
-        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"REST {(int)response.StatusCode}: {text}");
-        if (check && (text.Contains("NOT_FOUND", StringComparison.Ordinal) || !text.Contains("PRESENT", StringComparison.Ordinal)))
+        var bytes = await response.Content.ReadAsByteArrayAsync();
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"REST {(int)response.StatusCode}: {Encoding.UTF8.GetString(bytes)}");
+        // Parsed, as a client must before it can use a value (the gRPC path's protobuf parse does the same).
+        using var parsed = System.Text.Json.JsonDocument.Parse(bytes);
+        if (!check) return;
+        var text = Encoding.UTF8.GetString(bytes);
+        if ((text.Contains("NOT_FOUND", StringComparison.Ordinal) || !text.Contains("PRESENT", StringComparison.Ordinal)))
             throw new InvalidOperationException($"REST: a value that should be PRESENT is not: {text[..Math.Min(300, text.Length)]}");
     }
 
-    private static async Task RedisAsync(IDatabase db, RedisKey[] keys, RedisValue[] field)
+    /// <summary>The baseline: each entity's row read straight from Redis and decoded with the store's row codec into values.</summary>
+    private static async Task RedisAsync(IDatabase db, int[] drivers, EntityKey[] entityKeys, RedisKey[] redisKeys, RedisValue[] field)
     {
-        if (keys.Length == 1)
+        if (drivers.Length == 1)
         {
-            if ((await db.HashGetAsync(keys[0], field))[0].IsNull) throw new InvalidOperationException($"Redis: no hash {keys[0]}");
+            Decode(entityKeys[drivers[0]], (await db.HashGetAsync(redisKeys[drivers[0]], field))[0]);
             return;
         }
         var batch = db.CreateBatch();
-        var reads = keys.Select(k => batch.HashGetAsync(k, field)).ToArray();
+        var reads = new Task<RedisValue[]>[drivers.Length];
+        for (var i = 0; i < drivers.Length; i++) reads[i] = batch.HashGetAsync(redisKeys[drivers[i]], field);
         batch.Execute();
-        foreach (var r in await Task.WhenAll(reads))
-            if (r[0].IsNull) throw new InvalidOperationException("Redis: an entity hash is missing");
+        for (var i = 0; i < drivers.Length; i++) Decode(entityKeys[drivers[i]], (await reads[i])[0]);
+
+        static void Decode(EntityKey entity, RedisValue value)
+        {
+            if (value.IsNull) throw new InvalidOperationException($"Redis: no row for {entity}");
+            OnlineRowCodec.Decode(entity, Shape.View, (byte[])value!);
+        }
     }
 
     /// <summary>
     /// Open loop: request i is due at start + i/rate whether or not earlier ones answered; its latency runs from that due
     /// time, so the generator never hides a server stall (no coordinated omission). The dispatcher is a dedicated thread
-    /// that sleeps while the next send is over a millisecond away and yields its core below that.
+    /// that sleeps while the next send is over a millisecond away and naps in 50 us steps below that (usleep): it used to
+    /// spin on Thread.Yield there, which at 1,000/s (a send every 1 ms) kept one of the machine's two cores busy for
+    /// nothing and inflated every path's tail, the Redis baseline's included. A nap's overshoot counts against the path.
     /// </summary>
     private static async Task<Result> OpenAsync(Func<Task> call, int rate, int seconds)
     {
@@ -191,7 +224,7 @@ internal static class LoadRun
                 while (Stopwatch.GetTimestamp() is var now && now < due)
                 {
                     if ((due - now) * 1000.0 / Stopwatch.Frequency > 1.2) Thread.Sleep(1);
-                    else Thread.Yield();
+                    else Nap();
                 }
                 var index = i;
                 sends[i] = Send(index, due);
@@ -210,6 +243,16 @@ internal static class LoadRun
         await Task.WhenAll(sends);
         var wall = Stopwatch.GetElapsedTime(start).TotalSeconds;
         return Summarize(latencies, total / wall, errors);
+    }
+
+    // Thread.Sleep cannot sleep under a millisecond; usleep can (Linux wakes within tens of microseconds). Elsewhere: yield.
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "usleep")]
+    private static extern int USleep(uint microseconds);
+
+    private static void Nap()
+    {
+        if (OperatingSystem.IsLinux()) USleep(50);
+        else Thread.Yield();
     }
 
     /// <summary>Closed loops: each loop sends its next request when the previous one answered.</summary>
@@ -240,8 +283,28 @@ internal static class LoadRun
         return new Result(rate, At(0.50), At(0.99), At(0.999), errors);
     }
 
-    private static void Print(string scenario, string path, string load, Result r)
-        => Console.WriteLine($"{scenario} | {path} | {load} | {r.Rate:N0} | {r.P50:F3} | {r.P99:F3} | {r.P999:F3} | {r.Errors}");
+    private static void Print(string scenario, string path, string load, Result r, (double Server, double Client) cpu)
+        => Console.WriteLine($"{scenario} | {path} | {load} | {r.Rate:N0} | {r.P50:F3} | {r.P99:F3} | {r.P999:F3} | {r.Errors} | {cpu.Server:F0} | {cpu.Client:F0}");
+
+    /// <summary>User + system CPU time of the server child and of this process over one measurement (Linux /proc; NaN elsewhere).</summary>
+    private readonly record struct CpuTime(Process Server, TimeSpan ServerStart, TimeSpan ClientStart)
+    {
+        public static CpuTime Start(Process server) => new(server, Of(server), Of(Process.GetCurrentProcess()));
+
+        /// <summary>Microseconds of CPU per request, each side; the Redis path's server figure is the idle gateway's.</summary>
+        public (double Server, double Client) PerRequest(Result r, int seconds)
+        {
+            var requests = r.Rate * seconds;
+            if (requests <= 0) return (double.NaN, double.NaN);
+            return ((Of(Server) - ServerStart).TotalMicroseconds / requests, (Of(Process.GetCurrentProcess()) - ClientStart).TotalMicroseconds / requests);
+        }
+
+        private static TimeSpan Of(Process p)
+        {
+            p.Refresh();
+            return p.TotalProcessorTime;
+        }
+    }
 
     /// <summary>A redis-server of the run's own on a free loopback port, no persistence; or the one given.</summary>
     private sealed class OwnRedis : IAsyncDisposable

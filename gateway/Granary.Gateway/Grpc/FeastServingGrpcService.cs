@@ -6,8 +6,13 @@ using Grpc.Core;
 namespace Granary.Gateway.Grpc;
 
 /// <summary>Feast's <c>feast.serving.ServingService</c>: what Feast's gRPC clients call, on Feast's wire format.</summary>
+[BindServiceMethod(typeof(FeastServingGrpcService), nameof(BindService))]
 public sealed class FeastServingGrpcService(OnlineFeatureQueries queries) : ServingService.ServingServiceBase
 {
+    /// <summary>The generated binding with the single-span response marshaller (<see cref="OnlineResponseBinder"/>).</summary>
+    public static void BindService(ServiceBinderBase binder, ServingService.ServingServiceBase? service)
+        => ServingService.BindService(new OnlineResponseBinder(binder), service);
+
     /// <summary>The version this gateway reports (Granary's assembly version).</summary>
     public static string Version { get; } = "granary-" + (typeof(FeastServingGrpcService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0");
 

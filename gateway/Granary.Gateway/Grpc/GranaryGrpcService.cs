@@ -13,8 +13,13 @@ namespace Granary.Gateway.Grpc;
 /// Granary's own gRPC service (<c>granary.gateway.v1.Granary</c>): online reads, materialization with status and a
 /// progress stream, the registry listing; <c>Push</c> is in Push/ (needs the push grain).
 /// </summary>
+[BindServiceMethod(typeof(GranaryGrpcService), nameof(BindService))]
 public sealed partial class GranaryGrpcService(OnlineFeatureQueries queries, MaterializationRuns runs, IGrainFactory grains) : V1.Granary.GranaryBase
 {
+    /// <summary>The generated binding with the single-span response marshaller for online reads (<see cref="OnlineResponseBinder"/>).</summary>
+    public static void BindService(ServiceBinderBase binder, V1.Granary.GranaryBase? service)
+        => V1.Granary.BindService(new OnlineResponseBinder(binder), service);
+
     private readonly IGrainFactory _grains = grains;
 
     /// <inheritdoc/>
