@@ -14,7 +14,7 @@ internal static class LoadRun
 {
     private sealed record Scenario(string Name, int Entities, int Features, int Rate);
 
-    private sealed record Result(double Rate, double P50, double P99, double P999, long Errors);
+    private sealed record Result(double Rate, double P50, double P99, double P999, long Errors, string? FirstError);
 
     public static async Task<int> RunAsync(Options options)
     {
@@ -96,7 +96,7 @@ internal static class LoadRun
                     var cpu = CpuTime.Start(server);
                     var fixedRate = await OpenAsync(call, s.Rate, seconds);
                     Print(s.Name, name, $"open {s.Rate:N0}/s", fixedRate, cpu.PerRequest(fixedRate, seconds));
-                    (Result Result, int Loops) best = (new Result(0, 0, 0, 0, 0), 0);
+                    (Result Result, int Loops) best = (new Result(0, 0, 0, 0, 0, null), 0);
                     foreach (var l in loops)
                     {
                         cpu = CpuTime.Start(server);
@@ -214,6 +214,7 @@ internal static class LoadRun
         var latencies = new double[total];
         var sends = new Task[total];
         long errors = 0;
+        string? firstError = null;
         var ticksPerRequest = Stopwatch.Frequency / (double)rate;
         var start = Stopwatch.GetTimestamp();
         var dispatcher = new Thread(() =>
@@ -234,7 +235,7 @@ internal static class LoadRun
         async Task Send(int index, long due)
         {
             try { await call(); }
-            catch (Exception) { Interlocked.Increment(ref errors); }
+            catch (Exception e) { Interlocked.Increment(ref errors); Interlocked.CompareExchange(ref firstError, Describe(e), null); }
             latencies[index] = Stopwatch.GetElapsedTime(due).TotalMilliseconds;
         }
 
@@ -242,7 +243,7 @@ internal static class LoadRun
         await Task.Run(dispatcher.Join);
         await Task.WhenAll(sends);
         var wall = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        return Summarize(latencies, total / wall, errors);
+        return Summarize(latencies, total / wall, errors, firstError);
     }
 
     // Thread.Sleep cannot sleep under a millisecond; usleep can (Linux wakes within tens of microseconds). Elsewhere: yield.
@@ -260,6 +261,7 @@ internal static class LoadRun
     {
         var perLoop = new List<double>[loops];
         long errors = 0;
+        string? firstError = null;
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, loops).Select(l => Task.Run(async () =>
         {
@@ -268,23 +270,29 @@ internal static class LoadRun
             {
                 var t = Stopwatch.GetTimestamp();
                 try { await call(); }
-                catch (Exception) { Interlocked.Increment(ref errors); }
+                catch (Exception e) { Interlocked.Increment(ref errors); Interlocked.CompareExchange(ref firstError, Describe(e), null); }
                 mine.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
             }
         })));
         var all = perLoop.SelectMany(l => l).ToArray();
-        return Summarize(all, all.Length / clock.Elapsed.TotalSeconds, errors);
+        return Summarize(all, all.Length / clock.Elapsed.TotalSeconds, errors, firstError);
     }
 
-    private static Result Summarize(double[] latencies, double rate, long errors)
+    // What failed, so an error count in the table can be told apart (a deadline, a refused stream, a 503).
+    private static string Describe(Exception e) => $"{e.GetType().Name}: {e.Message.Split('\n', 2)[0]}";
+
+    private static Result Summarize(double[] latencies, double rate, long errors, string? firstError)
     {
         Array.Sort(latencies);
         double At(double q) => latencies.Length == 0 ? double.NaN : latencies[Math.Min(latencies.Length - 1, (int)(latencies.Length * q))];
-        return new Result(rate, At(0.50), At(0.99), At(0.999), errors);
+        return new Result(rate, At(0.50), At(0.99), At(0.999), errors, firstError);
     }
 
     private static void Print(string scenario, string path, string load, Result r, (double Server, double Client) cpu)
-        => Console.WriteLine($"{scenario} | {path} | {load} | {r.Rate:N0} | {r.P50:F3} | {r.P99:F3} | {r.P999:F3} | {r.Errors} | {cpu.Server:F0} | {cpu.Client:F0}");
+    {
+        Console.WriteLine($"{scenario} | {path} | {load} | {r.Rate:N0} | {r.P50:F3} | {r.P99:F3} | {r.P999:F3} | {r.Errors} | {cpu.Server:F0} | {cpu.Client:F0}");
+        if (r.FirstError is { } first) Console.WriteLine($"  first error of {r.Errors}: {first}");
+    }
 
     /// <summary>User + system CPU time of the server child and of this process over one measurement (Linux /proc; NaN elsewhere).</summary>
     private readonly record struct CpuTime(Process Server, TimeSpan ServerStart, TimeSpan ClientStart)
