@@ -38,6 +38,9 @@ public sealed class RedisServerProcess : IDisposable, IAsyncDisposable
     /// <summary>host:port, as StackExchange.Redis and granary.yaml take it.</summary>
     public string Endpoint => $"127.0.0.1:{Port}";
 
+    /// <summary>granary.yaml's online_store section pointing at this server.</summary>
+    public string OnlineStoreYaml => $"online_store:\n  type: redis\n  connection_string: {Endpoint}\n";
+
     /// <summary>Starts the server (again, after <see cref="Kill"/>) and waits until it answers PING.</summary>
     public async Task StartAsync()
     {
