@@ -1,15 +1,9 @@
 extern alias gateway;
-using System.Net;
-using System.Net.Sockets;
-using DuckDB.NET.Data;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Granary.Definitions;
-using Granary.Grains.Online;
-using Granary.Grains.Registry;
-using Granary.Hosting;
-using Granary.Registry;
-using EmbeddedGateway = gateway::Granary.Gateway.EmbeddedGateway;
+using Granary.Testing;
+using GatewayOptions = gateway::Granary.Gateway.GatewayOptions;
 
 namespace Granary.Client.Tests;
 
@@ -18,66 +12,32 @@ namespace Granary.Client.Tests;
 /// (driver 1 and 2 have rows, 3 none), a push source, and the gateway on a fixed free loopback port so a test can stop it and
 /// start it again where the client expects it.
 /// </summary>
-public sealed class ClientServer : IAsyncLifetime
+public sealed class ClientServer : EmbeddedServerFixture
 {
     public static readonly DateTimeOffset Day = new(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    private readonly string _root = Directory.CreateTempSubdirectory("granary-client-").FullName;
-    private EmbeddedFeatureStore _store = null!;
-    private EmbeddedGateway? _gateway;
+    public ClientServer() : base("cl", "granary-client-")
+    {
+    }
 
-    public string Project { get; } = "cl" + Guid.NewGuid().ToString("N")[..8];
     public int GrpcPort { get; } = FreePort();
     public Uri Address => new($"http://127.0.0.1:{GrpcPort}");
 
-    public async Task InitializeAsync()
-    {
-        await File.WriteAllTextAsync(Path.Combine(_root, "granary.yaml"), $"project: {Project}\n");
-        WriteData();
-        _store = await EmbeddedFeatureStore.StartAsync(_root);
-        await _store.Grains.GetGrain<IRegistryGrain>(Project).ApplyAsync(new ApplyRequest(Definitions(), ExpectedVersion: 0, Force: false));
-        var grain = _store.Grains.GetGrain<IMaterializationGrain>($"{Project}/driver_stats");
-        var status = await grain.StartAsync(Day, Day.AddDays(2), incremental: false);
-        while (!status.IsFinished)
-        {
-            await Task.Delay(50);
-            status = await grain.GetStatusAsync();
-        }
-        if (status.State != MaterializationRunState.Succeeded) throw new InvalidOperationException($"fixture: materializing driver_stats failed: {status.Error}");
-        await StartGatewayAsync();
-    }
-
-    /// <summary>Starts the gateway on <see cref="GrpcPort"/> (again, after <see cref="StopGatewayAsync"/>).</summary>
-    public async Task StartGatewayAsync()
-    {
-        _gateway = await EmbeddedGateway.StartAsync(_store, o =>
-        {
-            o.RestPort = 0;
-            o.GrpcPort = GrpcPort;
-            o.WebPort = gateway::Granary.Gateway.GatewayOptions.WebPortOff;
-        });
-    }
-
-    /// <summary>Stops the gateway; the silo keeps running.</summary>
-    public async Task StopGatewayAsync()
-    {
-        if (_gateway is not null) await _gateway.DisposeAsync();
-        _gateway = null;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await StopGatewayAsync();
-        if (_store is not null) await _store.DisposeAsync();
-        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
-    }
-
     /// <summary>A loopback port nothing listens on right now.</summary>
-    public static int FreePort()
+    public static int FreePort() => FreePorts.One();
+
+    protected override async Task SetUpProjectAsync()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        await ApplyAsync(Definitions());
+        await MaterializeAsync("driver_stats", Day, Day.AddDays(2));
+    }
+
+    /// <summary>The gRPC port stays <see cref="GrpcPort"/> across <see cref="EmbeddedServerFixture.StopGatewayAsync"/> and <see cref="EmbeddedServerFixture.StartGatewayAsync"/>.</summary>
+    protected override void ConfigureGateway(GatewayOptions o)
+    {
+        o.RestPort = 0;
+        o.GrpcPort = GrpcPort;
+        o.WebPort = GatewayOptions.WebPortOff;
     }
 
     private RegistrySnapshot Definitions() => new()
@@ -109,23 +69,13 @@ public sealed class ClientServer : IAsyncLifetime
         ],
     };
 
-    private void WriteData()
-    {
-        var data = Path.Combine(_root, "data");
-        Directory.CreateDirectory(data);
-        using var connection = new DuckDBConnection("DataSource=:memory:");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"""
-            SET TimeZone = 'UTC';
+    protected override void WriteData(TestRepository repository) => repository.WriteData(data => $"""
             COPY (SELECT * FROM (VALUES
                 (1::BIGINT, TIMESTAMPTZ '2024-01-01 10:00:00+00', 0.5::DOUBLE, 20::BIGINT),
                 (2::BIGINT, TIMESTAMPTZ '2024-01-01 12:00:00+00', 0.25::DOUBLE, 5::BIGINT))
               t(driver_id, event_timestamp, conv_rate, trips)) TO '{data}/drivers.parquet' (FORMAT parquet);
             COPY (SELECT 1::BIGINT AS driver_id, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS event_timestamp, 1.0::DOUBLE AS speed) TO '{data}/pushed.parquet' (FORMAT parquet);
-            """;
-        command.ExecuteNonQuery();
-    }
+            """);
 }
 
 /// <summary>Every client test shares one server and runs one after another (the breaker test stops and restarts the gateway).</summary>

@@ -1,4 +1,4 @@
-using DuckDB.NET.Data;
+using Granary.Testing;
 using Grpc.Core;
 
 namespace Granary.Client.Tests;
@@ -110,13 +110,7 @@ public sealed class HistoricalClientTests(ClientServer server)
     private HistoricalFeaturesRequest LongJob()
     {
         var entities = Path.Combine(_folder, "many.parquet");
-        using (var connection = new DuckDBConnection("DataSource=:memory:"))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = $"SET TimeZone = 'UTC'; COPY (SELECT (i % 3)::BIGINT AS driver_id, TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(i % 172800) AS event_timestamp FROM range(20000000) r(i)) TO '{entities}' (FORMAT parquet)";
-            command.ExecuteNonQuery();
-        }
+        DuckDbScript.Run($"COPY (SELECT (i % 3)::BIGINT AS driver_id, TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(i % 172800) AS event_timestamp FROM range(20000000) r(i)) TO '{entities}' (FORMAT parquet)");
         return new HistoricalFeaturesRequest { EntitiesPath = entities, Features = ["driver_stats:conv_rate"], OutputPath = Path.Combine(_folder, "many-out.parquet") };
     }
 }

@@ -7,7 +7,7 @@ namespace Granary.Cluster.Tests;
 /// <summary>Grain state in Redis (Microsoft.Orleans.Persistence.Redis) across silo restarts and a Redis crash.</summary>
 public sealed class RedisGrainStateTests : IAsyncLifetime
 {
-    private readonly RedisServer redis = new();
+    private readonly RedisServerProcess redis = new();
     private readonly string serviceId = "redis-" + Guid.NewGuid().ToString("N")[..8];
     private IHost? silo;
 

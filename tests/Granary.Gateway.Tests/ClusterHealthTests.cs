@@ -1,15 +1,9 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Granary.Hosting;
+using Granary.Testing;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
@@ -21,70 +15,45 @@ namespace Granary.Gateway.Tests;
 /// </summary>
 public sealed class ClusterGatewayServer : IAsyncLifetime
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("granary-cluster-gateway-").FullName;
-    private readonly RedisProcess _redis = new();
+    private readonly TestRepository _repository = new("granary-cluster-gateway-");
+    private readonly RedisServerProcess _redis = new(durable: false);
     private EmbeddedFeatureStore? _silo;
-    private WebApplication? _gateway;
+    private ClusterGateway? _gateway;
 
     public HttpClient Http { get; private set; } = null!;
     public GrpcChannel Channel { get; private set; } = null!;
     /// <summary>The silo the gateway is a client of (tests apply definitions through it).</summary>
     public EmbeddedFeatureStore Silo => _silo!;
     public string Project { get; private set; } = "";
-    public string Root => _root;
+    public string Root => _repository.Root;
     public Task KillRedisAsync() => _redis.KillAsync();
 
     public async Task InitializeAsync()
     {
         await _redis.StartAsync();
         var project = Project = "cg" + Guid.NewGuid().ToString("N")[..8];
-        await File.WriteAllTextAsync(Path.Combine(_root, "granary.yaml"), $"project: {project}\n{_redis.OnlineStoreYaml}");
+        await _repository.WriteGranaryYamlAsync(project, _redis.OnlineStoreYaml);
         // The embedded silo opens a gateway port, so a separate client can join it as granary-gateway joins a cluster.
-        var gatewayPort = FreePort();
-        _silo = await EmbeddedFeatureStore.StartAsync(_root, silo => silo.Configure<EndpointOptions>(o => o.GatewayPort = gatewayPort));
-
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = _root, EnvironmentName = Environments.Production, Args = [] });
-        builder.Logging.ClearProviders();
-        builder.UseOrleansClient(client =>
+        var gatewayPort = FreePorts.One();
+        _silo = await EmbeddedFeatureStore.StartAsync(Root, silo => silo.Configure<EndpointOptions>(o => o.GatewayPort = gatewayPort));
+        _gateway = await ClusterGateway.StartAsync(Root, gatewayPort, "granary-embedded", project, o =>
         {
-            client.UseLocalhostClustering(gatewayPort, serviceId: "granary-embedded", clusterId: "granary-embedded");
-            client.AddGranaryClient();
-        });
-        builder.Services.AddGranaryGateway(builder.Configuration, o =>
-        {
-            o.Project = project;
             o.RestPort = 0;
             o.GrpcPort = 0;
             o.WebPort = 0;
         });
-        _gateway = builder.Build();
-        _gateway.UseRouting();
-        _gateway.MapGranaryGateway();
-        await _gateway.StartAsync();
-        var addresses = _gateway.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
-        Http = new HttpClient { BaseAddress = new Uri(addresses[0]) };
-        Channel = GrpcChannel.ForAddress(addresses[1]);
+        Http = new HttpClient { BaseAddress = new Uri(_gateway.RestUrl) };
+        Channel = GrpcChannel.ForAddress(_gateway.GrpcUrl);
     }
 
     public async Task DisposeAsync()
     {
         Channel?.Dispose();
         Http?.Dispose();
-        if (_gateway is not null)
-        {
-            await _gateway.StopAsync();
-            await _gateway.DisposeAsync();
-        }
+        if (_gateway is not null) await _gateway.DisposeAsync();
         if (_silo is not null) await _silo.DisposeAsync();
         await _redis.DisposeAsync();
-        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        _repository.Dispose();
     }
 }
 

@@ -1,8 +1,8 @@
-using DuckDB.NET.Data;
 using Granary.Definitions;
 using Granary.Gateway.V1;
 using Granary.Grains.Registry;
 using Granary.Registry;
+using Granary.Testing;
 using Grpc.Core;
 
 namespace Granary.Gateway.Tests;
@@ -17,15 +17,8 @@ public sealed class ClusterHistoricalTests(ClusterGatewayServer server) : IClass
 
     public async Task InitializeAsync()
     {
-        var data = Path.Combine(server.Root, "data");
-        Directory.CreateDirectory(data);
-        using (var connection = new DuckDBConnection("DataSource=:memory:"))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = $"COPY (SELECT 1::BIGINT AS driver_id, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS event_timestamp, 3::BIGINT AS trips) TO '{data}/drivers.parquet' (FORMAT parquet)";
-            command.ExecuteNonQuery();
-        }
+        var data = Directory.CreateDirectory(Path.Combine(server.Root, "data")).FullName;
+        DuckDbScript.Run($"COPY (SELECT 1::BIGINT AS driver_id, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS event_timestamp, 3::BIGINT AS trips) TO '{data}/drivers.parquet' (FORMAT parquet)");
         var snapshot = new RegistrySnapshot
         {
             Project = server.Project,
@@ -41,7 +34,7 @@ public sealed class ClusterHistoricalTests(ClusterGatewayServer server) : IClass
             ],
         };
         var registry = server.Silo.Grains.GetGrain<IRegistryGrain>(server.Project);
-        if ((await registry.GetSnapshotAsync()).Version == 0) await registry.ApplyAsync(new ApplyRequest(snapshot, ExpectedVersion: 0, Force: false));
+        if ((await registry.GetSnapshotAsync()).Version == 0) await server.Silo.Grains.ApplyAsync(snapshot);
     }
 
     public Task DisposeAsync() => Task.CompletedTask;

@@ -1,9 +1,5 @@
-using DuckDB.NET.Data;
 using Granary.Definitions;
-using Granary.Grains.Online;
-using Granary.Grains.Registry;
-using Granary.Hosting;
-using Granary.Registry;
+using Granary.Testing;
 using Grpc.Net.Client;
 
 namespace Granary.Gateway.Tests;
@@ -17,61 +13,45 @@ namespace Granary.Gateway.Tests;
 /// driver 3 none (NOT_FOUND); city "Paris" one row. <c>big_stats</c> holds 60,000 entities, so its materialization runs long
 /// enough for a second window to meet it running; <c>late_stats</c> is left unmaterialized for the materialize tests.
 /// </remarks>
-public class GatewayServer : IAsyncLifetime
+public class GatewayServer : EmbeddedServerFixture
 {
     public static readonly DateTimeOffset Day = new(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    private readonly string _root = Directory.CreateTempSubdirectory("granary-gateway-").FullName;
-
-    public string Project { get; } = "gw" + Guid.NewGuid().ToString("N")[..8];
-    public EmbeddedFeatureStore Store { get; private set; } = null!;
-    public EmbeddedGateway Gateway { get; private set; } = null!;
-    public HttpClient Http { get; private set; } = null!;
-    public GrpcChannel Channel { get; private set; } = null!;
-    public string RepositoryRoot => _root;
-
-    public async Task InitializeAsync()
+    public GatewayServer() : base("gw", "granary-gateway-")
     {
-        await StartServersAsync();
-        await File.WriteAllTextAsync(Path.Combine(_root, "granary.yaml"), $"project: {Project}\n{OnlineStoreYaml}");
-        WriteData();
-        Store = await EmbeddedFeatureStore.StartAsync(_root);
-        await Store.Grains.GetGrain<IRegistryGrain>(Project).ApplyAsync(new ApplyRequest(Definitions(), ExpectedVersion: 0, Force: false));
-        foreach (var view in new[] { "driver_stats", "city_stats" })
-        {
-            var grain = Store.Grains.GetGrain<IMaterializationGrain>($"{Project}/{view}");
-            var status = await grain.StartAsync(Day, Day.AddDays(2), incremental: false);
-            while (!status.IsFinished)
-            {
-                await Task.Delay(50);
-                status = await grain.GetStatusAsync();
-            }
-            if (status.State != MaterializationRunState.Succeeded) throw new InvalidOperationException($"fixture: materializing {view} failed: {status.Error}");
-        }
-        Gateway = await EmbeddedGateway.StartAsync(Store, o =>
-        {
-            o.RestPort = 0;
-            o.GrpcPort = 0;
-            o.WebPort = 0;
-            o.MaxRequestBodyBytes = 256 * 1024;
-        });
-        Http = new HttpClient { BaseAddress = new Uri(Gateway.RestUrl) };
+    }
+
+    public GrpcChannel Channel { get; private set; } = null!;
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
         Channel = GrpcChannel.ForAddress(Gateway.GrpcUrl);
     }
 
     /// <summary>The granary.yaml online_store section; default the embedded SQLite store.</summary>
     protected virtual string OnlineStoreYaml => "";
 
-    /// <summary>Starts servers the repository needs, before the silo.</summary>
-    protected virtual Task StartServersAsync() => Task.CompletedTask;
+    protected sealed override string Yaml => OnlineStoreYaml;
 
-    public virtual async Task DisposeAsync()
+    protected override async Task SetUpProjectAsync()
+    {
+        await ApplyAsync(Definitions());
+        foreach (var view in new[] { "driver_stats", "city_stats" }) await MaterializeAsync(view, Day, Day.AddDays(2));
+    }
+
+    protected override void ConfigureGateway(GatewayOptions o)
+    {
+        o.RestPort = 0;
+        o.GrpcPort = 0;
+        o.WebPort = 0;
+        o.MaxRequestBodyBytes = 256 * 1024;
+    }
+
+    public override async Task DisposeAsync()
     {
         Channel?.Dispose();
-        Http?.Dispose();
-        if (Gateway is not null) await Gateway.DisposeAsync();
-        if (Store is not null) await Store.DisposeAsync();
-        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
+        await base.DisposeAsync();
     }
 
     private RegistrySnapshot Definitions() => new()
@@ -129,15 +109,7 @@ public class GatewayServer : IAsyncLifetime
         ],
     };
 
-    private void WriteData()
-    {
-        var data = Path.Combine(_root, "data");
-        Directory.CreateDirectory(data);
-        using var connection = new DuckDBConnection("DataSource=:memory:");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"""
-            SET TimeZone = 'UTC';
+    protected override void WriteData(TestRepository repository) => repository.WriteData(data => $"""
             COPY (SELECT * FROM (VALUES
                 (1::BIGINT, TIMESTAMPTZ '2024-01-01 10:00:00+00', TIMESTAMPTZ '2024-01-01 10:00:00+00', 0.1::DOUBLE, 10::BIGINT, 4.0::FLOAT),
                 (1::BIGINT, TIMESTAMPTZ '2024-01-02 10:00:00+00', TIMESTAMPTZ '2024-01-02 10:00:00+00', 0.5::DOUBLE, 20::BIGINT, 4.5::FLOAT),
@@ -147,7 +119,5 @@ public class GatewayServer : IAsyncLifetime
             COPY (SELECT i::BIGINT AS driver_id, TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(i % 86400) AS event_timestamp, (i % 1000) / 1000.0 AS score
                   FROM range(60000) r(i)) TO '{data}/big.parquet' (FORMAT parquet);
             COPY (SELECT 1::BIGINT AS driver_id, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS event_timestamp, 1.0::DOUBLE AS speed) TO '{data}/pushed.parquet' (FORMAT parquet);
-            """;
-        command.ExecuteNonQuery();
-    }
+            """);
 }

@@ -4,6 +4,7 @@ using Feast.Types;
 using Granary.Gateway.V1;
 using Granary.Grains.Historical;
 using Granary.Offline.DuckDb;
+using Granary.Testing;
 using Grpc.Core;
 using Value = Feast.Types.Value;
 
@@ -298,12 +299,5 @@ public sealed class HistoricalGrpcTests(GatewayServer server) : IClassFixture<Ga
         return rows;
     }
 
-    private static void Execute(string sql)
-    {
-        using var connection = new DuckDBConnection("DataSource=:memory:");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SET TimeZone = 'UTC'; " + sql;
-        command.ExecuteNonQuery();
-    }
+    private static void Execute(string sql) => DuckDbScript.Run(sql);
 }

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Feast.Serving;
 using Feast.Types;
+using Granary.Testing;
 using Grpc.Core;
 
 namespace Granary.Gateway.Tests;
@@ -10,7 +11,7 @@ namespace Granary.Gateway.Tests;
 /// <summary>The gateway over a Redis online store of its own (a redis-server this fixture starts and kills).</summary>
 public sealed class RedisGatewayServer : GatewayServer
 {
-    private readonly RedisProcess _redis = new();
+    private readonly RedisServerProcess _redis = new(durable: false);
 
     protected override string OnlineStoreYaml => _redis.OnlineStoreYaml;
 

@@ -1,13 +1,8 @@
 using System.Globalization;
-using DuckDB.NET.Data;
 using Granary.Definitions;
 using Granary.Gateway;
 using Granary.Gateway.FeatureHealth;
-using Granary.Grains.Online;
-using Granary.Grains.Registry;
-using Granary.FeatureHealth;
-using Granary.Hosting;
-using Granary.Registry;
+using Granary.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Granary.Health.Tests;
@@ -23,16 +18,13 @@ namespace Granary.Health.Tests;
 /// the 1-day ttl (offline NULL, online OUTSIDE_MAX_AGE: a match); driver 66 a row 1 h ago whose conv_rate is NULL.
 /// Driver i's newer row: conv_rate i/100, trips 10 i, rating i/10 (Float32), tier gold/silver/bronze by i mod 3.
 /// </remarks>
-public class HealthServer : IAsyncLifetime
+public class HealthServer : EmbeddedServerFixture
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("granary-health-").FullName;
+    public HealthServer() : base("hp", "granary-health-")
+    {
+    }
 
-    public string Project { get; } = "hp" + Guid.NewGuid().ToString("N")[..8];
     public DateTimeOffset Now { get; } = DateTimeOffset.UtcNow;
-    public EmbeddedFeatureStore Store { get; private set; } = null!;
-    public EmbeddedGateway Gateway { get; private set; } = null!;
-    public HttpClient Http { get; private set; } = null!;
-    public string RepositoryRoot => _root;
     public FeatureLogger FeatureLogger => Gateway.Services.GetRequiredService<FeatureLogger>();
 
     public const string GranaryYaml = """
@@ -45,42 +37,23 @@ public class HealthServer : IAsyncLifetime
         """;
 
     /// <summary>granary.yaml after the project line.</summary>
-    protected virtual string Yaml => GranaryYaml;
+    protected override string Yaml => GranaryYaml + "\n";
 
-    public async Task InitializeAsync()
+    // No reader registered here: AddGranaryStores gives every silo the DuckDB one, so REST drift reads Parquet baselines.
+    protected override async Task SetUpProjectAsync()
     {
-        await File.WriteAllTextAsync(Path.Combine(_root, "granary.yaml"), $"project: {Project}\n{Yaml}\n");
-        WriteData();
-        // No reader registered here: AddGranaryStores gives every silo the DuckDB one, so REST drift reads Parquet baselines.
-        Store = await EmbeddedFeatureStore.StartAsync(_root);
-        await Store.Grains.GetGrain<IRegistryGrain>(Project).ApplyAsync(new ApplyRequest(Definitions(), ExpectedVersion: 0, Force: false));
-        foreach (var view in new[] { "driver_stats", "planted_stats" })
-        {
-            var grain = Store.Grains.GetGrain<IMaterializationGrain>($"{Project}/{view}");
-            var status = await grain.StartAsync(Now.AddDays(-10), Now, incremental: false);
-            while (!status.IsFinished)
-            {
-                await Task.Delay(50);
-                status = await grain.GetStatusAsync();
-            }
-            if (status.State != MaterializationRunState.Succeeded) throw new InvalidOperationException($"fixture: materializing {view} failed: {status.Error}");
-        }
-        Gateway = await EmbeddedGateway.StartAsync(Store, o =>
-        {
-            o.RestPort = 0;
-            o.GrpcPort = 0;
-            o.WebPort = GatewayOptions.WebPortOff;
-        });
-        Http = new HttpClient { BaseAddress = new Uri(Gateway.RestUrl), Timeout = TimeSpan.FromMinutes(5) };
+        await ApplyAsync(Definitions());
+        foreach (var view in new[] { "driver_stats", "planted_stats" }) await MaterializeAsync(view, Now.AddDays(-10), Now);
     }
 
-    public async Task DisposeAsync()
+    protected override void ConfigureGateway(GatewayOptions o)
     {
-        Http?.Dispose();
-        if (Gateway is not null) await Gateway.DisposeAsync();
-        if (Store is not null) await Store.DisposeAsync();
-        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
+        o.RestPort = 0;
+        o.GrpcPort = 0;
+        o.WebPort = GatewayOptions.WebPortOff;
     }
+
+    protected override HttpClient CreateHttpClient(Uri restUrl) => new() { BaseAddress = restUrl, Timeout = TimeSpan.FromMinutes(5) };
 
     private RegistrySnapshot Definitions() => new()
     {
@@ -110,16 +83,10 @@ public class HealthServer : IAsyncLifetime
         ],
     };
 
-    private void WriteData()
+    protected override void WriteData(TestRepository repository)
     {
-        var data = Path.Combine(_root, "data");
-        Directory.CreateDirectory(data);
         string At(TimeSpan ago) => "TIMESTAMPTZ '" + (Now - ago).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture) + "+00'";
-        using var connection = new DuckDBConnection("DataSource=:memory:");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"""
-            SET TimeZone = 'UTC';
+        repository.WriteData(data => $"""
             COPY (
               SELECT i::BIGINT AS driver_id, {At(TimeSpan.FromHours(2))} AS event_timestamp, {At(TimeSpan.FromHours(2))} AS created,
                      i / 100.0 AS conv_rate, (10 * i)::BIGINT AS trips, (i / 10.0)::FLOAT AS rating,
@@ -132,7 +99,6 @@ public class HealthServer : IAsyncLifetime
               UNION ALL
               SELECT 66::BIGINT, {At(TimeSpan.FromHours(1))}, {At(TimeSpan.FromHours(1))}, NULL::DOUBLE, 66::BIGINT, 6.6::FLOAT, 'gold'
             ) TO '{data}/drivers.parquet' (FORMAT parquet);
-            """;
-        command.ExecuteNonQuery();
+            """);
     }
 }

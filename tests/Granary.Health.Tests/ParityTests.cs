@@ -1,14 +1,13 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Granary.Cli;
 using Granary.Grains.Health;
 using Granary.Grains.Online;
 using Granary.FeatureHealth;
 using Granary.Online;
 using Microsoft.Extensions.DependencyInjection;
+using Granary.Testing;
 using Orleans.Runtime;
-using Spectre.Console;
 
 namespace Granary.Health.Tests;
 
@@ -146,15 +145,5 @@ public sealed class ParityTests(HealthServer server) : IClassFixture<HealthServe
 
     internal static StringContent Json(object value) => new(JsonSerializer.Serialize(value), Encoding.UTF8, "application/json");
 
-    internal static async Task<(int Code, string Output)> RunCliAsync(params string[] args)
-    {
-        var writer = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No, Out = new AnsiConsoleOutput(writer),
-        });
-        console.Profile.Width = 250;
-        var code = await GranaryCli.RunAsync(args, console);
-        return (code, writer.ToString());
-    }
+    internal static Task<(int Code, string Output)> RunCliAsync(params string[] args) => CliRunner.RunAsync(args);
 }

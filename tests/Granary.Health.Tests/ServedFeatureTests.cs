@@ -5,6 +5,7 @@ using System.Text.Json;
 using DuckDB.NET.Data;
 using Granary.FeatureHealth;
 using Granary.Offline;
+using Granary.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Granary.Health.Tests;
@@ -168,11 +169,7 @@ public sealed class ServedFeatureTests(ServedFeatureTests.Server server) : IClas
         File.WriteAllText(csvPath, csv.ToString());
         if (name.EndsWith(".csv", StringComparison.Ordinal)) return csvPath;
         var parquet = Path.Combine(Health.RepositoryRoot, "data", name);
-        using var connection = new DuckDBConnection("DataSource=:memory:");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"COPY (SELECT * FROM read_csv('{csvPath}', header = true)) TO '{parquet}' (FORMAT parquet)";
-        command.ExecuteNonQuery();
+        DuckDbScript.Run($"COPY (SELECT * FROM read_csv('{csvPath}', header = true)) TO '{parquet}' (FORMAT parquet)");
         return parquet;
     }
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Diagnostics.Metrics;
-using DuckDB.NET.Data;
 using Granary.Definitions;
 using Granary.FeatureHealth;
 using Granary.Grains.Health;
@@ -8,6 +7,7 @@ using Granary.Grains.Registry;
 using Granary.Hosting;
 using Granary.Offline.DuckDb;
 using Granary.Registry;
+using Granary.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Core.Internal;
 using Orleans.Runtime;
@@ -69,21 +69,15 @@ public sealed class SiloScheduleTests(SiloScheduleTests.Silo silo) : IClassFixtu
 
         private void WriteData()
         {
-            var data = Path.Combine(_root, "data");
-            Directory.CreateDirectory(data);
+            var data = Directory.CreateDirectory(Path.Combine(_root, "data")).FullName;
             var hourAgo = DateTimeOffset.UtcNow.AddHours(-1).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
-            using var connection = new DuckDBConnection("DataSource=:memory:");
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = $"""
-                SET TimeZone = 'UTC';
+            DuckDbScript.Run($"""
                 COPY (SELECT i::BIGINT AS driver_id, TIMESTAMPTZ '{hourAgo}+00' AS event_timestamp, i / 10.0 AS conv_rate,
                              CASE i % 2 WHEN 0 THEN 'gold' ELSE 'silver' END AS tier
                       FROM range(1, 11) r(i)) TO '{data}/drivers.parquet' (FORMAT parquet);
                 COPY (SELECT i / 50.0 AS {View}__conv_rate, CASE i % 2 WHEN 0 THEN 'gold' ELSE 'silver' END AS tier
                       FROM range(0, {BaselineRows}) r(i)) TO '{data}/train.parquet' (FORMAT parquet);
-                """;
-            command.ExecuteNonQuery();
+                """);
         }
     }
 

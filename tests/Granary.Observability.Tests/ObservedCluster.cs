@@ -1,17 +1,7 @@
-using DuckDB.NET.Data;
-using Granary.Cluster.Tests;
 using Granary.Definitions;
 using Granary.Gateway;
-using Granary.Grains.Registry;
-using Granary.Hosting;
-using Granary.Registry;
+using Granary.Testing;
 using Grpc.Net.Client;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace Granary.Observability.Tests;
 
@@ -23,8 +13,8 @@ namespace Granary.Observability.Tests;
 /// </summary>
 public sealed class ObservedCluster : IAsyncLifetime
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("granary-metrics-").FullName;
-    private WebApplication? _gateway;
+    private readonly TestRepository _repository = new("granary-metrics-");
+    private ClusterGateway? _gateway;
 
     public string Project { get; } = "obs" + Guid.NewGuid().ToString("N")[..8];
     public string ClusterId { get; } = "metrics-" + Guid.NewGuid().ToString("N")[..8];
@@ -40,9 +30,9 @@ public sealed class ObservedCluster : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        await File.WriteAllTextAsync(Path.Combine(_root, "granary.yaml"), $"project: {Project}\n");
+        await _repository.WriteGranaryYamlAsync(Project);
         WriteData();
-        Silo = SiloProcess.Start("--repo", _root, "--cluster-id", ClusterId);
+        Silo = SiloProcess.Start("--repo", _repository.Root, "--cluster-id", ClusterId);
         try
         {
             await StartGatewayAsync();
@@ -51,29 +41,13 @@ public sealed class ObservedCluster : IAsyncLifetime
         {
             throw new InvalidOperationException($"fixture: the gateway could not reach the silo ({e.Message}). Silo output:\n{Silo.Output}", e);
         }
-        await Grains.GetGrain<IRegistryGrain>(Project).ApplyAsync(new ApplyRequest(Definitions(), ExpectedVersion: 0, Force: false));
-        File.Delete(Path.Combine(_root, "data", "gone.parquet"));
+        await Grains.ApplyAsync(Definitions());
+        File.Delete(Path.Combine(_repository.DataDirectory, "gone.parquet"));
         await KnownTraffic.SendAsync(this);
     }
 
     private async Task StartGatewayAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = _root, EnvironmentName = Environments.Production, Args = [] });
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
-        // The silo uses its --cluster-id as cluster and service id.
-        builder.UseOrleansClient(client => client.UseLocalhostClustering(Silo.GatewayPort, serviceId: ClusterId, clusterId: ClusterId).AddGranaryClient());
-        builder.Services.AddGranaryGateway(builder.Configuration, o =>
-        {
-            o.Project = Project;
-            o.RestPort = 0;
-            o.GrpcPort = 0;
-            o.WebPort = GatewayOptions.WebPortOff;
-        });
-        var app = builder.Build();
-        app.UseRouting();
-        app.MapGranaryGateway();
-        _gateway = app;
         // The silo's HTTP port opens after the silo has started (the web server starts last), so then its gateway listens.
         using (var probe = new HttpClient { BaseAddress = new Uri($"http://{SiloTarget}") })
         {
@@ -84,25 +58,26 @@ public sealed class ObservedCluster : IAsyncLifetime
                 catch (HttpRequestException) { return false; }
             }, PrometheusServer.Limit, "the silo answers /metrics");
         }
-        await app.StartAsync();
-        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
-        GatewayRestUrl = addresses[0];
-        Http = new HttpClient { BaseAddress = new Uri(addresses[0]) };
-        Channel = GrpcChannel.ForAddress(addresses[1]);
-        Grains = app.Services.GetRequiredService<IGrainFactory>();
+        // The silo uses its --cluster-id as cluster and service id.
+        _gateway = await ClusterGateway.StartAsync(_repository.Root, Silo.GatewayPort, ClusterId, Project, o =>
+        {
+            o.RestPort = 0;
+            o.GrpcPort = 0;
+            o.WebPort = GatewayOptions.WebPortOff;
+        }, logWarnings: true);
+        GatewayRestUrl = _gateway.RestUrl;
+        Http = new HttpClient { BaseAddress = new Uri(_gateway.RestUrl) };
+        Channel = GrpcChannel.ForAddress(_gateway.GrpcUrl);
+        Grains = _gateway.Grains;
     }
 
     public async Task DisposeAsync()
     {
         Channel?.Dispose();
         Http?.Dispose();
-        if (_gateway is not null)
-        {
-            try { await _gateway.StopAsync(); } catch (Exception) { /* the silo may be gone already */ }
-            await _gateway.DisposeAsync();
-        }
+        if (_gateway is not null) await _gateway.DisposeAsync();
         Silo?.Dispose();
-        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
+        _repository.Dispose();
     }
 
     private RegistrySnapshot Definitions() => new()
@@ -138,15 +113,7 @@ public sealed class ObservedCluster : IAsyncLifetime
         ],
     };
 
-    private void WriteData()
-    {
-        var data = Path.Combine(_root, "data");
-        Directory.CreateDirectory(data);
-        using var connection = new DuckDBConnection("DataSource=:memory:");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"""
-            SET TimeZone = 'UTC';
+    private void WriteData() => _repository.WriteData(data => $"""
             COPY (SELECT * FROM (VALUES
                 (1::BIGINT, TIMESTAMPTZ '2024-01-01 10:00:00+00', 0.1::DOUBLE, 10::BIGINT),
                 (2::BIGINT, TIMESTAMPTZ '2024-01-01 11:00:00+00', 0.2::DOUBLE, 20::BIGINT),
@@ -154,7 +121,5 @@ public sealed class ObservedCluster : IAsyncLifetime
               t(driver_id, event_timestamp, conv_rate, trips)) TO '{data}/drivers.parquet' (FORMAT parquet);
             COPY (SELECT 1::BIGINT AS driver_id, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS event_timestamp, 0.5::DOUBLE AS conv_rate) TO '{data}/gone.parquet' (FORMAT parquet);
             COPY (SELECT 1::BIGINT AS driver_id, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS event_timestamp, 1.0::DOUBLE AS speed) TO '{data}/pushed.parquet' (FORMAT parquet);
-            """;
-        command.ExecuteNonQuery();
-    }
+            """);
 }

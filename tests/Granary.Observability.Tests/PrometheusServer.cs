@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Granary.Cluster.Tests;
+using Granary.Testing;
 
 namespace Granary.Observability.Tests;
 

@@ -1,7 +1,6 @@
 using System.Globalization;
-using Granary.Cli;
 using Granary.Offline.DuckDb;
-using Spectre.Console;
+using Granary.Testing;
 using Xunit;
 
 namespace Granary.Offline.Tests;
@@ -12,17 +11,7 @@ public sealed class GetHistoricalFeaturesCliTests : IAsyncLifetime
     private readonly string _folder = Directory.CreateTempSubdirectory("granary-cli-offline-").FullName;
     private string Repo => Path.Combine(_folder, "repo");
 
-    private static async Task<(int ExitCode, string Output)> Cli(params string[] args)
-    {
-        var writer = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No, Out = new AnsiConsoleOutput(writer),
-        });
-        console.Profile.Width = 250;
-        var code = await GranaryCli.RunAsync(args, console);
-        return (code, writer.ToString());
-    }
+    private static Task<(int ExitCode, string Output)> Cli(params string[] args) => CliRunner.RunAsync(args);
 
     public async Task InitializeAsync()
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Granary.Online.Redis;
+using Granary.Testing;
 using StackExchange.Redis;
 using static Granary.Online.Tests.TestRows;
 
@@ -8,7 +9,7 @@ namespace Granary.Online.Tests;
 /// <summary>The Redis store on a real three-node Redis Cluster of the test's own: entities spread over slots and nodes.</summary>
 public sealed class RedisClusterTests : IAsyncLifetime
 {
-    private readonly OwnRedisServer[] _nodes = Enumerable.Range(0, 3).Select(_ => new OwnRedisServer("--cluster-enabled", "yes", "--cluster-node-timeout", "2000")).ToArray();
+    private readonly RedisServerProcess[] _nodes = Enumerable.Range(0, 3).Select(_ => new RedisServerProcess(durable: true, "--cluster-enabled", "yes", "--cluster-node-timeout", "2000")).ToArray();
 
     private string Configuration => string.Join(",", _nodes.Select(n => $"127.0.0.1:{n.Port}")) + ",connectTimeout=5000,asyncTimeout=30000";
 

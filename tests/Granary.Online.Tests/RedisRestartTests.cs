@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Granary.Online.Redis;
+using Granary.Testing;
 using StackExchange.Redis;
 using Xunit.Abstractions;
 using static Granary.Online.Tests.TestRows;
@@ -9,7 +10,7 @@ namespace Granary.Online.Tests;
 /// <summary>The Redis store across a Redis crash and restart (AOF on), and while Redis is down.</summary>
 public sealed class RedisRestartTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private readonly OwnRedisServer _server = new();
+    private readonly RedisServerProcess _server = new();
 
     private string Configuration => $"127.0.0.1:{_server.Port},connectTimeout=1000,asyncTimeout=1000,syncTimeout=1000,connectRetry=1";
 

@@ -163,10 +163,5 @@ public sealed class CliServerTests : IAsyncLifetime
         Assert.Contains("--server '127.0.0.1:6570' is not an http:// or https:// address", badUrl.Output);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => Granary.Testing.FreePorts.One();
 }

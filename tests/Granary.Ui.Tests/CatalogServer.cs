@@ -1,11 +1,8 @@
-using DuckDB.NET.Data;
 using Granary.Definitions;
 using Granary.Gateway;
 using Granary.Gateway.Catalog;
-using Granary.Grains.Online;
-using Granary.Grains.Registry;
-using Granary.Hosting;
-using Granary.Registry;
+using Granary.Testing;
+using Orleans.Hosting;
 
 namespace Granary.Ui.Tests;
 
@@ -20,54 +17,30 @@ namespace Granary.Ui.Tests;
 /// <c>city_stats</c> has no SLA and <c>late_stats</c> (SLA 30m) is left unmaterialized for the browser test to make stale.
 /// Version 2 changes <c>driver_stats</c> (a new feature, a new SLA, a tag) so its history has a diff.
 /// </remarks>
-public sealed class CatalogServer : IAsyncLifetime
+public sealed class CatalogServer : EmbeddedServerFixture
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("granary-ui-").FullName;
+    public CatalogServer() : base("ui", "granary-ui-")
+    {
+    }
 
-    public string Project { get; } = "ui" + Guid.NewGuid().ToString("N")[..8];
-    public EmbeddedFeatureStore Store { get; private set; } = null!;
-    public EmbeddedGateway Gateway { get; private set; } = null!;
-    public HttpClient Http { get; private set; } = null!;
     public DateTimeOffset StartedAt { get; } = DateTimeOffset.UtcNow;
 
-    public async Task InitializeAsync()
+    protected override void ConfigureSilo(ISiloBuilder silo) => silo.AddGranaryDashboard();
+
+    protected override async Task SetUpProjectAsync()
     {
-        await File.WriteAllTextAsync(Path.Combine(_root, "granary.yaml"), $"project: {Project}\n");
-        WriteData();
-        Store = await EmbeddedFeatureStore.StartAsync(_root, silo => silo.AddGranaryDashboard());
-        var registry = Store.Grains.GetGrain<IRegistryGrain>(Project);
-        await registry.ApplyAsync(new ApplyRequest(Definitions(version: 1), ExpectedVersion: 0, Force: false));
-        await registry.ApplyAsync(new ApplyRequest(Definitions(version: 2), ExpectedVersion: 1, Force: false));
+        await ApplyAsync(Definitions(version: 1), expectedVersion: 0);
+        await ApplyAsync(Definitions(version: 2), expectedVersion: 1);
         await MaterializeAsync("driver_stats", StartedAt.AddDays(-1), StartedAt);
         await MaterializeAsync("driver_daily", new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2024, 1, 3, 0, 0, 0, TimeSpan.Zero));
-        Gateway = await EmbeddedGateway.StartAsync(Store, o =>
-        {
-            o.RestPort = 0;
-            o.GrpcPort = 0;
-            // Any free port rather than 8888, so test runs side by side do not collide; browsers open the web port.
-            o.WebPort = 0;
-        });
-        Http = new HttpClient { BaseAddress = new Uri(Gateway.RestUrl) };
     }
 
-    public async Task MaterializeAsync(string view, DateTimeOffset start, DateTimeOffset end)
+    protected override void ConfigureGateway(GatewayOptions o)
     {
-        var grain = Store.Grains.GetGrain<IMaterializationGrain>($"{Project}/{view}");
-        var status = await grain.StartAsync(start, end, incremental: false);
-        while (!status.IsFinished)
-        {
-            await Task.Delay(50);
-            status = await grain.GetStatusAsync();
-        }
-        if (status.State != MaterializationRunState.Succeeded) throw new InvalidOperationException($"fixture: materializing {view} failed: {status.Error}");
-    }
-
-    public async Task DisposeAsync()
-    {
-        Http?.Dispose();
-        if (Gateway is not null) await Gateway.DisposeAsync();
-        if (Store is not null) await Store.DisposeAsync();
-        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
+        o.RestPort = 0;
+        o.GrpcPort = 0;
+        // Any free port rather than 8888, so test runs side by side do not collide; browsers open the web port.
+        o.WebPort = 0;
     }
 
     private RegistrySnapshot Definitions(int version) => new()
@@ -129,24 +102,18 @@ public sealed class CatalogServer : IAsyncLifetime
     };
 
     /// <summary>Writes the sources' Parquet files with DuckDB.</summary>
-    private void WriteData()
+    protected override void WriteData(TestRepository repository)
     {
-        var data = Directory.CreateDirectory(Path.Combine(_root, "data")).FullName;
         // Rows both recent (an hour ago, inside driver_stats' window ending now) and from January 2024 (driver_daily's window).
         var recent = StartedAt.AddHours(-1).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss");
-        using var duckDb = new DuckDBConnection("DataSource=:memory:");
-        duckDb.Open();
-        using var command = duckDb.CreateCommand();
-        command.CommandText = $"""
-            SET TimeZone = 'UTC';
+        repository.WriteData(data => $"""
             COPY (SELECT * FROM (VALUES
                 (1::BIGINT, TIMESTAMPTZ '2024-01-02 10:00:00+00', 0.5::DOUBLE, 20::BIGINT, 0.9::DOUBLE, 2::BIGINT),
                 (2::BIGINT, TIMESTAMPTZ '2024-01-02 12:00:00+00', 0.25::DOUBLE, 5::BIGINT, 0.8::DOUBLE, 0::BIGINT),
                 (1::BIGINT, TIMESTAMPTZ '{recent}+00', 0.6::DOUBLE, 21::BIGINT, 0.95::DOUBLE, 3::BIGINT))
               t(driver_id, event_timestamp, conv_rate, trips, acc_rate, late_trips)) TO '{data}/drivers.parquet' (FORMAT parquet);
             COPY (SELECT 'Paris' AS city, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS event_timestamp, 2100000::BIGINT AS population) TO '{data}/cities.parquet' (FORMAT parquet);
-            """;
-        command.ExecuteNonQuery();
+            """);
     }
 }
 

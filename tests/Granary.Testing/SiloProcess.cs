@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace Granary.Cluster.Tests;
+namespace Granary.Testing;
 
 /// <summary>A Granary.Silo executable started by a test (`dotnet Granary.Silo.dll ...`), killed or stopped by it.</summary>
 public sealed class SiloProcess : IDisposable

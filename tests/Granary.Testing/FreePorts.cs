@@ -1,11 +1,12 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Granary.Cluster.Tests;
+namespace Granary.Testing;
 
 /// <summary>Ports that were free a moment ago on 127.0.0.1 (the OS picks them), for servers a test starts.</summary>
 public static class FreePorts
 {
+    /// <summary><paramref name="count"/> different ports.</summary>
     public static int[] Take(int count)
     {
         // Hold every listener until all are chosen, so one call never answers the same port twice.
@@ -15,4 +16,7 @@ public static class FreePorts
         listeners.ForEach(l => l.Stop());
         return ports;
     }
+
+    /// <summary>One port nothing listens on right now.</summary>
+    public static int One() => Take(1)[0];
 }

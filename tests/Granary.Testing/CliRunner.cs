@@ -1,0 +1,27 @@
+using Granary.Cli;
+using Spectre.Console;
+
+namespace Granary.Testing;
+
+/// <summary>Runs the granary CLI in-process with a recording console, answering the exit code and the plain-text output.</summary>
+public static class CliRunner
+{
+    /// <summary>Runs with a console 250 columns wide, so tables do not wrap.</summary>
+    public static Task<(int ExitCode, string Output)> RunAsync(params string[] args) => RunAsync(250, args);
+
+    /// <summary>Runs with a console <paramref name="width"/> columns wide (80 is what a redirected process gets by default).</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(int width, params string[] args)
+    {
+        var writer = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(writer),
+        });
+        console.Profile.Width = width;
+        var code = await GranaryCli.RunAsync(args, console);
+        return (code, writer.ToString());
+    }
+}
