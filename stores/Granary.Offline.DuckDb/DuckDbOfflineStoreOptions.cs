@@ -24,6 +24,10 @@ public sealed class DuckDbOfflineStoreOptions
             ["temp_directory"] = TempDirectory ?? Path.Combine(Path.GetTempPath(), "granary-duckdb"),
             // Results must come out in entity-row order.
             ["preserve_insertion_order"] = "true",
+            // Sources are rewritten in place (pushes, pipelines). DuckDB's cache of file contents trusts a file whose
+            // modification time looks unchanged, which two rewrites within the clock's resolution defeat: a read of the
+            // old bytes would drop rows. Reads go to the OS page cache instead.
+            ["enable_external_file_cache"] = "false",
         };
         if (Threads > 0) settings["threads"] = Threads.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return settings;
