@@ -6,7 +6,9 @@ using Granary.Definitions;
 using Granary.Gateway.Grpc;
 using Granary.Online;
 using Granary.Serving;
+using Grpc.AspNetCore.Server;
 using Grpc.Core;
+using Microsoft.AspNetCore.Routing;
 using Grpc.Reflection.V1Alpha;
 using Microsoft.Extensions.DependencyInjection;
 using Value = Feast.Types.Value;
@@ -227,6 +229,16 @@ public sealed class DirectOnlineResponseServerTests(GatewayServer server) : ICla
         Assert.Equal(generated.ToByteArray(), onWire);
         Assert.Equal(generated, GetOnlineFeaturesResponse.Parser.ParseFrom(onWire));
         Assert.Equal(3, generated.Results[1].Values.Count);
+    }
+
+    [Fact]
+    public void Both_services_bind_GetOnlineFeatures_to_the_direct_answer_once()
+    {
+        var bound = server.Gateway.Services.GetRequiredService<EndpointDataSource>().Endpoints
+            .Select(e => e.Metadata.GetMetadata<GrpcMethodMetadata>()?.Method)
+            .Where(m => m?.Name == "GetOnlineFeatures").ToList();
+        Assert.Equal(["/feast.serving.ServingService/GetOnlineFeatures", "/granary.gateway.v1.Granary/GetOnlineFeatures"], bound.Select(m => m!.FullName).Order());
+        Assert.All(bound, m => Assert.IsType<Method<GetOnlineFeaturesRequest, OnlineAnswer>>(m));
     }
 
     [Fact]
