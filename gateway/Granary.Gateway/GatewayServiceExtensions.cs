@@ -41,6 +41,7 @@ public static class GatewayServiceExtensions
         services.AddGranaryRequestMetrics();
 
         services.AddGrpc(o => o.Interceptors.Add<GatewayErrorInterceptor>());
+        DirectOnlineMethods.AddTo(services); // GetOnlineFeatures written straight to the wire (Grpc/OnlineAnswer.cs)
         services.AddOptions<GrpcServiceOptions>().Configure<IOptions<GatewayOptions>>((grpc, gateway) =>
             grpc.MaxReceiveMessageSize = (int)Math.Min(int.MaxValue, gateway.Value.MaxRequestBodyBytes));
         services.AddGrpcReflection();

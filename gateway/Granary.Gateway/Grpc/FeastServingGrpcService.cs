@@ -9,7 +9,7 @@ namespace Granary.Gateway.Grpc;
 [BindServiceMethod(typeof(FeastServingGrpcService), nameof(BindService))]
 public sealed class FeastServingGrpcService(OnlineFeatureQueries queries) : ServingService.ServingServiceBase
 {
-    /// <summary>The generated binding with the single-span response marshaller (<see cref="OnlineResponseBinder"/>).</summary>
+    /// <summary>The generated binding less <c>GetOnlineFeatures</c>, which <see cref="DirectOnlineMethods"/> binds to <see cref="GetOnlineAnswer"/>.</summary>
     public static void BindService(ServiceBinderBase binder, ServingService.ServingServiceBase? service)
         => ServingService.BindService(new OnlineResponseBinder(binder), service);
 
@@ -21,11 +21,20 @@ public sealed class FeastServingGrpcService(OnlineFeatureQueries queries) : Serv
         => Task.FromResult(new GetFeastServingInfoResponse { Version = Version });
 
     /// <inheritdoc/>
+    /// <remarks>Not what the endpoint calls (that is <see cref="GetOnlineAnswer"/>); the same answer as a message, for in-process callers.</remarks>
     public override Task<GetOnlineFeaturesResponse> GetOnlineFeatures(GetOnlineFeaturesRequest request, ServerCallContext context)
         => ReadAsync(queries, request, context.CancellationToken);
 
-    /// <summary>The online read both gRPC services answer: entity and request-context columns typed by the registry, values typed by the view's schema.</summary>
+    /// <summary>What <c>/feast.serving.ServingService/GetOnlineFeatures</c> answers: the read, written to the wire directly.</summary>
+    internal Task<OnlineAnswer> GetOnlineAnswer(GetOnlineFeaturesRequest request, ServerCallContext context)
+        => ReadAnswerAsync(queries, request, context.CancellationToken);
+
+    /// <summary>The online read both gRPC services answer, as a generated message.</summary>
     public static async Task<GetOnlineFeaturesResponse> ReadAsync(OnlineFeatureQueries queries, GetOnlineFeaturesRequest request, CancellationToken cancellationToken)
+        => (await ReadAnswerAsync(queries, request, cancellationToken)).ToMessage();
+
+    /// <summary>The online read both gRPC services answer: entity and request-context columns typed by the registry, values typed by the view's schema.</summary>
+    internal static async Task<OnlineAnswer> ReadAnswerAsync(OnlineFeatureQueries queries, GetOnlineFeaturesRequest request, CancellationToken cancellationToken)
     {
         var snapshot = await queries.SnapshotAsync();
         var plan = queries.Plan(snapshot,
@@ -36,7 +45,7 @@ public sealed class FeastServingGrpcService(OnlineFeatureQueries queries) : Serv
         AddColumns(columns, request.Entities, "entities", snapshot, plan);
         AddColumns(columns, request.RequestContext, "request_context", snapshot, plan);
         var response = await queries.ReadAsync(snapshot, plan, columns, cancellationToken);
-        return ProtoValues.ToProto(response, OnlineFeatureQueries.OutputTypes(snapshot, plan));
+        return new OnlineAnswer(response, OnlineFeatureQueries.OutputTypes(snapshot, plan));
     }
 
     private static void AddColumns(Dictionary<string, IReadOnlyList<object?>> columns, MapField<string, Feast.Types.RepeatedValue> map, string field,

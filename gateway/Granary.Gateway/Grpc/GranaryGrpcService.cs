@@ -16,15 +16,20 @@ namespace Granary.Gateway.Grpc;
 [BindServiceMethod(typeof(GranaryGrpcService), nameof(BindService))]
 public sealed partial class GranaryGrpcService(OnlineFeatureQueries queries, MaterializationRuns runs, IGrainFactory grains) : V1.Granary.GranaryBase
 {
-    /// <summary>The generated binding with the single-span response marshaller for online reads (<see cref="OnlineResponseBinder"/>).</summary>
+    /// <summary>The generated binding less <c>GetOnlineFeatures</c>, which <see cref="DirectOnlineMethods"/> binds to <see cref="GetOnlineAnswer"/>.</summary>
     public static void BindService(ServiceBinderBase binder, V1.Granary.GranaryBase? service)
         => V1.Granary.BindService(new OnlineResponseBinder(binder), service);
 
     private readonly IGrainFactory _grains = grains;
 
     /// <inheritdoc/>
+    /// <remarks>Not what the endpoint calls (that is <see cref="GetOnlineAnswer"/>); the same answer as a message, for in-process callers.</remarks>
     public override Task<GetOnlineFeaturesResponse> GetOnlineFeatures(GetOnlineFeaturesRequest request, ServerCallContext context)
         => FeastServingGrpcService.ReadAsync(queries, request, context.CancellationToken);
+
+    /// <summary>What <c>/granary.gateway.v1.Granary/GetOnlineFeatures</c> answers: the read, written to the wire directly.</summary>
+    internal Task<OnlineAnswer> GetOnlineAnswer(GetOnlineFeaturesRequest request, ServerCallContext context)
+        => FeastServingGrpcService.ReadAnswerAsync(queries, request, context.CancellationToken);
 
     /// <inheritdoc/>
     public override async Task<MaterializationStatusList> Materialize(MaterializeRequest request, ServerCallContext context)

@@ -1,24 +1,30 @@
 using Feast.Serving;
 using Google.Protobuf;
+using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Granary.Gateway.Grpc;
 
 /// <summary>
-/// Binds a generated gRPC service with one change: <see cref="GetOnlineFeaturesResponse"/> is written with
-/// <see cref="Marshaller"/>, which asks the response pipe for one span of the message's exact size and serializes into
-/// it in one go. The generated marshaller hands protobuf the pipe itself, which then fills Kestrel's 4 KB blocks one
-/// at a time, taking the HTTP/2 stream's output lock twice per block (~80 times for a 100 x 50 answer), and that
-/// lock spins when its holder is descheduled on a busy machine. Bytes on the wire are the same.
+/// Binds a generated gRPC service without its <c>GetOnlineFeatures</c>: <see cref="DirectOnlineMethods"/> binds that
+/// method instead, with the same name and request but <see cref="OnlineAnswer"/> as its response, written straight from
+/// the domain answer into one span of the pipe of the message's exact size. Every other method binds as generated.
+/// Server reflection still describes the service: it reads the generated file descriptors, not the bound methods.
 /// </summary>
 internal sealed class OnlineResponseBinder(ServiceBinderBase inner) : ServiceBinderBase
 {
-    /// <summary>The single-span marshaller for <see cref="GetOnlineFeaturesResponse"/> (requests parse as generated).</summary>
-    public static Marshaller<GetOnlineFeaturesResponse> Marshaller { get; } = new(Serialize, Deserialize);
+    /// <summary>The method name both services serve online reads under.</summary>
+    public const string GetOnlineFeatures = "GetOnlineFeatures";
 
     /// <inheritdoc/>
     public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler)
-        => inner.AddMethod(WithMarshaller(method), handler);
+    {
+        if (method.Name == GetOnlineFeatures && typeof(TResponse) == typeof(GetOnlineFeaturesResponse)) return;
+        inner.AddMethod(method, handler);
+    }
 
     /// <inheritdoc/>
     public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ServerStreamingServerMethod<TRequest, TResponse>? handler)
@@ -31,24 +37,56 @@ internal sealed class OnlineResponseBinder(ServiceBinderBase inner) : ServiceBin
     /// <inheritdoc/>
     public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, DuplexStreamingServerMethod<TRequest, TResponse>? handler)
         => inner.AddMethod(method, handler);
+}
 
-    private static Method<TRequest, TResponse> WithMarshaller<TRequest, TResponse>(Method<TRequest, TResponse> method)
-        where TRequest : class where TResponse : class
-        => typeof(TResponse) == typeof(GetOnlineFeaturesResponse)
-            ? new Method<TRequest, TResponse>(method.Type, method.ServiceName, method.Name, method.RequestMarshaller, (Marshaller<TResponse>)(object)Marshaller)
-            : method;
+/// <summary>
+/// Binds <c>GetOnlineFeatures</c> of <c>feast.serving.ServingService</c> and <c>granary.gateway.v1.Granary</c> (both
+/// answer <c>feast.serving.GetOnlineFeaturesResponse</c>) with <see cref="Marshaller"/>, which writes the answer's bytes
+/// directly (<see cref="OnlineAnswer"/>); the generated binding of it is dropped by <see cref="OnlineResponseBinder"/>.
+/// </summary>
+internal sealed class DirectOnlineMethods : IServiceMethodProvider<FeastServingGrpcService>, IServiceMethodProvider<GranaryGrpcService>
+{
+    private static readonly Marshaller<GetOnlineFeaturesRequest> RequestMarshaller = Marshallers.Create(
+        (request, context) => context.Complete(request.ToByteArray()),
+        context => GetOnlineFeaturesRequest.Parser.ParseFrom(context.PayloadAsReadOnlySequence()));
 
-    private static void Serialize(GetOnlineFeaturesResponse message, SerializationContext context)
+    /// <summary>Serializes an answer into one span of its exact size; answers are never read back on the server.</summary>
+    public static Marshaller<OnlineAnswer> Marshaller { get; } = Marshallers.Create<OnlineAnswer>(
+        (answer, context) =>
+        {
+            context.SetPayloadLength(answer.Size);
+            var writer = context.GetBufferWriter();
+            // A hint above the pool's block size gets one contiguous buffer from the pipe, not Kestrel's 4 KB blocks
+            // (each one a trip through the HTTP/2 stream's output lock).
+            answer.WriteTo(writer.GetSpan(answer.Size)[..answer.Size]);
+            writer.Advance(answer.Size);
+            context.Complete();
+        },
+        _ => throw new NotSupportedException("the gateway does not read GetOnlineFeaturesResponse messages"));
+
+    /// <summary>Registers the bindings for both services (called by AddGranaryGateway).</summary>
+    public static void AddTo(IServiceCollection services)
     {
-        var size = message.CalculateSize();
-        context.SetPayloadLength(size);
-        var writer = context.GetBufferWriter();
-        // A hint above the pool's block size gets one contiguous buffer from the pipe (System.IO.Pipelines rents it).
-        message.WriteTo(writer.GetSpan(size)[..size]);
-        writer.Advance(size);
-        context.Complete();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<FeastServingGrpcService>, DirectOnlineMethods>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<GranaryGrpcService>, DirectOnlineMethods>());
     }
 
-    private static GetOnlineFeaturesResponse Deserialize(DeserializationContext context)
-        => GetOnlineFeaturesResponse.Parser.ParseFrom(context.PayloadAsReadOnlySequence());
+    /// <inheritdoc/>
+    public void OnServiceMethodDiscovery(ServiceMethodProviderContext<FeastServingGrpcService> context)
+        => context.AddUnaryMethod(Method(ServingService.Descriptor), Metadata<FeastServingGrpcService>(), (service, request, call) => service.GetOnlineAnswer(request, call));
+
+    /// <inheritdoc/>
+    public void OnServiceMethodDiscovery(ServiceMethodProviderContext<GranaryGrpcService> context)
+        => context.AddUnaryMethod(Method(V1.Granary.Descriptor), Metadata<GranaryGrpcService>(), (service, request, call) => service.GetOnlineAnswer(request, call));
+
+    private static Method<GetOnlineFeaturesRequest, OnlineAnswer> Method(Google.Protobuf.Reflection.ServiceDescriptor service)
+        => new(MethodType.Unary, service.FullName, OnlineResponseBinder.GetOnlineFeatures, RequestMarshaller, Marshaller);
+
+    // What Grpc.AspNetCore's own binder attaches to an endpoint: the service's attributes, POST with CORS preflight.
+    private static List<object> Metadata<TService>()
+    {
+        var metadata = new List<object>(typeof(TService).GetCustomAttributes(inherit: true));
+        metadata.Add(new HttpMethodMetadata(["POST"], acceptCorsPreflight: true));
+        return metadata;
+    }
 }
