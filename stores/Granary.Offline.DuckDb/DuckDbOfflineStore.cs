@@ -77,7 +77,7 @@ public sealed partial class DuckDbOfflineStore : IOfflineStore, IDisposable
     {
         using var workspace = new RetrievalWorkspace(Connect);
         var (sources, keyTypes) = DescribeSources(workspace.Connection, request.Plan);
-        var entities = EntityTable.Load(workspace.Connection, request.Entities, workspace.EntityTable, _options.RepositoryPath, keyTypes);
+        var entities = EntityTable.Load(workspace.Connection, request.Entities, workspace.EntityTable, _options.RepositoryPath, keyTypes, asView: true);
         ValidateEntityColumns(request.Plan, entities);
         return PointInTimeJoinSql.Build(request.Plan, entities, sources, keepInternalColumns: request.Plan.OnDemandViews.Count > 0);
     }
@@ -88,7 +88,7 @@ public sealed partial class DuckDbOfflineStore : IOfflineStore, IDisposable
         using var workspace = new RetrievalWorkspace(Connect);
         progress?.Report(new("loading entities", 0, 0, 0));
         var (sources, keyTypes) = DescribeSources(workspace.Connection, request.Plan);
-        var entities = EntityTable.Load(workspace.Connection, request.Entities, workspace.EntityTable, _options.RepositoryPath, keyTypes);
+        var entities = EntityTable.Load(workspace.Connection, request.Entities, workspace.EntityTable, _options.RepositoryPath, keyTypes, asView: true);
         ValidateEntityColumns(request.Plan, entities);
         var onDemand = request.Plan.OnDemandViews.Count > 0;
         var sql = PointInTimeJoinSql.Build(request.Plan, entities, sources, keepInternalColumns: onDemand);

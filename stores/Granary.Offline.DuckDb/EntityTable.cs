@@ -6,9 +6,21 @@ namespace Granary.Offline.DuckDb;
 /// <summary>The type a join-key column of the entity dataframe must have, and why (for the error when a value does not fit).</summary>
 internal sealed record EntityKeyType(string EntityColumn, Definitions.ValueType Type, string Reason);
 
-/// <summary>The entity dataframe loaded into a DuckDB table: its columns and the column chosen as the entity timestamp.</summary>
-internal sealed record EntityTable(string TableName, IReadOnlyList<DuckDbColumn> Columns, string TimestampColumn, long RowCount)
+/// <summary>
+/// The entity dataframe as a DuckDB relation: its columns, the column chosen as the entity timestamp, and the expression
+/// that numbers its rows in input order (<c>rowid</c> of a loaded table, or <see cref="RowNumberColumn"/> of a view).
+/// </summary>
+internal sealed record EntityTable(string TableName, IReadOnlyList<DuckDbColumn> Columns, string TimestampColumn, long RowCount, string RowNumber = "rowid")
 {
+    /// <summary>The Parquet row number a view over the entity file carries (DuckDB's <c>file_row_number</c>, renamed).</summary>
+    public const string RowNumberColumn = "__granary_row_number";
+
+    /// <summary>Whether the dataframe is a view over its file rather than a loaded copy.</summary>
+    public bool IsView => RowNumber == RowNumberColumn;
+
+    /// <summary>The internal columns to leave out of <c>e.*</c>.</summary>
+    public string InternalColumns => IsView ? $"{TimestampUtcColumn}, {RowNumberColumn}" : TimestampUtcColumn;
+
     /// <summary>Prefix of columns Granary adds internally; entity dataframes may not use it.</summary>
     public const string ReservedPrefix = "__granary";
 
@@ -31,9 +43,11 @@ internal sealed record EntityTable(string TableName, IReadOnlyList<DuckDbColumn>
     /// UTC, offsets honoured), and a join-key column whose type differs from the key's (<paramref name="keyTypes"/>) is
     /// converted value by value; the first value that does not fit is reported with its file, column and row. Throws
     /// <see cref="HistoricalRetrievalException"/> for a missing or empty file, an unknown format, or no usable timestamp column.
+    /// With <c>asView</c>, a Parquet file that needs no conversion is read in place through a temporary view numbered by
+    /// its Parquet row order (no copy: the join scans the file once); callers that number rows by <c>rowid</c> pass false.
     /// </summary>
     public static EntityTable Load(DuckDBConnection connection, EntityDataFrame entities, string tableName, string? basePath = null,
-        IReadOnlyList<EntityKeyType>? keyTypes = null)
+        IReadOnlyList<EntityKeyType>? keyTypes = null, bool asView = false)
     {
         // Files are read straight into the final table (one copy); inline rows go through a small staging table.
         string relation;
@@ -75,6 +89,19 @@ internal sealed record EntityTable(string TableName, IReadOnlyList<DuckDbColumn>
         // Text is parsed value by value as TIMESTAMPTZ: the session is UTC, so a value without an offset is UTC and one with
         // an offset is converted. A value that does not parse becomes NULL here and is reported just below.
         var micros = textTime ? $"epoch_us(TRY_CAST({ts} AS TIMESTAMPTZ))" : DuckDbTypeMap.EpochMicros(ts, timestamp);
+        if (asView && relation.StartsWith("read_parquet(", StringComparison.Ordinal) && !textTime
+            && !columns.Any(c => c.Name == "file_row_number") && KeyConversions(columns, keyTypes ?? []).Count == 0)
+        {
+            // Nothing to convert or check value by value: read the file where it lies, numbered by its Parquet row order.
+            var numbered = relation[..^1] + ", file_row_number = true)";
+            connection.Execute($"""
+                CREATE OR REPLACE TEMP VIEW {table} AS
+                SELECT * EXCLUDE (file_row_number), {micros} AS {TimestampUtcColumn}, file_row_number AS {RowNumberColumn}
+                FROM {numbered}
+                """);
+            var rows = (long)connection.QueryScalar($"SELECT count(*) FROM {relation}")!;
+            return new EntityTable(tableName, columns, timestamp.Name, rows, RowNumberColumn);
+        }
         // The table's rowid follows insertion order (preserve_insertion_order is on), so it numbers the input rows.
         connection.Execute($"""
             CREATE OR REPLACE TEMP TABLE {table} AS
@@ -141,12 +168,9 @@ internal sealed record EntityTable(string TableName, IReadOnlyList<DuckDbColumn>
         IReadOnlyList<EntityKeyType> keyTypes, string origin)
     {
         var result = columns.ToList();
-        foreach (var key in keyTypes.DistinctBy(k => k.EntityColumn))
+        foreach (var key in KeyConversions(columns, keyTypes))
         {
             var index = result.FindIndex(c => c.Name == key.EntityColumn);
-            if (index < 0) continue; // reported with the plan's message by DuckDbOfflineStore.ValidateEntityColumns
-            var current = DuckDbTypeMap.ValueTypeOf(result[index].SqlType);
-            if (current is { } same && same.IsList == key.Type.IsList && SameFamily(same.Scalar, key.Type.Scalar)) continue;
             var target = DuckDbTypeMap.SqlTypeOf(key.Type);
             var column = Sql.Identifier(key.EntityColumn);
             using (var bad = connection.QueryRows($"SELECT rowid, CAST({column} AS VARCHAR) FROM {table} WHERE {column} IS NOT NULL AND TRY_CAST({column} AS {target}) IS NULL ORDER BY rowid LIMIT 1"))
@@ -159,6 +183,17 @@ internal sealed record EntityTable(string TableName, IReadOnlyList<DuckDbColumn>
         }
         return result;
     }
+
+    // The join-key columns whose type differs from the key's (a column the dataframe lacks is reported with the plan's
+    // message by DuckDbOfflineStore.ValidateEntityColumns).
+    private static List<EntityKeyType> KeyConversions(IReadOnlyList<DuckDbColumn> columns, IReadOnlyList<EntityKeyType> keyTypes) =>
+        keyTypes.DistinctBy(k => k.EntityColumn).Where(key =>
+        {
+            var column = columns.FirstOrDefault(c => c.Name == key.EntityColumn);
+            if (column is null) return false;
+            var current = DuckDbTypeMap.ValueTypeOf(column.SqlType);
+            return !(current is { } same && same.IsList == key.Type.IsList && SameFamily(same.Scalar, key.Type.Scalar));
+        }).ToList();
 
     // Integers of any width compare exactly with each other, as do the two float widths; anything else is converted.
     private static bool SameFamily(Definitions.ScalarType a, Definitions.ScalarType b) =>

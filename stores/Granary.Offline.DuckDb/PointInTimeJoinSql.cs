@@ -37,8 +37,8 @@ internal static class PointInTimeJoinSql
             sql.Append(i == plan.Views.Count - 1 ? "\n" : ",\n");
         }
 
-        sql.Append("SELECT\n    e.* EXCLUDE (").Append(EntityTable.TimestampUtcColumn).Append(')');
-        if (keepInternalColumns) sql.Append(",\n    e.rowid AS ").Append(EntityTable.RowIdColumn);
+        sql.Append("SELECT\n    e.* EXCLUDE (").Append(entities.InternalColumns).Append(')');
+        if (keepInternalColumns) sql.Append($",\n    e.{entities.RowNumber} AS ").Append(EntityTable.RowIdColumn);
         for (var i = 0; i < plan.Views.Count; i++)
         {
             var view = plan.Views[i];
@@ -75,7 +75,7 @@ internal static class PointInTimeJoinSql
                 _ => $"{entityMicros}::HUGEINT * {TwoTo64} + {TwoTo64Minus1} >= {alias}.__event_order",
             });
         }
-        sql.Append("\nORDER BY e.rowid");
+        sql.Append($"\nORDER BY e.{entities.RowNumber}");
         return sql.ToString();
     }
 

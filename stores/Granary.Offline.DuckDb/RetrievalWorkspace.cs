@@ -44,10 +44,13 @@ internal sealed class RetrievalWorkspace : IDisposable
     {
         try
         {
+            // The entity dataframe is a table or a view (EntityTable.Load); dropping the other kind is an error, so each
+            // kind is dropped only when that is what the name holds.
             Connection.Execute($"""
-                DROP TABLE IF EXISTS {OnDemandTable}; DROP TABLE IF EXISTS {JoinedTable};
-                DROP TABLE IF EXISTS {RemoteFeaturesTable}; DROP TABLE IF EXISTS {EntityTable};
+                DROP TABLE IF EXISTS {OnDemandTable}; DROP TABLE IF EXISTS {JoinedTable}; DROP TABLE IF EXISTS {RemoteFeaturesTable};
                 """);
+            var kind = Connection.QueryScalar($"SELECT any_value(table_type) FROM information_schema.tables WHERE table_name = {Sql.Literal(EntityTable)} AND table_schema = 'main' AND table_catalog = 'temp'") as string;
+            if (kind is not null) Connection.Execute($"DROP {(kind == "VIEW" ? "VIEW" : "TABLE")} IF EXISTS {EntityTable}");
         }
         catch (DuckDBException)
         {
