@@ -5,7 +5,8 @@ namespace Granary.Offline.DuckDb;
 /// <summary>
 /// One retrieval's DuckDB session: its connection, the names of its scratch tables, and a second connection for writes
 /// that happen while the first one streams a result (DuckDB allows one active query per connection: an appender
-/// flushing on the streaming connection, which it does every 204,800 rows, closes the stream). Disposing drops the tables.
+/// flushing on the streaming connection, which it does every 204,800 rows, closes the stream). Disposing drops the on-demand
+/// table and closes the connection, which takes its temporary tables and views with it.
 /// </summary>
 internal sealed class RetrievalWorkspace : IDisposable
 {
@@ -44,18 +45,13 @@ internal sealed class RetrievalWorkspace : IDisposable
     {
         try
         {
-            // The entity dataframe is a table or a view (EntityTable.Load); dropping the other kind is an error, so each
-            // kind is dropped only when that is what the name holds.
-            Connection.Execute($"""
-                DROP TABLE IF EXISTS {OnDemandTable}; DROP TABLE IF EXISTS {JoinedTable}; DROP TABLE IF EXISTS {RemoteFeaturesTable};
-                """);
-            var kind = Connection.QueryScalar($"SELECT any_value(table_type) FROM information_schema.tables WHERE table_name = {Sql.Literal(EntityTable)} AND table_schema = 'main' AND table_catalog = 'temp'") as string;
-            if (kind is not null) Connection.Execute($"DROP {(kind == "VIEW" ? "VIEW" : "TABLE")} IF EXISTS {EntityTable}");
+            // Temporary tables and views (the entity dataframe, the joined rows, remote features) belong to this
+            // connection and go when it closes below; only the on-demand table lives in the shared database.
+            Connection.Execute($"DROP TABLE IF EXISTS {OnDemandTable}");
         }
         catch (DuckDBException)
         {
-            // The connection closes below and takes its temporary tables with it; only the on-demand table could remain,
-            // and it is dropped with the database.
+            // The on-demand table then remains until the database closes.
         }
         catch (OperationCanceledException)
         {
