@@ -47,7 +47,9 @@ start() {
   if ! su postgres -s /bin/sh -c "$pg_bin/pg_ctl -D $state/pg/data status" >/dev/null 2>&1; then
     su postgres -s /bin/sh -c "$pg_bin/pg_ctl -D $state/pg/data -l $state/pg/pg.log -w -o '-p $pg_port -k $state/pg -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off' start" >&2
   fi
-  for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  # Until PONG: while Redis replays its append-only file it answers "LOADING" (and redis-cli still exits 0), and
+  # tests started then fail on the first command.
+  for _ in $(seq 1 600); do [ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" = PONG ] && break; sleep 0.1; done
   print_env
 }
 
