@@ -48,10 +48,42 @@ public sealed class RedisOnlineStore : IOnlineStore
         return out
         """;
 
+    // Event-id claims: one string key per id, holding 'p:<attempt>' while pending (its expiry is the lease, so a lapsed
+    // lease is a missing key) and anything else once committed ('c'; '1' from stores before two-phase claims). KEYS are
+    // the ids' keys; ARGV[1] the pending value, ARGV[2] the lease in ms. Per key: 0 claimed now (or again by the same
+    // attempt, lease renewed), 1 committed, 2 pending for another attempt.
+    private const string ClaimScript = """
+        local out = {}
+        for i = 1, #KEYS do
+          local held = redis.call('GET', KEYS[i])
+          if not held or held == ARGV[1] then
+            redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2])
+            out[i] = 0
+          elseif string.sub(held, 1, 2) == 'p:' then
+            out[i] = 2
+          else
+            out[i] = 1
+          end
+        end
+        return out
+        """;
+
+    // Deletes each key that still holds ARGV[1] (this attempt's pending value): committed ids and other attempts' stay.
+    private const string ReleaseScript = """
+        local n = 0
+        for i = 1, #KEYS do
+          if redis.call('GET', KEYS[i]) == ARGV[1] then n = n + redis.call('DEL', KEYS[i]) end
+        end
+        return n
+        """;
+
     /// <summary>Rows per script call: enough to make the per-command cost small, few enough not to stall Redis.</summary>
     private const int RowsPerCall = 128;
 
-    private static readonly byte[] WriteScriptSha1 = SHA1.HashData(Encoding.UTF8.GetBytes(WriteScript));
+    private static readonly string[] Scripts = [WriteScript, ClaimScript, ReleaseScript];
+    private static readonly byte[] WriteScriptSha1 = Sha1Of(WriteScript);
+    private static readonly byte[] ClaimScriptSha1 = Sha1Of(ClaimScript);
+    private static readonly byte[] ReleaseScriptSha1 = Sha1Of(ReleaseScript);
     private const long MicrosFromYearOneToUnixEpoch = 62_135_596_800_000_000;
 
     private readonly IConnectionMultiplexer _redis;
@@ -78,7 +110,7 @@ public sealed class RedisOnlineStore : IOnlineStore
     }
 
     /// <summary>
-    /// Connects to Redis as <see cref="RedisOnlineStoreOptions.Configuration"/> says and loads the write script. Starts
+    /// Connects to Redis as <see cref="RedisOnlineStoreOptions.Configuration"/> says and loads its scripts. Starts
     /// even while Redis is down (operations then throw <see cref="OnlineStoreUnavailableException"/> until it is back).
     /// </summary>
     public static async Task<RedisOnlineStore> ConnectAsync(RedisOnlineStoreOptions options)
@@ -117,52 +149,62 @@ public sealed class RedisOnlineStore : IOnlineStore
             keys[i] = HashKeyOf(rows[i].Entity);
             data[i] = OnlineRowCodec.Encode(rows[i]);
         }
-        var pending = Chunk(keys);
+        var chunks = Chunk(keys);
+        var results = await EvaluateAsync(WriteScriptSha1, chunks, chunk =>
+        {
+            var chunkKeys = new RedisKey[chunk.Length];
+            var args = new RedisValue[1 + 3 * chunk.Length];
+            args[0] = _ttlMs;
+            for (var j = 0; j < chunk.Length; j++)
+            {
+                var row = rows[chunk[j]];
+                chunkKeys[j] = keys[chunk[j]];
+                args[1 + 3 * j] = row.FeatureView;
+                args[2 + 3 * j] = VersionOf(row);
+                args[3 + 3 * j] = data[chunk[j]];
+            }
+            return (chunkKeys, args);
+        }, $"could not write {rows.Count} rows", cancellationToken).ConfigureAwait(false);
+        for (var c = 0; c < chunks.Count; c++)
+        {
+            var applied = (long[])results[c]!;
+            for (var j = 0; j < applied.Length; j++)
+                outcomes[chunks[c][j]] = applied[j] == 1 ? OnlineWriteOutcome.Applied : OnlineWriteOutcome.IgnoredAsOlder;
+        }
+        return outcomes;
+    }
+
+    /// <summary>
+    /// Runs a loaded script once per chunk, pipelined; a NOSCRIPT reply (Redis restarted or flushed its scripts) means the
+    /// call did not run, so the scripts are loaded again and those chunks resent. Returns each chunk's result.
+    /// </summary>
+    private async Task<RedisResult[]> EvaluateAsync(byte[] sha1, List<int[]> chunks, Func<int[], (RedisKey[] Keys, RedisValue[] Args)> call,
+        string what, CancellationToken cancellationToken)
+    {
+        var results = new RedisResult[chunks.Count];
+        var pending = Enumerable.Range(0, chunks.Count).ToList();
         for (var attempt = 0; ; attempt++)
         {
             var batch = _redis.GetDatabase().CreateBatch();
             var tasks = new Task<RedisResult>[pending.Count];
-            for (var c = 0; c < pending.Count; c++)
+            for (var p = 0; p < pending.Count; p++)
             {
-                var chunk = pending[c];
-                var chunkKeys = new RedisKey[chunk.Length];
-                var args = new RedisValue[1 + 3 * chunk.Length];
-                args[0] = _ttlMs;
-                for (var j = 0; j < chunk.Length; j++)
-                {
-                    var row = rows[chunk[j]];
-                    chunkKeys[j] = keys[chunk[j]];
-                    args[1 + 3 * j] = row.FeatureView;
-                    args[2 + 3 * j] = VersionOf(row);
-                    args[3 + 3 * j] = data[chunk[j]];
-                }
-                tasks[c] = batch.ScriptEvaluateAsync(WriteScriptSha1, chunkKeys, args);
+                var (keys, args) = call(chunks[pending[p]]);
+                tasks[p] = batch.ScriptEvaluateAsync(sha1, keys, args);
             }
-            Send(batch, $"could not write {rows.Count} rows");
+            Send(batch, what);
             await WaitAllAsync(tasks, cancellationToken).ConfigureAwait(false);
-            var noScript = new List<int[]>();
+            var noScript = new List<int>();
             Exception? failure = null;
-            var failed = 0;
-            for (var c = 0; c < tasks.Length; c++)
+            for (var p = 0; p < tasks.Length; p++)
             {
-                var task = tasks[c];
-                if (task.IsCompletedSuccessfully)
-                {
-                    var applied = (long[])task.Result!;
-                    for (var j = 0; j < applied.Length; j++)
-                        outcomes[pending[c][j]] = applied[j] == 1 ? OnlineWriteOutcome.Applied : OnlineWriteOutcome.IgnoredAsOlder;
-                    continue;
-                }
-                var error = task.Exception?.InnerException ?? new TaskCanceledException();
-                if (IsNoScript(error)) noScript.Add(pending[c]);
-                else { failure ??= error; failed += pending[c].Length; }
+                if (tasks[p].IsCompletedSuccessfully) results[pending[p]] = tasks[p].Result;
+                else if (tasks[p].Exception?.InnerException is { } error && IsNoScript(error)) noScript.Add(pending[p]);
+                else failure ??= tasks[p].Exception?.InnerException ?? new TaskCanceledException();
             }
-            if (failure is not null)
-                throw Unavailable($"could not write {failed + noScript.Sum(c => c.Length)} of {rows.Count} rows", failure);
-            if (noScript.Count == 0) return outcomes;
-            if (attempt >= 2)
-                throw Unavailable($"could not write {noScript.Sum(c => c.Length)} of {rows.Count} rows: the write script did not stay loaded", null);
-            // Redis restarted (or flushed its scripts): a NOSCRIPT reply means the script did not run, so load and resend.
+            if (failure is not null) throw Unavailable(what, failure);
+            if (noScript.Count == 0) return results;
+            if (attempt >= 2) throw Unavailable($"{what}: the scripts did not stay loaded", null);
             await LoadScriptAsync().ConfigureAwait(false);
             pending = noScript;
         }
@@ -248,39 +290,67 @@ public sealed class RedisOnlineStore : IOnlineStore
     }
 
     /// <inheritdoc/>
-    public async Task<IReadOnlyList<bool>> ClaimEventIdsAsync(string scope, IReadOnlyList<string> eventIds, TimeSpan window, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<EventIdClaim>> ClaimEventIdsAsync(string scope, IReadOnlyList<string> eventIds, string attempt, TimeSpan lease,
+        CancellationToken cancellationToken = default)
     {
-        OnlineEventIds.CheckArguments(scope, eventIds, window);
-        var batch = _redis.GetDatabase().CreateBatch();
-        var tasks = new Task<bool>[eventIds.Count];
-        for (var i = 0; i < tasks.Length; i++)
-            tasks[i] = batch.StringSetAsync(EventKeyOf(scope, eventIds[i]), 1, window, When.NotExists);
-        Send(batch, $"could not claim {eventIds.Count} event ids of scope '{scope}'");
-        await WaitAllAsync(tasks, cancellationToken).ConfigureAwait(false);
-        var fresh = new bool[tasks.Length];
-        for (var i = 0; i < tasks.Length; i++)
+        OnlineEventIds.CheckArguments(scope, eventIds, lease, attempt);
+        var claims = new EventIdClaim[eventIds.Count];
+        var (keys, first) = DistinctKeys(scope, eventIds, claims);
+        var chunks = Chunk(keys);
+        RedisValue pendingValue = "p:" + attempt;
+        RedisValue leaseMs = Math.Max(1, (long)Math.Ceiling(lease.TotalMilliseconds));
+        var results = await EvaluateAsync(ClaimScriptSha1, chunks, chunk => (chunk.Select(i => keys[i]).ToArray(), [pendingValue, leaseMs]),
+            $"could not claim {eventIds.Count} event ids of scope '{scope}'", cancellationToken).ConfigureAwait(false);
+        for (var c = 0; c < chunks.Count; c++)
         {
-            if (!tasks[i].IsCompletedSuccessfully)
-                throw Unavailable($"could not claim {eventIds.Count} event ids of scope '{scope}'", tasks[i].Exception?.InnerException);
-            fresh[i] = tasks[i].Result;
+            var found = (long[])results[c]!;
+            for (var j = 0; j < found.Length; j++)
+                claims[first[chunks[c][j]]] = found[j] switch { 0 => EventIdClaim.Claimed, 2 => EventIdClaim.Pending, _ => EventIdClaim.Committed };
         }
-        return fresh;
+        return claims;
     }
 
     /// <inheritdoc/>
-    public async Task ReleaseEventIdsAsync(string scope, IReadOnlyList<string> eventIds, CancellationToken cancellationToken = default)
+    public async Task CommitEventIdsAsync(string scope, IReadOnlyList<string> eventIds, TimeSpan window, CancellationToken cancellationToken = default)
     {
-        OnlineEventIds.CheckArguments(scope, eventIds);
-        var keys = new RedisKey[eventIds.Count];
-        for (var i = 0; i < keys.Length; i++) keys[i] = EventKeyOf(scope, eventIds[i]);
+        OnlineEventIds.CheckArguments(scope, eventIds, window);
         var batch = _redis.GetDatabase().CreateBatch();
-        // One DEL per key: in Redis Cluster the ids of a scope spread over slots.
-        var tasks = keys.Select(k => batch.KeyDeleteAsync(k)).ToArray();
-        Send(batch, $"could not release {eventIds.Count} event ids of scope '{scope}'");
+        // One SET per key: in Redis Cluster the ids of a scope spread over slots. Committing is unconditional: the caller's
+        // rows are stored, whoever else holds the id.
+        var tasks = eventIds.Distinct(StringComparer.Ordinal).Select(id => batch.StringSetAsync(EventKeyOf(scope, id), "c", window)).ToArray();
+        var what = $"could not commit {eventIds.Count} event ids of scope '{scope}'";
+        Send(batch, what);
         await WaitAllAsync(tasks, cancellationToken).ConfigureAwait(false);
         foreach (var t in tasks)
-            if (!t.IsCompletedSuccessfully)
-                throw Unavailable($"could not release {eventIds.Count} event ids of scope '{scope}'", t.Exception?.InnerException);
+            if (!t.IsCompletedSuccessfully) throw Unavailable(what, t.Exception?.InnerException);
+    }
+
+    /// <inheritdoc/>
+    public async Task ReleaseEventIdsAsync(string scope, IReadOnlyList<string> eventIds, string attempt, CancellationToken cancellationToken = default)
+    {
+        OnlineEventIds.CheckArguments(scope, eventIds, attempt: attempt);
+        var (keys, _) = DistinctKeys(scope, eventIds, new EventIdClaim[eventIds.Count]);
+        RedisValue pendingValue = "p:" + attempt;
+        await EvaluateAsync(ReleaseScriptSha1, Chunk(keys), chunk => (chunk.Select(i => keys[i]).ToArray(), [pendingValue]),
+            $"could not release {eventIds.Count} event ids of scope '{scope}'", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The keys of the distinct ids, in first-occurrence order, and for each the index of its first occurrence; a later
+    /// occurrence is marked <see cref="EventIdClaim.Repeated"/> in <paramref name="claims"/>.
+    /// </summary>
+    private (RedisKey[] Keys, List<int> First) DistinctKeys(string scope, IReadOnlyList<string> eventIds, EventIdClaim[] claims)
+    {
+        var seen = new HashSet<string>(eventIds.Count, StringComparer.Ordinal);
+        var keys = new List<RedisKey>(eventIds.Count);
+        var first = new List<int>(eventIds.Count);
+        for (var i = 0; i < eventIds.Count; i++)
+        {
+            if (!seen.Add(eventIds[i])) { claims[i] = EventIdClaim.Repeated; continue; }
+            keys.Add(EventKeyOf(scope, eventIds[i]));
+            first.Add(i);
+        }
+        return (keys.ToArray(), first);
     }
 
     /// <inheritdoc/>
@@ -304,7 +374,7 @@ public sealed class RedisOnlineStore : IOnlineStore
         if (_ownsConnection) await _redis.DisposeAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Loads the write script into every primary (a cluster has several); its SHA-1 is known in advance.</summary>
+    /// <summary>Loads the scripts into every primary (a cluster has several); their SHA-1s are known in advance.</summary>
     private async Task LoadScriptAsync()
     {
         try
@@ -312,11 +382,14 @@ public sealed class RedisOnlineStore : IOnlineStore
             foreach (var endpoint in _redis.GetEndPoints())
             {
                 var server = _redis.GetServer(endpoint);
-                if (!server.IsReplica && server.IsConnected) await server.ScriptLoadAsync(WriteScript).ConfigureAwait(false);
+                if (server.IsReplica || !server.IsConnected) continue;
+                foreach (var script in Scripts) await server.ScriptLoadAsync(script).ConfigureAwait(false);
             }
         }
-        catch (Exception e) when (e is RedisException or TimeoutException) { throw Unavailable("could not load the write script", e); }
+        catch (Exception e) when (e is RedisException or TimeoutException) { throw Unavailable("could not load the scripts", e); }
     }
+
+    private static byte[] Sha1Of(string script) => SHA1.HashData(Encoding.UTF8.GetBytes(script));
 
     private static string VersionOf(OnlineRow row)
     {

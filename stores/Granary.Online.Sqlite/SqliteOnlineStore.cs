@@ -28,10 +28,14 @@ public sealed class SqliteOnlineStore : IOnlineStore
         CREATE TABLE IF NOT EXISTS online_event_ids (
             scope      TEXT    NOT NULL,
             event_id   TEXT    NOT NULL,
-            expires_us INTEGER NOT NULL,
+            expires_us INTEGER NOT NULL,  -- committed: end of the deduplication window; pending: end of the lease
+            attempt    TEXT,              -- NULL: committed; else the token of the attempt that holds it pending
             PRIMARY KEY (scope, event_id)
         ) WITHOUT ROWID;
         """;
+
+    // Files made before two-phase claims have no attempt column; their claims are all committed, which NULL says.
+    private const string AddAttemptColumnSql = "ALTER TABLE online_event_ids ADD COLUMN attempt TEXT";
 
     // The update runs only when the new row is not older than the held one: a later event, or the same event with a
     // created time at least as late (none counts as the oldest), or the held row has expired. changes() is then 1 for an
@@ -51,12 +55,22 @@ public sealed class SqliteOnlineStore : IOnlineStore
     // Mirrors Redis, where the whole entity hash expires: an applied write renews the expiry of the entity's other views.
     private const string RenewSql = "UPDATE online_rows SET expires_us = $expires WHERE entity_key = $entity AND expires_us > $now";
 
-    // A claim inserts the id, or takes over a claim whose window has passed; changes() is 0 for a live duplicate.
+    // A claim inserts the id as pending, takes over a claim whose window or lease has passed, or renews the caller's own
+    // pending claim; changes() is 0 when a live claim of another attempt (pending) or a commit holds it.
     private const string ClaimSql = """
-        INSERT INTO online_event_ids (scope, event_id, expires_us) VALUES ($scope, $id, $expires)
-        ON CONFLICT (scope, event_id) DO UPDATE SET expires_us = excluded.expires_us
-        WHERE online_event_ids.expires_us <= $now
+        INSERT INTO online_event_ids (scope, event_id, expires_us, attempt) VALUES ($scope, $id, $expires, $attempt)
+        ON CONFLICT (scope, event_id) DO UPDATE SET expires_us = excluded.expires_us, attempt = excluded.attempt
+        WHERE online_event_ids.expires_us <= $now OR online_event_ids.attempt = excluded.attempt
         """;
+
+    private const string HolderSql = "SELECT attempt FROM online_event_ids WHERE scope = $scope AND event_id = $id";
+
+    private const string CommitSql = """
+        INSERT INTO online_event_ids (scope, event_id, expires_us, attempt) VALUES ($scope, $id, $expires, NULL)
+        ON CONFLICT (scope, event_id) DO UPDATE SET expires_us = excluded.expires_us, attempt = NULL
+        """;
+
+    private const string ReleaseSql = "DELETE FROM online_event_ids WHERE scope = $scope AND event_id = $id AND attempt = $attempt";
 
     private readonly string _connectionString;
     private readonly SqliteOnlineStoreOptions _options;
@@ -99,6 +113,11 @@ public sealed class SqliteOnlineStore : IOnlineStore
         {
             Execute(connection, "PRAGMA journal_mode=WAL;");
             Execute(connection, Schema);
+            if (!HasColumn(connection, "online_event_ids", "attempt"))
+            {
+                try { Execute(connection, AddAttemptColumnSql); }
+                catch (SqliteException e) when (e.Message.Contains("duplicate column", StringComparison.Ordinal)) { } // another process added it
+            }
             store.PurgeExpired(connection);
             return 0;
         }, CancellationToken.None).ConfigureAwait(false);
@@ -253,37 +272,64 @@ public sealed class SqliteOnlineStore : IOnlineStore
     }
 
     /// <inheritdoc/>
-    public Task<IReadOnlyList<bool>> ClaimEventIdsAsync(string scope, IReadOnlyList<string> eventIds, TimeSpan window, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<EventIdClaim>> ClaimEventIdsAsync(string scope, IReadOnlyList<string> eventIds, string attempt, TimeSpan lease,
+        CancellationToken cancellationToken = default)
     {
-        OnlineEventIds.CheckArguments(scope, eventIds, window);
-        return RunAsync<IReadOnlyList<bool>>($"claim {eventIds.Count} event ids of scope '{scope}'", connection =>
+        OnlineEventIds.CheckArguments(scope, eventIds, lease, attempt);
+        return RunAsync<IReadOnlyList<EventIdClaim>>($"claim {eventIds.Count} event ids of scope '{scope}'", connection =>
         {
             var now = OnlineTime.ToMicros(_options.Clock.GetUtcNow());
-            var fresh = new bool[eventIds.Count];
+            var claims = new EventIdClaim[eventIds.Count];
+            var seen = new HashSet<string>(eventIds.Count, StringComparer.Ordinal);
             using var tx = connection.BeginTransaction(deferred: false);
-            using var cmd = Command(connection, tx, ClaimSql, "$scope", "$id", "$expires", "$now");
-            cmd.Parameters["$scope"].Value = scope;
-            cmd.Parameters["$expires"].Value = now + window.Ticks / 10;
-            cmd.Parameters["$now"].Value = now;
-            for (var i = 0; i < fresh.Length; i++)
+            using var claim = Command(connection, tx, ClaimSql, "$scope", "$id", "$expires", "$attempt", "$now");
+            using var holder = Command(connection, tx, HolderSql, "$scope", "$id");
+            claim.Parameters["$scope"].Value = holder.Parameters["$scope"].Value = scope;
+            claim.Parameters["$expires"].Value = now + lease.Ticks / 10;
+            claim.Parameters["$attempt"].Value = attempt;
+            claim.Parameters["$now"].Value = now;
+            for (var i = 0; i < claims.Length; i++)
             {
-                cmd.Parameters["$id"].Value = eventIds[i];
-                fresh[i] = cmd.ExecuteNonQuery() == 1;
+                if (!seen.Add(eventIds[i])) { claims[i] = EventIdClaim.Repeated; continue; }
+                claim.Parameters["$id"].Value = holder.Parameters["$id"].Value = eventIds[i];
+                if (claim.ExecuteNonQuery() == 1) { claims[i] = EventIdClaim.Claimed; continue; }
+                claims[i] = holder.ExecuteScalar() is string ? EventIdClaim.Pending : EventIdClaim.Committed;
             }
             tx.Commit();
-            return fresh;
+            return claims;
         }, cancellationToken);
     }
 
     /// <inheritdoc/>
-    public Task ReleaseEventIdsAsync(string scope, IReadOnlyList<string> eventIds, CancellationToken cancellationToken = default)
+    public Task CommitEventIdsAsync(string scope, IReadOnlyList<string> eventIds, TimeSpan window, CancellationToken cancellationToken = default)
     {
-        OnlineEventIds.CheckArguments(scope, eventIds);
+        OnlineEventIds.CheckArguments(scope, eventIds, window);
+        return RunAsync($"commit {eventIds.Count} event ids of scope '{scope}'", connection =>
+        {
+            using var tx = connection.BeginTransaction(deferred: false);
+            using var cmd = Command(connection, tx, CommitSql, "$scope", "$id", "$expires");
+            cmd.Parameters["$scope"].Value = scope;
+            cmd.Parameters["$expires"].Value = OnlineTime.ToMicros(_options.Clock.GetUtcNow()) + window.Ticks / 10;
+            foreach (var id in eventIds)
+            {
+                cmd.Parameters["$id"].Value = id;
+                cmd.ExecuteNonQuery();
+            }
+            tx.Commit();
+            return 0;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public Task ReleaseEventIdsAsync(string scope, IReadOnlyList<string> eventIds, string attempt, CancellationToken cancellationToken = default)
+    {
+        OnlineEventIds.CheckArguments(scope, eventIds, attempt: attempt);
         return RunAsync($"release {eventIds.Count} event ids of scope '{scope}'", connection =>
         {
             using var tx = connection.BeginTransaction(deferred: false);
-            using var cmd = Command(connection, tx, "DELETE FROM online_event_ids WHERE scope = $scope AND event_id = $id", "$scope", "$id");
+            using var cmd = Command(connection, tx, ReleaseSql, "$scope", "$id", "$attempt");
             cmd.Parameters["$scope"].Value = scope;
+            cmd.Parameters["$attempt"].Value = attempt;
             foreach (var id in eventIds)
             {
                 cmd.Parameters["$id"].Value = id;
@@ -366,6 +412,14 @@ public sealed class SqliteOnlineStore : IOnlineStore
         cmd.Transaction = tx;
         foreach (var p in parameters) cmd.Parameters.Add(new SqliteParameter(p, null));
         return cmd;
+    }
+
+    private static bool HasColumn(SqliteConnection connection, string table, string column)
+    {
+        using var cmd = Command(connection, null, "SELECT count(*) FROM pragma_table_info($table) WHERE name = $column", "$table", "$column");
+        cmd.Parameters["$table"].Value = table;
+        cmd.Parameters["$column"].Value = column;
+        return Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) > 0;
     }
 
     private static int Execute(SqliteConnection connection, string sql)

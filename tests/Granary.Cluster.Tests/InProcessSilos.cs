@@ -35,7 +35,7 @@ public static class InProcessSilos
             silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromMilliseconds(500));
         });
 
-    public static async Task<IHost> StartPostgresClientAsync(string clusterId, string connectionString)
+    public static async Task<IHost> StartPostgresClientAsync(string clusterId, string connectionString, Action<IClientBuilder>? configure = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -46,6 +46,7 @@ public static class InProcessSilos
             // A call to a dead silo fails after this long instead of Orleans' 30 s, so the failover test sees recovery.
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(2));
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(1));
+            configure?.Invoke(client);
         });
         var host = builder.Build();
         await host.StartAsync();

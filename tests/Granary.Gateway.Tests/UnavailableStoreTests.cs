@@ -56,6 +56,22 @@ public sealed class UnavailableStoreTests(RedisGatewayServer server) : IClassFix
         request.Entities["driver_id"] = new RepeatedValue { Val = { new Value { Int64Val = 1 } } };
         var error = await Assert.ThrowsAsync<RpcException>(() => new ServingService.ServingServiceClient(server.Channel).GetOnlineFeaturesAsync(request).ResponseAsync);
         Assert.Equal(StatusCode.Unavailable, error.StatusCode);
+
+        // A push with the store down: the typed error with its reason (503 / UNAVAILABLE), not the driver's exception type.
+        using var push = await server.Http.PostAsync("/push", new StringContent(
+            """{"push_source_name":"driver_push","df":{"driver_id":[7],"event_timestamp":["2024-01-03T00:00:00Z"],"speed":[1.5],"event_id":["down-1"]},"to":"online"}""",
+            Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, push.StatusCode);
+        using (var json = JsonDocument.Parse(await push.Content.ReadAsStringAsync()))
+            Assert.Equal("OnlineStoreUnavailableException", json.RootElement.GetProperty("class").GetString());
+        var grpcPush = new Granary.Gateway.V1.PushRequest { PushSourceName = "driver_push", To = "online" };
+        grpcPush.Columns["driver_id"] = new RepeatedValue { Val = { new Value { Int64Val = 7 } } };
+        grpcPush.Columns["event_timestamp"] = new RepeatedValue { Val = { new Value { StringVal = "2024-01-03T00:00:00Z" } } };
+        grpcPush.Columns["speed"] = new RepeatedValue { Val = { new Value { DoubleVal = 1.5 } } };
+        grpcPush.Columns["event_id"] = new RepeatedValue { Val = { new Value { StringVal = "down-2" } } };
+        var pushError = await Assert.ThrowsAsync<RpcException>(() => new Granary.Gateway.V1.Granary.GranaryClient(server.Channel).PushAsync(grpcPush).ResponseAsync);
+        Assert.Equal(StatusCode.Unavailable, pushError.StatusCode);
+        Assert.Contains("could not claim", pushError.Status.Detail);
     }
 }
 

@@ -19,7 +19,7 @@ namespace Granary.Grains.Tests;
 public abstract class PushTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset Day = new(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
-    private static readonly string[] Columns = ["driver_id", "event_timestamp", "created", "conv_rate", "trips", "event_id"];
+    internal static readonly string[] Columns = ["driver_id", "event_timestamp", "created", "conv_rate", "trips", "event_id"];
     private readonly string _root = Directory.CreateTempSubdirectory("granary-push-").FullName;
     private ThreeSiloCluster _cluster = null!;
     private string _project = "";
@@ -31,8 +31,8 @@ public abstract class PushTests : IAsyncLifetime
     {
         _project = "p" + Guid.NewGuid().ToString("N")[..8];
         _cluster = await ThreeSiloCluster.StartAsync(_root, $"project: {_project}\n{OnlineStoreYaml}");
-        WriteHistory();
-        await _cluster.Grains.GetGrain<IRegistryGrain>(_project).ApplyAsync(new ApplyRequest(Definitions(), ExpectedVersion: 0, Force: false));
+        WriteHistory(_root);
+        await _cluster.Grains.GetGrain<IRegistryGrain>(_project).ApplyAsync(new ApplyRequest(Definitions(_project), ExpectedVersion: 0, Force: false));
     }
 
     public async Task DisposeAsync()
@@ -223,9 +223,10 @@ public abstract class PushTests : IAsyncLifetime
         return Convert.ToInt64(command.ExecuteScalar());
     }
 
-    private RegistrySnapshot Definitions() => new()
+    /// <summary>Project <paramref name="project"/>: view driver_stats (conv_rate, trips) fed by push source driver_stats_push over folder data/driver_stats.</summary>
+    internal static RegistrySnapshot Definitions(string project) => new()
     {
-        Project = _project,
+        Project = project,
         Entities = [new Entity { Name = "driver", JoinKey = "driver_id" }],
         DataSources =
         [
@@ -244,9 +245,9 @@ public abstract class PushTests : IAsyncLifetime
     };
 
     // History: drivers 1-3 at midnight, in one Parquet file of the source folder.
-    private void WriteHistory()
+    internal static void WriteHistory(string root)
     {
-        var folder = Path.Combine(_root, "data", "driver_stats");
+        var folder = Path.Combine(root, "data", "driver_stats");
         Directory.CreateDirectory(folder);
         using var connection = new DuckDBConnection("DataSource=:memory:");
         connection.Open();

@@ -200,20 +200,65 @@ public abstract class OnlineStoreContract(ITestOutputHelper output) : IAsyncLife
     {
         var window = TimeSpan.FromHours(1);
         var first = await OpenAsync();
-        Assert.Equal([true, true, false], await first.ClaimEventIdsAsync("rides/trips_push", ["e1", "e2", "e1"], window));
-        Assert.Equal([false, true], await first.ClaimEventIdsAsync("rides/trips_push", ["e2", "e3"], window));
+        Assert.Equal([true, true, false], await first.ClaimAndCommitAsync("rides/trips_push", ["e1", "e2", "e1"], window));
+        Assert.Equal([false, true], await first.ClaimAndCommitAsync("rides/trips_push", ["e2", "e3"], window));
         var second = await OpenAsync();
-        Assert.Equal([false, false, false, true], await second.ClaimEventIdsAsync("rides/trips_push", ["e1", "e2", "e3", "e4"], window));
-        Assert.Equal([true], await second.ClaimEventIdsAsync("rides/other_push", ["e1"], window)); // scopes are apart
-        Assert.Equal([true], await second.ClaimEventIdsAsync("rides/trips_pus", ["h:e1"], window)); // no confusion across the separator
+        Assert.Equal([false, false, false, true], await second.ClaimAndCommitAsync("rides/trips_push", ["e1", "e2", "e3", "e4"], window));
+        Assert.Equal([true], await second.ClaimAndCommitAsync("rides/other_push", ["e1"], window)); // scopes are apart
+        Assert.Equal([true], await second.ClaimAndCommitAsync("rides/trips_pus", ["h:e1"], window)); // no confusion across the separator
 
         await first.DisposeAsync();
         await second.DisposeAsync();
         var reopened = await OpenAsync();
-        Assert.Equal([false, false, false, false, true], await reopened.ClaimEventIdsAsync("rides/trips_push", ["e1", "e2", "e3", "e4", "e5"], window));
+        Assert.Equal([false, false, false, false, true], await reopened.ClaimAndCommitAsync("rides/trips_push", ["e1", "e2", "e3", "e4", "e5"], window));
 
-        await reopened.ReleaseEventIdsAsync("rides/trips_push", ["e1"]);
-        Assert.Equal([true, false], await reopened.ClaimEventIdsAsync("rides/trips_push", ["e1", "e2"], window));
+        // A released pending claim is new again; a committed one is not released.
+        Assert.Equal([EventIdClaim.Claimed], await reopened.ClaimEventIdsAsync("rides/trips_push", ["e6"], "attempt-a", window));
+        await reopened.ReleaseEventIdsAsync("rides/trips_push", ["e6", "e1"], "attempt-a");
+        Assert.Equal([true, false], await reopened.ClaimAndCommitAsync("rides/trips_push", ["e6", "e1"], window));
+    }
+
+    [Fact]
+    public async Task Only_committed_ids_are_duplicates_and_ids_pending_under_another_attempt_say_so()
+    {
+        var (scope, lease, window) = ("rides/trips_push", TimeSpan.FromMinutes(5), TimeSpan.FromHours(1));
+        var first = await OpenAsync();
+        var second = await OpenAsync();
+        Assert.Equal([EventIdClaim.Claimed, EventIdClaim.Claimed, EventIdClaim.Repeated],
+            await first.ClaimEventIdsAsync(scope, ["p1", "p2", "p1"], "attempt-a", lease));
+        // Another attempt (another process) meets them pending: not duplicates, not its own.
+        Assert.Equal([EventIdClaim.Pending, EventIdClaim.Pending, EventIdClaim.Claimed],
+            await second.ClaimEventIdsAsync(scope, ["p1", "p2", "p3"], "attempt-b", lease));
+        // Its release touches only its own pending ids.
+        await second.ReleaseEventIdsAsync(scope, ["p1", "p2", "p3"], "attempt-b");
+        Assert.Equal([EventIdClaim.Pending, EventIdClaim.Claimed], await second.ClaimEventIdsAsync(scope, ["p1", "p3"], "attempt-c", lease));
+
+        // The owner commits p1 (its rows are stored) and releases p2 (its write failed).
+        await first.CommitEventIdsAsync(scope, ["p1"], window);
+        await first.ReleaseEventIdsAsync(scope, ["p2"], "attempt-a");
+        Assert.Equal([EventIdClaim.Committed, EventIdClaim.Claimed], await second.ClaimEventIdsAsync(scope, ["p1", "p2"], "attempt-b", lease));
+        // Claiming again for the same attempt renews its own claim.
+        Assert.Equal([EventIdClaim.Claimed], await second.ClaimEventIdsAsync(scope, ["p2"], "attempt-b", lease));
+
+        // Committed and pending claims both survive reopening.
+        await first.DisposeAsync();
+        var reopened = await OpenAsync();
+        Assert.Equal([EventIdClaim.Committed, EventIdClaim.Pending, EventIdClaim.Pending],
+            await reopened.ClaimEventIdsAsync(scope, ["p1", "p2", "p3"], "attempt-d", lease));
+    }
+
+    [Fact]
+    public async Task A_pending_claim_whose_lease_lapses_is_taken_over_and_a_commit_lasts_its_window()
+    {
+        var scope = "rides/trips_push";
+        var store = await OpenAsync();
+        // An attempt that died after claiming: it neither commits nor releases.
+        Assert.Equal([EventIdClaim.Claimed], await store.ClaimEventIdsAsync(scope, ["d1"], "dead-attempt", TimeSpan.FromMilliseconds(300)));
+        await Eventually.TrueAsync(async () => (await store.ClaimEventIdsAsync(scope, ["d1"], "retry", TimeSpan.FromMinutes(5)))[0] == EventIdClaim.Claimed,
+            "the dead attempt's lease to lapse");
+        // The retry stored the rows and commits; the committed id is a duplicate well past the first lease.
+        await store.CommitEventIdsAsync(scope, ["d1"], TimeSpan.FromHours(1));
+        Assert.Equal([EventIdClaim.Committed], await store.ClaimEventIdsAsync(scope, ["d1"], "later", TimeSpan.FromMilliseconds(300)));
     }
 
     [Fact]
@@ -222,7 +267,7 @@ public abstract class OnlineStoreContract(ITestOutputHelper output) : IAsyncLife
         var stores = new[] { await OpenAsync(), await OpenAsync() };
         var ids = Enumerable.Range(0, 200).Select(i => $"event-{i}").ToArray();
         var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(() =>
-            stores[w % 2].ClaimEventIdsAsync("rides/trips_push", ids, TimeSpan.FromHours(1)))));
+            stores[w % 2].ClaimAndCommitAsync("rides/trips_push", ids, TimeSpan.FromHours(1)))));
         for (var i = 0; i < ids.Length; i++) Assert.Equal(1, answers.Count(a => a[i]));
     }
 
@@ -230,8 +275,8 @@ public abstract class OnlineStoreContract(ITestOutputHelper output) : IAsyncLife
     public async Task A_claim_is_new_again_after_its_window()
     {
         var store = await OpenAsync();
-        Assert.Equal([true], await store.ClaimEventIdsAsync("rides/trips_push", ["e1"], TimeSpan.FromMilliseconds(300)));
-        await Eventually.TrueAsync(async () => (await store.ClaimEventIdsAsync("rides/trips_push", ["e1"], TimeSpan.FromHours(1)))[0],
+        Assert.Equal([true], await store.ClaimAndCommitAsync("rides/trips_push", ["e1"], TimeSpan.FromMilliseconds(300)));
+        await Eventually.TrueAsync(async () => (await store.ClaimAndCommitAsync("rides/trips_push", ["e1"], TimeSpan.FromHours(1)))[0],
             "the claim's window to pass");
     }
 

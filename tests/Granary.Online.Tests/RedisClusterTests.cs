@@ -76,7 +76,7 @@ public sealed class RedisClusterTests : IAsyncLifetime
         for (var e = 0; e < entities.Count; e++) Assert.Equal(e % 2 == 0, result[e, e % 2] is null);
 
         var ids = Enumerable.Range(0, 500).Select(i => $"e{i}").ToList();
-        Assert.All(await store.ClaimEventIdsAsync("rides/push", ids, TimeSpan.FromHours(1)), Assert.True);
-        Assert.All(await store.ClaimEventIdsAsync("rides/push", ids, TimeSpan.FromHours(1)), Assert.False);
+        Assert.All(await store.ClaimAndCommitAsync("rides/push", ids, TimeSpan.FromHours(1)), Assert.True);
+        Assert.All(await store.ClaimAndCommitAsync("rides/push", ids, TimeSpan.FromHours(1)), Assert.False);
     }
 }

@@ -23,7 +23,7 @@ public sealed class RedisRestartTests(ITestOutputHelper output) : IAsyncLifetime
     {
         await using var store = await RedisOnlineStore.ConnectAsync(new RedisOnlineStoreOptions { Configuration = Configuration, KeyPrefix = "t:" });
         await store.WriteAsync([Trips(Driver(1), T0, 1), Trips(Driver(2), T0, 2)]);
-        Assert.Equal([true], await store.ClaimEventIdsAsync("rides/push", ["e1"], TimeSpan.FromHours(1)));
+        Assert.Equal([true], await store.ClaimAndCommitAsync("rides/push", ["e1"], TimeSpan.FromHours(1)));
 
         await _server.KillAsync();
 
@@ -33,7 +33,7 @@ public sealed class RedisRestartTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(write.IsRetriable);
         Assert.Contains($"127.0.0.1:{_server.Port}", write.Message);
         await Assert.ThrowsAsync<OnlineStoreUnavailableException>(() => store.ReadAsync([Driver(1)], ["driver_stats"]));
-        await Assert.ThrowsAsync<OnlineStoreUnavailableException>(() => store.ClaimEventIdsAsync("rides/push", ["e2"], TimeSpan.FromHours(1)));
+        await Assert.ThrowsAsync<OnlineStoreUnavailableException>(() => store.ClaimAndCommitAsync("rides/push", ["e2"], TimeSpan.FromHours(1)));
         Assert.False((await store.CheckHealthAsync()).Healthy);
 
         await _server.StartAsync();
@@ -42,7 +42,7 @@ public sealed class RedisRestartTests(ITestOutputHelper output) : IAsyncLifetime
         var result = await store.ReadAsync([Driver(1), Driver(2)], ["driver_stats"]);
         Assert.Equal(1L, result[0, 0]!.Values["trips"]);
         Assert.Equal(2L, result[1, 0]!.Values["trips"]);
-        Assert.Equal([false], await store.ClaimEventIdsAsync("rides/push", ["e1"], TimeSpan.FromHours(1)));
+        Assert.Equal([false], await store.ClaimAndCommitAsync("rides/push", ["e1"], TimeSpan.FromHours(1)));
         // The restarted server has no scripts: the store reloads its script on NOSCRIPT, and newest-wins still holds.
         Assert.Equal([OnlineWriteOutcome.Applied, OnlineWriteOutcome.IgnoredAsOlder],
             await store.WriteAsync([Trips(Driver(1), T0.AddMinutes(1), 10), Trips(Driver(2), T0.AddMinutes(-1), 20)]));

@@ -78,6 +78,27 @@ public sealed class SqliteOnlineStoreContractTests(ITestOutputHelper output) : O
     }
 
     [Fact]
+    public async Task A_file_made_before_two_phase_claims_keeps_its_claims_as_committed()
+    {
+        // The event-id table as stores before two-phase claims made it, with one live claim.
+        var path = Path.Combine(_folder, "data", "online.db");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var cmd = connection.CreateCommand();
+            cmd.CommandText = $"""
+                CREATE TABLE online_event_ids (scope TEXT NOT NULL, event_id TEXT NOT NULL, expires_us INTEGER NOT NULL, PRIMARY KEY (scope, event_id)) WITHOUT ROWID;
+                INSERT INTO online_event_ids VALUES ('rides/trips_push', 'old-1', {OnlineTime.ToMicros(DateTimeOffset.UtcNow.AddHours(1))});
+                """;
+            await cmd.ExecuteNonQueryAsync();
+        }
+        var store = await OpenAsync();
+        Assert.Equal([EventIdClaim.Committed, EventIdClaim.Claimed],
+            await store.ClaimEventIdsAsync("rides/trips_push", ["old-1", "new-1"], "attempt-a", TimeSpan.FromMinutes(1)));
+    }
+
+    [Fact]
     public async Task A_file_that_cannot_be_opened_is_the_retriable_error_naming_the_path()
     {
         Directory.CreateDirectory(_folder);

@@ -33,37 +33,68 @@ public interface IOnlineStore : IAsyncDisposable
     Task<long> DeleteFeatureViewAsync(string project, string featureView, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Claims event ids for deduplication of pushes from at-least-once producers: per id in input order, true when it is
-    /// new (claimed now, for <paramref name="window"/>), false when it was claimed within its window before (also by
-    /// another process or before a restart) or earlier in the same call. Claims are durable in the store.
+    /// Claims event ids for deduplication of pushes from at-least-once producers, first phase: per id in input order,
+    /// <see cref="EventIdClaim.Claimed"/> when this attempt now holds it as pending (for <paramref name="lease"/>, unless
+    /// committed or released before), <see cref="EventIdClaim.Committed"/> when an attempt that stored its rows committed
+    /// it within its window, <see cref="EventIdClaim.Pending"/> when another attempt holds it pending under a live lease,
+    /// and <see cref="EventIdClaim.Repeated"/> for an id that occurs earlier in the same call. A pending claim whose lease
+    /// ended (its attempt died) is taken over as <see cref="EventIdClaim.Claimed"/>. Atomic per id, durable in the store,
+    /// shared by every process.
     /// </summary>
     /// <param name="scope">What the ids are unique within, e.g. <c>&lt;project&gt;/&lt;push source&gt;</c>.</param>
     /// <param name="eventIds">The ids; non-empty text.</param>
-    /// <param name="window">How long a claim lasts; positive.</param>
+    /// <param name="attempt">The claiming attempt's token (unique per attempt); non-empty text.</param>
+    /// <param name="lease">How long a pending claim holds if its attempt neither commits nor releases it; positive.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <exception cref="OnlineStoreUnavailableException">The store could not be reached; some ids may be claimed (see <see cref="ReleaseEventIdsAsync"/>).</exception>
-    Task<IReadOnlyList<bool>> ClaimEventIdsAsync(string scope, IReadOnlyList<string> eventIds, TimeSpan window, CancellationToken cancellationToken = default);
+    /// <exception cref="OnlineStoreUnavailableException">The store could not be reached; some ids may be pending for <paramref name="attempt"/> (their lease lapses, or release them).</exception>
+    Task<IReadOnlyList<EventIdClaim>> ClaimEventIdsAsync(string scope, IReadOnlyList<string> eventIds, string attempt, TimeSpan lease, CancellationToken cancellationToken = default);
 
-    /// <summary>Releases claims made by <see cref="ClaimEventIdsAsync"/> (when the push they guarded failed), so a retry counts them as new.</summary>
-    /// <exception cref="OnlineStoreUnavailableException">The store could not be reached.</exception>
-    Task ReleaseEventIdsAsync(string scope, IReadOnlyList<string> eventIds, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Second phase: marks ids committed for <paramref name="window"/>, after every write they guarded succeeded. From then
+    /// on a claim of them answers <see cref="EventIdClaim.Committed"/> (its rows are dropped as duplicates).
+    /// </summary>
+    /// <exception cref="OnlineStoreUnavailableException">The store could not be reached; some ids may still be pending.</exception>
+    Task CommitEventIdsAsync(string scope, IReadOnlyList<string> eventIds, TimeSpan window, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Releases the ids <paramref name="attempt"/> holds pending (when the push they guarded failed), so a retry claims them
+    /// at once; ids committed, or pending for another attempt, are left as they are.
+    /// </summary>
+    /// <exception cref="OnlineStoreUnavailableException">The store could not be reached (the claims lapse with their lease).</exception>
+    Task ReleaseEventIdsAsync(string scope, IReadOnlyList<string> eventIds, string attempt, CancellationToken cancellationToken = default);
 
     /// <summary>Probes the store with one cheap round trip; never throws for an unreachable store (answers unhealthy).</summary>
     Task<OnlineStoreHealth> CheckHealthAsync(CancellationToken cancellationToken = default);
 }
 
+/// <summary>What <see cref="IOnlineStore.ClaimEventIdsAsync"/> found for one event id.</summary>
+public enum EventIdClaim
+{
+    /// <summary>New (or its earlier claim lapsed or was released): held pending by the calling attempt now.</summary>
+    Claimed,
+    /// <summary>Committed by an attempt whose rows are stored, within the deduplication window: a duplicate.</summary>
+    Committed,
+    /// <summary>Held pending by another attempt under a live lease: its rows may not be stored yet.</summary>
+    Pending,
+    /// <summary>The same id occurs earlier in the same call: a duplicate within the batch.</summary>
+    Repeated,
+}
+
 /// <summary>The argument rules of event-id claims, shared by every <see cref="IOnlineStore"/> implementation.</summary>
 public static class OnlineEventIds
 {
-    /// <summary>Throws when the scope or an id is empty, or (when given) the window is not positive.</summary>
-    public static void CheckArguments(string scope, IReadOnlyList<string> eventIds, TimeSpan? window = null)
+    /// <summary>
+    /// Throws when the scope, an id or (when given) the attempt is empty, or (when given) the window or lease is not positive.
+    /// </summary>
+    public static void CheckArguments(string scope, IReadOnlyList<string> eventIds, TimeSpan? window = null, string? attempt = null)
     {
+        if (attempt is not null) ArgumentException.ThrowIfNullOrEmpty(attempt);
         ArgumentException.ThrowIfNullOrEmpty(scope);
         ArgumentNullException.ThrowIfNull(eventIds);
         for (var i = 0; i < eventIds.Count; i++)
             if (string.IsNullOrEmpty(eventIds[i]))
                 throw new ArgumentException($"event id number {i} of scope '{scope}' is empty", nameof(eventIds));
         if (window is { } w && w <= TimeSpan.Zero)
-            throw new ArgumentOutOfRangeException(nameof(window), w, $"the deduplication window of scope '{scope}' must be positive");
+            throw new ArgumentOutOfRangeException(nameof(window), w, $"the deduplication window or claim lease of scope '{scope}' must be positive");
     }
 }

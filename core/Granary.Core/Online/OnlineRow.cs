@@ -84,8 +84,8 @@ public sealed record OnlineStoreHealth(bool Healthy, TimeSpan Latency, string De
 /// <summary>
 /// The online store could not complete a read or write (unreachable, timed out, busy, out of space). Nothing of a failed
 /// write may be acknowledged. A write is safe to retry as a whole (newest-wins makes a repeated row harmless); after a
-/// failed <see cref="IOnlineStore.ClaimEventIdsAsync"/> some ids may already be claimed: release them
-/// (<see cref="IOnlineStore.ReleaseEventIdsAsync"/>) or treat the retry's "duplicate" answers accordingly.
+/// failed <see cref="IOnlineStore.ClaimEventIdsAsync"/> some ids may be pending for the attempt: release them
+/// (<see cref="IOnlineStore.ReleaseEventIdsAsync"/>) or let their lease lapse.
 /// </summary>
 public sealed class OnlineStoreUnavailableException(string message, Exception? innerException = null)
     : GranaryException(message,
@@ -94,6 +94,13 @@ public sealed class OnlineStoreUnavailableException(string message, Exception? i
 {
     /// <summary>Always true: the caller may retry the whole operation.</summary>
     public bool IsRetriable => true;
+
+    /// <summary>
+    /// This error as it may cross a grain boundary: the same message without the inner exception, which is the store
+    /// driver's (e.g. StackExchange.Redis's RedisConnectionException) and has no Orleans codec, so a caller on another silo
+    /// or a client would get a CodecNotFoundException instead of this typed, retriable error. Log the original first.
+    /// </summary>
+    public OnlineStoreUnavailableException ForCaller() => InnerException is null ? this : new OnlineStoreUnavailableException(Message);
 }
 
 /// <summary>A row whose values do not fit its feature view's schema: the message names the view, feature, expected and given type.</summary>

@@ -6,15 +6,17 @@ using Granary.Online;
 using Granary.Push;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using System.Diagnostics;
 using Orleans.Concurrency;
 
 namespace Granary.Grains.Push;
 
 /// <summary>
-/// Runs pushes on the silo that receives them: validates with core's <see cref="PushValidator"/>, claims event ids in the
-/// online store (durable, shared by every silo), writes each entity's rows in one <see cref="IEntityGrain"/> call (all
-/// entities at once, so active grains' caches follow), appends offline last, and releases the claims when any write fails
-/// so a retry is not mistaken for a duplicate.
+/// Runs pushes on the silo that receives them: validates with core's <see cref="PushValidator"/>, claims event ids as
+/// pending in the online store (durable, shared by every silo), writes each entity's rows in one <see cref="IEntityGrain"/>
+/// call (all entities at once, so active grains' caches follow), appends offline last, and commits the ids only once every
+/// write succeeded. Only committed ids make a retry's rows duplicates; a retry meeting ids pending under another attempt
+/// waits for that attempt (or takes over when its lease lapses), so no push is acknowledged before its rows are stored.
 /// </summary>
 // Reentrant: the grain keeps no state between calls, so one activation may run many pushes while they wait on the stores.
 [GrainType("push"), StatelessWorker, Reentrant]
@@ -53,23 +55,42 @@ public sealed partial class PushGrain(
             : null;
 
         var scope = $"{project}/{sourceName}";
-        var (kept, claimed) = await ClaimAsync(pushed, scope, settings.DeduplicationWindow);
+        var attempt = Guid.NewGuid().ToString("N");
+        var (kept, claimed) = await ClaimAsync(pushed, scope, attempt, settings);
+        int applied, ignored;
+        long appended;
         try
         {
-            var (applied, ignored) = request.To.WritesOnline() ? await WriteOnlineAsync(pushed, kept) : (0, 0);
-            var appended = offline is not null && kept.Count > 0 ? await offline.AppendRowsAsync(plan.BatchSource, pushed.OfflineRows(kept)) : 0;
-            GranaryMetrics.RecordPush(sourceName, pushed.RowCount, rejected: 0, duplicates: pushed.RowCount - kept.Count);
-            return new PushResult(pushed.RowCount, kept.Count, pushed.RowCount - kept.Count, ignored, applied, appended);
+            (applied, ignored) = request.To.WritesOnline() ? await WriteOnlineAsync(pushed, kept) : (0, 0);
+            if (offline is not null && kept.Count > 0)
+            {
+                // Renews the lease before the append (one append per id): an attempt slower than its lease may have been
+                // taken over by a retry, which then appends these rows itself.
+                if (claimed.Count > 0) await KeepClaimsAsync(scope, claimed, attempt, settings.ClaimLease);
+                appended = await offline.AppendRowsAsync(plan.BatchSource, pushed.OfflineRows(kept));
+            }
+            else appended = 0;
         }
         catch (Exception e) when (claimed.Count > 0)
         {
-            await ReleaseAsync(scope, claimed, e);
-            throw;
+            await ReleaseAsync(scope, claimed, attempt, e);
+            throw ForCaller(e);
         }
+        catch (OnlineStoreUnavailableException e)
+        {
+            throw ForCaller(e);
+        }
+        if (claimed.Count > 0) await CommitAsync(scope, claimed, settings.DeduplicationWindow);
+        GranaryMetrics.RecordPush(sourceName, pushed.RowCount, rejected: 0, duplicates: pushed.RowCount - kept.Count);
+        return new PushResult(pushed.RowCount, kept.Count, pushed.RowCount - kept.Count, ignored, applied, appended);
     }
 
-    /// <summary>The rows to store (indexes) and the event ids claimed for them; rows whose id is already claimed are dropped.</summary>
-    private async Task<(List<int> Kept, List<string> Claimed)> ClaimAsync(ValidatedPush pushed, string scope, TimeSpan window)
+    /// <summary>
+    /// The rows to store (indexes) and the event ids this attempt holds pending for them. Rows whose id is committed (stored
+    /// by an earlier attempt) or repeated within the batch are dropped; rows whose id another attempt holds pending wait
+    /// until it commits (then they are dropped) or its lease lapses or it releases them (then this attempt stores them).
+    /// </summary>
+    private async Task<(List<int> Kept, List<string> Claimed)> ClaimAsync(ValidatedPush pushed, string scope, string attempt, PushOptions settings)
     {
         var kept = new List<int>(pushed.RowCount);
         var claimed = new List<string>();
@@ -79,24 +100,76 @@ public sealed partial class PushGrain(
             return (kept, claimed);
         }
         var all = ids.Select(id => id!).ToList();
-        IReadOnlyList<bool> fresh;
+        var claims = new EventIdClaim[all.Count];
+        var waiting = Enumerable.Range(0, all.Count).ToList();
+        var waited = Stopwatch.StartNew();
+        var pause = FirstPause;
+        for (var round = 0; waiting.Count > 0; round++)
+        {
+            if (round > 0)
+            {
+                if (waited.Elapsed >= settings.PendingWait)
+                {
+                    var mine = Claimed(all, claims);
+                    var cause = new OnlineStoreUnavailableException(
+                        $"push to '{scope}': {waiting.Count} of its {all.Count} event ids are still pending under an earlier attempt after {settings.PendingWait.TotalSeconds:0.#} s; " +
+                        "their rows are not stored yet, so this push is not acknowledged; retry it");
+                    if (mine.Count > 0) await ReleaseAsync(scope, mine, attempt, cause);
+                    throw cause;
+                }
+                await Task.Delay(pause);
+                pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, MaxPause.Ticks));
+            }
+            IReadOnlyList<EventIdClaim> found;
+            try
+            {
+                found = await onlineStore.ClaimEventIdsAsync(scope, waiting.Select(i => all[i]).ToList(), attempt, settings.ClaimLease);
+            }
+            catch (OnlineStoreUnavailableException e)
+            {
+                // Some ids may be pending for this attempt; give them back so a retry need not wait for their lease.
+                await ReleaseAsync(scope, all.Distinct(StringComparer.Ordinal).ToList(), attempt, e);
+                throw ForCaller(e);
+            }
+            for (var j = 0; j < waiting.Count; j++) claims[waiting[j]] = found[j];
+            waiting = waiting.Where(i => claims[i] == EventIdClaim.Pending).ToList();
+        }
+        for (var r = 0; r < all.Count; r++)
+            if (claims[r] == EventIdClaim.Claimed) kept.Add(r);
+        return (kept, Claimed(all, claims));
+    }
+
+    private static List<string> Claimed(List<string> all, EventIdClaim[] claims)
+        => Enumerable.Range(0, all.Count).Where(r => claims[r] == EventIdClaim.Claimed).Select(r => all[r]).ToList();
+
+    /// <summary>The first and longest pause between polls of ids pending under another attempt.</summary>
+    private static readonly TimeSpan FirstPause = TimeSpan.FromMilliseconds(20), MaxPause = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Renews this attempt's pending claims; fails (retriably) when a retry took any over after the lease lapsed.</summary>
+    private async Task KeepClaimsAsync(string scope, List<string> claimed, string attempt, TimeSpan lease)
+    {
+        var renewed = await onlineStore.ClaimEventIdsAsync(scope, claimed, attempt, lease);
+        var lost = renewed.Count(c => c != EventIdClaim.Claimed);
+        if (lost > 0)
+            throw new OnlineStoreUnavailableException(
+                $"push to '{scope}' outlived its claim lease ({lease.TotalSeconds:0.#} s): a retry took over {lost} of its event ids and stores their rows; " +
+                "this attempt is not acknowledged; retry it, or raise Granary:Push:ClaimLease above the slowest push");
+    }
+
+    /// <summary>
+    /// Marks the ids committed once every row is stored. A failure here is logged, not thrown: the rows are stored, so the
+    /// push is acknowledged; the claims stay pending until their lease lapses, and a retry after that stores the rows again.
+    /// </summary>
+    private async Task CommitAsync(string scope, List<string> claimed, TimeSpan window)
+    {
         try
         {
-            fresh = await onlineStore.ClaimEventIdsAsync(scope, all, window);
+            await onlineStore.CommitEventIdsAsync(scope, claimed, window);
         }
         catch (OnlineStoreUnavailableException e)
         {
-            // Some ids may be claimed already; give them back so the producer's retry is not counted as a duplicate.
-            await ReleaseAsync(scope, all.Distinct(StringComparer.Ordinal).ToList(), e);
-            throw;
+            LogCommitFailed(logger, claimed.Count, scope, e);
         }
-        for (var r = 0; r < all.Count; r++)
-        {
-            if (!fresh[r]) continue;
-            kept.Add(r);
-            claimed.Add(all[r]);
-        }
-        return (kept, claimed);
     }
 
     /// <summary>One grain call per entity with all its rows (in batch order, so the store keeps the newest), every entity at once.</summary>
@@ -124,19 +197,33 @@ public sealed partial class PushGrain(
         return (applied, ignored);
     }
 
-    private async Task ReleaseAsync(string scope, List<string> ids, Exception cause)
+    private async Task ReleaseAsync(string scope, List<string> ids, string attempt, Exception cause)
     {
         try
         {
-            await onlineStore.ReleaseEventIdsAsync(scope, ids);
+            await onlineStore.ReleaseEventIdsAsync(scope, ids, attempt);
         }
         catch (Exception e)
         {
-            // The push fails either way; until the window ends a retry of these ids would be dropped as duplicates.
+            // The push fails either way; its pending claims lapse with their lease, and a retry waits for that at most.
             LogReleaseFailed(logger, ids.Count, scope, cause.Message, e);
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "A push to {Scope} failed ({Cause}) and its {Count} event ids could not be released; retries within the window will be dropped as duplicates")]
+    /// <summary>An error as it may cross the grain boundary (logged here when the store driver's inner exception is dropped).</summary>
+    private Exception ForCaller(Exception e)
+    {
+        if (e is not OnlineStoreUnavailableException { InnerException: not null } unavailable) return e;
+        LogStoreUnavailable(logger, e);
+        return unavailable.ForCaller();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A push to {Scope} failed ({Cause}) and its {Count} pending event ids could not be released; they lapse with their lease")]
     private static partial void LogReleaseFailed(ILogger logger, int count, string scope, string cause, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A push to {Scope} stored its rows but could not commit its {Count} event ids; they lapse with their lease, so a retry after that is stored again")]
+    private static partial void LogCommitFailed(ILogger logger, int count, string scope, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A push failed: the online store is unavailable")]
+    private static partial void LogStoreUnavailable(ILogger logger, Exception exception);
 }
