@@ -42,13 +42,6 @@ public static class GranaryHostingExtensions
         return silo;
     }
 
-    /// <summary>Lets an Orleans client (gateway, CLI against a cluster) call the feature store's grains.</summary>
-    public static IClientBuilder AddGranaryClient(this IClientBuilder client)
-    {
-        client.Services.AddGranarySerialization();
-        return client;
-    }
-
     /// <summary>Binds <see cref="GranaryOptions"/> from <paramref name="config"/>, then the <c>Granary</c> section of <paramref name="configuration"/>, validated at start-up.</summary>
     public static IServiceCollection AddGranaryOptions(this IServiceCollection services, RepositoryConfig config, string repositoryRoot, IConfiguration? configuration = null)
     {
@@ -90,6 +83,7 @@ public static class GranaryHostingExtensions
         }
         // Drift baselines (Parquet or CSV) are read with DuckDB on every silo, so scheduled checks accept Parquet too.
         services.TryAddSingleton<ITrainingSetReader, DuckDbTrainingSetReader>();
+        services.TryAddSingleton<IRetrievalResultReader, DuckDbRetrievalResultReader>();
         services.TryAddSingleton<ISourceSchemaReader>(sp => new OfflineSourceSchemaReader(
             sp.GetServices<IOfflineStore>().ToList(), sp.GetRequiredService<IOptions<GranaryOptions>>().Value));
         return services;

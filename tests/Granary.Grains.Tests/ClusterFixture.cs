@@ -1,3 +1,4 @@
+using Granary.Grains.Client;
 using Granary.Hosting;
 using Granary.Repository;
 using Microsoft.Extensions.DependencyInjection;

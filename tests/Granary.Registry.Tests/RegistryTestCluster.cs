@@ -1,4 +1,5 @@
 using Granary.Grains.Registry;
+using Granary.Grains.Client;
 using Granary.Hosting;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
