@@ -95,7 +95,7 @@ public static class SiloHost
         var app = builder.Build();
         app.MapOrleansDashboard(routePrefix: "/dashboard");
         // Prometheus: Orleans' meters and Granary's (materialization, push) recorded on this silo; docs/observability.md.
-        Granary.Gateway.Metrics.PrometheusExport.Configure();
+        Granary.Observability.PrometheusExport.Configure();
         app.MapMetrics();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Granary.Silo");
         if (settings.Redis is null) logger.LogWarning("No --redis given: grain state lives in this process's memory and is lost when the silo stops.");
