@@ -13,7 +13,7 @@ using Orleans.Configuration;
 //   dotnet run -c Release --project bench/Granary.Bench.Cluster -- local [--seconds 5]
 //       one in-process silo; calls through the host's IGrainFactory with 1 caller and 8 callers (own grain each)
 //   dotnet run -c Release --project bench/Granary.Bench.Cluster -- cross [--seconds 10] [--loops 64]
-//       three Granary.Silo processes on PostgreSQL membership (needs GRANARY_TEST_POSTGRES:
+//       three silo processes (tests/Granary.TestSilo: Granary.Silo plus the diagnostics grains) on PostgreSQL membership (needs GRANARY_TEST_POSTGRES:
 //       eval "$(deploy/test-services.sh env)"); (1) client process -> silos, 64 loops over 3,000 ping grains;
 //       (2) silo -> silo, 64 loops split over one driver grain per silo, each calling ping grains on the other silos
 // Each row prints calls/s, p50 and p99 of one call's round trip.
@@ -68,8 +68,8 @@ static async Task<int> CrossProcessAsync(TimeSpan duration, int loops)
     var silos = new List<Process>();
     try
     {
-        var siloDll = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "silo", "Granary.Silo", "bin",
-            new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name, "net10.0", "Granary.Silo.dll");
+        var siloDll = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "tests", "Granary.TestSilo", "bin",
+            new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name, "net10.0", "Granary.TestSilo.dll");
         for (var i = 0; i < 3; i++)
         {
             var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };

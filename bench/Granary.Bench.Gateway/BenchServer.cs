@@ -1,5 +1,6 @@
 using System.Globalization;
 using DuckDB.NET.Data;
+using Granary.Cli;
 using Granary.Definitions;
 using Granary.Gateway;
 using Granary.Grains.Registry;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using DuckDB.NET.Data;
+using Granary.Cli;
 using Granary.Definitions;
 using Granary.Grains.Push;
 using Granary.Grains.Registry;

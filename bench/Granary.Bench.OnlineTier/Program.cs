@@ -14,6 +14,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using DuckDB.NET.Data;
+using Granary.Cli;
 using Granary.Bench.OnlineTier;
 using Granary.Definitions;
 using Granary.Grains.Online;

@@ -48,7 +48,8 @@ public sealed class LocalRegistry : IAsyncDisposable
         var config = RepositoryConfig.Load(root);
         var services = new ServiceCollection()
             .AddGranaryOptions(config, root)
-            .AddGranaryStores(config)
+            .AddGranaryStoreEngines()
+            .AddGranaryStores()
             .AddSingleton(new TransformCatalog(GranaryHostingExtensions.TransformCacheFolder(root)))
             .AddSingleton(sp => new RegistryService(sp.GetRequiredService<IRegistryStore>(), sp.GetRequiredService<TransformCatalog>(), sp.GetRequiredService<TimeProvider>()))
             .BuildServiceProvider();

@@ -2,7 +2,7 @@ using Granary.Clustering.PostgreSql;
 using Granary.Gateway;
 using Granary.Gateway.Catalog;
 using Granary.Gateway.Server;
-using Granary.Hosting;
+using Granary.Grains.Client;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 

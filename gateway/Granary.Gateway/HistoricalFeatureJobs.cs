@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using DuckDB.NET.Data;
 using Feast.Types;
 using Google.Protobuf.WellKnownTypes;
 using Granary.Definitions;
@@ -8,7 +7,6 @@ using Granary.Gateway.Grpc;
 using Granary.Gateway.V1;
 using Granary.Grains.Historical;
 using Granary.Offline;
-using Granary.Offline.DuckDb;
 using Value = Feast.Types.Value;
 using ValueType = Granary.Definitions.ValueType;
 
@@ -98,7 +96,7 @@ public static class HistoricalFeatureJobs
             result.Columns.AddRange(status.Columns);
             await write(new HistoricalFeaturesEvent { Result = result });
             if (request.StreamRows)
-                await StreamRowsAsync(status.OutputPath, OnlineFeatureQueries.OutputTypes(snapshot, plan), chunkRows, write, cancellationToken);
+                await StreamRowsAsync(grain, OnlineFeatureQueries.OutputTypes(snapshot, plan), chunkRows, write, cancellationToken);
         }
         finally
         {
@@ -108,7 +106,12 @@ public static class HistoricalFeatureJobs
                 try { await grain.Cancel().WaitAsync(TimeSpan.FromSeconds(30)); }
                 catch (Exception) { /* best effort: the job grain cancels itself on deactivation too */ }
             }
-            if (temporary) TryDelete(outputPath);
+            // The silo that ran the job wrote the file, so it deletes it.
+            if (temporary)
+            {
+                try { await grain.DeleteOutput().WaitAsync(TimeSpan.FromSeconds(30)); }
+                catch (Exception) { /* best effort: a file left in the silo's temp folder, never a failed call */ }
+            }
         }
     }
 
@@ -241,31 +244,19 @@ public static class HistoricalFeatureJobs
         OutputRows = status.OutputRows,
     };
 
-    /// <summary>Reads the result file in order and sends it as column-major chunks, each column in its declared type.</summary>
-    private static async Task StreamRowsAsync(string path, IReadOnlyDictionary<string, ValueType> types, int chunkRows,
+    /// <summary>Sends the result rows, read by the job's grain on its silo, as column-major chunks, each column in its declared type.</summary>
+    private static async Task StreamRowsAsync(IHistoricalQueryGrain grain, IReadOnlyDictionary<string, ValueType> types, int chunkRows,
         Func<HistoricalFeaturesEvent, Task> write, CancellationToken cancellationToken)
     {
-        using var connection = new DuckDBConnection("DataSource=:memory:");
-        await connection.OpenAsync(cancellationToken);
-        connection.Execute("SET TimeZone = 'UTC'");
-        using var rows = connection.QueryRows($"SELECT * FROM read_parquet({Sql.Literal(path)})");
-        var declared = new ValueType?[rows.FieldCount];
-        for (var c = 0; c < declared.Length; c++) declared[c] = types.TryGetValue(rows.GetName(c), out var t) ? t : null;
-        long first = 0, next = 0;
-        HistoricalRowChunk? chunk = null;
-        while (rows.Read())
+        ValueType?[]? declared = null;
+        await foreach (var rows in grain.ReadRows(chunkRows).WithCancellation(cancellationToken))
         {
-            chunk ??= NewChunk(first, rows.FieldCount);
-            for (var c = 0; c < declared.Length; c++) chunk.Columns[c].Val.Add(ToProto(rows.GetValue(c), declared[c]));
-            if (++next - first == chunkRows)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                await write(new HistoricalFeaturesEvent { Rows = chunk });
-                chunk = null;
-                first = next;
-            }
+            declared ??= rows.ColumnNames.Select(name => types.TryGetValue(name, out var t) ? t : (ValueType?)null).ToArray();
+            var chunk = NewChunk(rows.FirstRow, rows.Columns.Length);
+            for (var c = 0; c < rows.Columns.Length; c++)
+                foreach (var value in rows.Columns[c]) chunk.Columns[c].Val.Add(ToProto(value, declared[c]));
+            await write(new HistoricalFeaturesEvent { Rows = chunk });
         }
-        if (chunk is not null) await write(new HistoricalFeaturesEvent { Rows = chunk });
     }
 
     private static HistoricalRowChunk NewChunk(long first, int columns)
@@ -293,12 +284,5 @@ public static class HistoricalFeatureJobs
             decimal m => new Value { DoubleVal = (double)m },
             _ => new Value { StringVal = Convert.ToString(value, CultureInfo.InvariantCulture) ?? "" },
         };
-    }
-
-    private static void TryDelete(string path)
-    {
-        try { File.Delete(path); }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
     }
 }

@@ -2,12 +2,10 @@ using Granary.FeatureHealth;
 using Granary.Grains;
 using Granary.Grains.Hosting;
 using Granary.Offline;
-using Granary.Offline.DuckDb;
-using Granary.Offline.Postgres;
 using Granary.Online;
 using Granary.Registry;
-using Granary.Registry.Sql;
 using Granary.Repository;
+using Granary.Stores;
 using Granary.Transforms;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -32,7 +30,7 @@ public static class GranaryHostingExtensions
         var config = RepositoryConfig.Load(root);
         silo.Services.AddGranaryOptions(config, root, silo.Configuration);
         silo.Services.AddSingleton(new TransformCatalog(TransformCacheFolder(root)));
-        silo.Services.AddGranaryStores(config);
+        silo.Services.AddGranaryStores();
         silo.Services.AddGranarySerialization();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, RegistrySchemaLifecycle>();
         silo.Services.AddSingleton<OnlineStoreLifecycle>();
@@ -40,13 +38,6 @@ public static class GranaryHostingExtensions
         silo.Services.AddSingleton<IOnlineStore>(sp => sp.GetRequiredService<OnlineStoreLifecycle>().Store);
         silo.AddGranaryGrains();
         return silo;
-    }
-
-    /// <summary>Lets an Orleans client (gateway, CLI against a cluster) call the feature store's grains.</summary>
-    public static IClientBuilder AddGranaryClient(this IClientBuilder client)
-    {
-        client.Services.AddGranarySerialization();
-        return client;
     }
 
     /// <summary>Binds <see cref="GranaryOptions"/> from <paramref name="config"/>, then the <c>Granary</c> section of <paramref name="configuration"/>, validated at start-up.</summary>
@@ -61,45 +52,31 @@ public static class GranaryHostingExtensions
     }
 
     /// <summary>
-    /// Adds the stores <see cref="GranaryOptions"/> names: the registry (SQLite or PostgreSQL), the offline stores (DuckDB
-    /// for file sources always; PostgreSQL when configured), the source-schema reader validation uses and the DuckDB reader
-    /// of drift baselines. Needs no silo:
-    /// the CLI's registry commands use these directly. Which offline engines exist follows <paramref name="config"/>.
+    /// Adds the stores <see cref="GranaryOptions"/> names, each created by the engine of that kind the host registered
+    /// (<c>AddGranarySqliteOnlineStore</c>, <c>AddGranaryRedisOnlineStore</c>, <c>AddGranarySqlRegistryStores</c>,
+    /// <c>AddGranaryDuckDbOfflineStore</c>, <c>AddGranaryPostgresOfflineStore</c>): the registry, the offline stores (every
+    /// engine that reads file sources, plus the configured one) and the source-schema reader validation uses. Needs no
+    /// silo: the CLI's registry commands use these directly. A kind no registered engine serves fails at first use, naming it.
     /// </summary>
-    public static IServiceCollection AddGranaryStores(this IServiceCollection services, RepositoryConfig config)
+    public static IServiceCollection AddGranaryStores(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IRegistryStore>(sp =>
         {
             var o = sp.GetRequiredService<IOptions<GranaryOptions>>().Value;
-            var time = sp.GetRequiredService<TimeProvider>();
-            return o.Registry.Kind switch
-            {
-                RegistryStoreKind.Postgres => new PostgresRegistryStore(o.Registry.ConnectionString!, time),
-                _ => new SqliteRegistryStore(o.Resolve(o.Registry.Path!), time),
-            };
+            var engine = StoreEngines.Pick(sp.GetServices<IRegistryStoreProvider>(), p => p.Kind, o.Registry.Kind, "registry");
+            return engine.Create(StoreEngines.Settings(o, o.Registry, sp.GetRequiredService<TimeProvider>()));
         });
-        services.AddSingleton<IOfflineStore>(sp => new DuckDbOfflineStore(DuckDbOptions(sp)));
-        if (config.OfflineStore.Kind == OfflineStoreKind.Postgres)
-        {
-            services.AddSingleton<IOfflineStore>(sp => new PostgresOfflineStore(new PostgresOfflineStoreOptions
-            {
-                ConnectionString = sp.GetRequiredService<IOptions<GranaryOptions>>().Value.OfflineStore.ConnectionString!,
-                DuckDb = DuckDbOptions(sp),
-            }));
-        }
-        // Drift baselines (Parquet or CSV) are read with DuckDB on every silo, so scheduled checks accept Parquet too.
-        services.TryAddSingleton<ITrainingSetReader, DuckDbTrainingSetReader>();
+        services.TryAddSingleton<OfflineStores>();
+        // Consumers take IEnumerable<IOfflineStore>; which engines run is known only once the options are.
+        services.TryAddSingleton<IEnumerable<IOfflineStore>>(sp => sp.GetRequiredService<OfflineStores>().All);
         services.TryAddSingleton<ISourceSchemaReader>(sp => new OfflineSourceSchemaReader(
-            sp.GetServices<IOfflineStore>().ToList(), sp.GetRequiredService<IOptions<GranaryOptions>>().Value));
+            sp.GetRequiredService<OfflineStores>().All, sp.GetRequiredService<IOptions<GranaryOptions>>().Value));
         return services;
     }
 
     /// <summary>Where a repository keeps its compiled on-demand transforms between runs.</summary>
     public static string TransformCacheFolder(string repositoryRoot) => Path.Combine(repositoryRoot, "data", ".transforms");
-
-    private static DuckDbOfflineStoreOptions DuckDbOptions(IServiceProvider sp)
-        => new() { RepositoryPath = sp.GetRequiredService<IOptions<GranaryOptions>>().Value.RepositoryRoot };
 
     /// <summary>Creates the registry schema at the silo's RuntimeServices stage, before any grain can be called.</summary>
     private sealed class RegistrySchemaLifecycle(IRegistryStore store) : ILifecycleParticipant<ISiloLifecycle>

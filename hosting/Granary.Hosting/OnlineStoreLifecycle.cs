@@ -1,17 +1,15 @@
 using Granary.Online;
-using Granary.Online.Redis;
-using Granary.Online.Sqlite;
-using Granary.Repository;
+using Granary.Stores;
 using Microsoft.Extensions.Options;
 using Orleans.Runtime;
 
 namespace Granary.Hosting;
 
 /// <summary>
-/// Opens the online store granary.yaml names (Redis, or the embedded SQLite file) at the silo's RuntimeServices stage,
+/// Opens the online store granary.yaml names (through the engine of that kind the host registered) at the silo's RuntimeServices stage,
 /// before any grain runs, and closes it after grains are gone; <see cref="Store"/> is what grains receive as <see cref="IOnlineStore"/>.
 /// </summary>
-public sealed class OnlineStoreLifecycle(IOptions<GranaryOptions> options) : ILifecycleParticipant<ISiloLifecycle>
+public sealed class OnlineStoreLifecycle(IOptions<GranaryOptions> options, IEnumerable<IOnlineStoreProvider> engines, TimeProvider time) : ILifecycleParticipant<ISiloLifecycle>
 {
     private IOnlineStore? _store;
 
@@ -26,9 +24,8 @@ public sealed class OnlineStoreLifecycle(IOptions<GranaryOptions> options) : ILi
     public async Task OpenAsync(CancellationToken cancellationToken)
     {
         var o = options.Value;
-        _store = o.OnlineStore.Kind == OnlineStoreKind.Redis
-            ? await RedisOnlineStore.ConnectAsync(new RedisOnlineStoreOptions { Configuration = o.OnlineStore.ConnectionString!, KeyTtl = o.OnlineKeyTtl })
-            : await SqliteOnlineStore.OpenAsync(new SqliteOnlineStoreOptions { Path = o.Resolve(o.OnlineStore.Path!), KeyTtl = o.OnlineKeyTtl });
+        var engine = StoreEngines.Pick(engines, e => e.Kind, o.OnlineStore.Kind, "online_store");
+        _store = await engine.OpenAsync(StoreEngines.Settings(o, o.OnlineStore, time), cancellationToken);
     }
 
     private async Task CloseAsync(CancellationToken cancellationToken)

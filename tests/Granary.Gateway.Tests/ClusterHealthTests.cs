@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Granary.Cli;
 using Granary.Hosting;
 using Granary.Testing;
 using Grpc.Health.V1;

@@ -15,7 +15,7 @@ public sealed class NodeInteropTests(GatewayServer server) : IClassFixture<Gatew
         var interop = Path.Combine(SourceRoot(), "tests", "Granary.Gateway.Tests", "interop");
         Assert.True(Directory.Exists(Path.Combine(interop, "node_modules", "@grpc", "grpc-js")),
             $"the Node client is not installed; run: npm ci --prefix {interop}");
-        var protoRoot = Path.Combine(SourceRoot(), "gateway", "Granary.Gateway", "Protos");
+        var protoRoot = Path.Combine(SourceRoot(), "contracts", "Granary.Contracts", "Protos");
         var address = new Uri(server.Gateway.GrpcUrl).Authority;
         var start = new ProcessStartInfo("node") { ArgumentList = { Path.Combine(interop, "interop.js"), address, protoRoot, server.Project }, RedirectStandardOutput = true, RedirectStandardError = true };
         using var node = Process.Start(start)!;

@@ -1,4 +1,5 @@
 using System.Net;
+using Granary.Cli;
 using Granary.Gateway.Catalog;
 
 namespace Granary.Gateway.Tests;

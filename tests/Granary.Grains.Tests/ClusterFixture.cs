@@ -1,3 +1,9 @@
+using Granary.Offline.DuckDb;
+using Granary.Offline.Postgres;
+using Granary.Online.Redis;
+using Granary.Online.Sqlite;
+using Granary.Registry.Sql;
+using Granary.Grains.Client;
 using Granary.Hosting;
 using Granary.Repository;
 using Microsoft.Extensions.DependencyInjection;
@@ -44,6 +50,8 @@ public sealed class ThreeSiloCluster : IAsyncDisposable
             configure?.Invoke(silo);
             if (memoryGrainState) silo.AddMemoryGrainStorageAsDefault();
             silo.UseInMemoryReminderService();
+            silo.Services.AddGranarySqlRegistryStores().AddGranarySqliteOnlineStore().AddGranaryRedisOnlineStore()
+                .AddGranaryDuckDbOfflineStore().AddGranaryPostgresOfflineStore();
             silo.AddGranary(repositoryRoot);
         });
         builder.ConfigureClient(client => client.AddGranaryClient());

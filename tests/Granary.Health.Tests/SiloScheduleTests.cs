@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Diagnostics.Metrics;
+using Granary.Cli;
 using Granary.Definitions;
 using Granary.FeatureHealth;
 using Granary.Grains.Health;

@@ -1,4 +1,6 @@
+using Granary.Cli;
 using Granary.Grains.Registry;
+using Granary.Grains.Client;
 using Granary.Hosting;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
@@ -29,6 +31,7 @@ public sealed class RegistryTestCluster : IAsyncLifetime
         var builder = new InProcessTestClusterBuilder(3);
         builder.ConfigureSilo((_, silo) =>
         {
+            silo.Services.AddGranaryStoreEngines();
             silo.AddGranary(_repo.Root);
             silo.AddMemoryGrainStorageAsDefault();
         });

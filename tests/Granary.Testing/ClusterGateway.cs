@@ -1,4 +1,5 @@
 using Granary.Gateway;
+using Granary.Grains.Client;
 using Granary.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;

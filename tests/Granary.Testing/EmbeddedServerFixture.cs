@@ -1,3 +1,4 @@
+using Granary.Cli;
 using Granary.Gateway;
 using Granary.Hosting;
 using Granary.Definitions;

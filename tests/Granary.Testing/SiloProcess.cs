@@ -3,7 +3,9 @@ using System.Text;
 
 namespace Granary.Testing;
 
-/// <summary>A Granary.Silo executable started by a test (`dotnet Granary.Silo.dll ...`), killed or stopped by it.</summary>
+/// <summary>
+/// A silo process started by a test (`dotnet Granary.TestSilo.dll ...`: Granary.Silo's program with the diagnostics grains), killed or stopped by it.
+/// </summary>
 public sealed class SiloProcess : IDisposable
 {
     private readonly Process process;
@@ -76,14 +78,14 @@ public sealed class SiloProcess : IDisposable
 
     private static string FindSiloDll()
     {
-        // bin/<Configuration>/net10.0 of this test project -> the same configuration of silo/Granary.Silo.
+        // bin/<Configuration>/net10.0 of this test project -> the same configuration of tests/Granary.TestSilo.
         var testBin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         var configuration = testBin.Parent!.Name;
         for (var dir = testBin; dir is not null; dir = dir.Parent)
         {
-            var candidate = Path.Combine(dir.FullName, "silo", "Granary.Silo", "bin", configuration, "net10.0", "Granary.Silo.dll");
+            var candidate = Path.Combine(dir.FullName, "tests", "Granary.TestSilo", "bin", configuration, "net10.0", "Granary.TestSilo.dll");
             if (File.Exists(candidate)) return candidate;
         }
-        throw new FileNotFoundException($"Granary.Silo.dll ({configuration}) not found above {testBin.FullName}; build silo/Granary.Silo first.");
+        throw new FileNotFoundException($"Granary.TestSilo.dll ({configuration}) not found above {testBin.FullName}; build tests/Granary.TestSilo first.");
     }
 }

@@ -37,7 +37,7 @@ public static class GatewayDashboard
 
     /// <summary>
     /// Adds the dashboard's client side to a gateway co-hosted with a silo in the same process but in its own container
-    /// (<see cref="EmbeddedGateway"/>): the same registrations as on an Orleans client, over the services the host registered.
+    /// (<c>granary serve</c>'s EmbeddedGateway): the same registrations as on an Orleans client, over the services the host registered.
     /// </summary>
     public static IServiceCollection AddGranaryDashboard(this IServiceCollection services, IConfiguration configuration)
     {

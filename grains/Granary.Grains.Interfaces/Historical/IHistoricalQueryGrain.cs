@@ -21,6 +21,29 @@ public interface IHistoricalQueryGrain : IGrainWithStringKey
     /// <summary>Stops a running job; its status becomes <see cref="HistoricalJobState.Cancelled"/>.</summary>
     [Alias("cancel")]
     Task<HistoricalJobStatus> Cancel();
+
+    /// <summary>
+    /// The finished job's result rows (Parquet output), read on the silo that wrote them and sent <paramref name="chunkRows"/>
+    /// rows at a time: a caller never opens the result file, so it need not see the silo's disk.
+    /// </summary>
+    [Alias("read-rows")]
+    IAsyncEnumerable<HistoricalResultRows> ReadRows(int chunkRows);
+
+    /// <summary>Deletes the job's output file (a temporary result the caller only streamed); cancels the job first if it still runs.</summary>
+    [Alias("delete-output")]
+    Task DeleteOutput();
+}
+
+/// <summary>Consecutive rows of a historical result, column-major, each value as the offline engine typed it (null for NULL).</summary>
+[GenerateSerializer, Immutable, Alias("granary.HistoricalResultRows")]
+public sealed record HistoricalResultRows
+{
+    /// <summary>The result's column names, in file order.</summary>
+    [Id(0)] public IReadOnlyList<string> ColumnNames { get; init; } = [];
+    /// <summary>The 0-based index of the first row.</summary>
+    [Id(1)] public long FirstRow { get; init; }
+    /// <summary>One array per column, one value per row.</summary>
+    [Id(2)] public object?[][] Columns { get; init; } = [];
 }
 
 /// <summary>What a historical job retrieves: entities (file or inline), features (references or a service), and the output file.</summary>

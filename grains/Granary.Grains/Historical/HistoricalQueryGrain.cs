@@ -14,6 +14,7 @@ namespace Granary.Grains.Historical;
 public sealed partial class HistoricalQueryGrain(
     IFeatureDefinitionSource definitions,
     OfflineStoreSelector stores,
+    IRetrievalResultReader results,
     TimeProvider time,
     ILogger<HistoricalQueryGrain> logger) : Grain, IHistoricalQueryGrain
 {
@@ -103,6 +104,27 @@ public sealed partial class HistoricalQueryGrain(
             await _job;
         }
         return await GetStatus();
+    }
+
+    /// <inheritdoc/>
+    public async IAsyncEnumerable<HistoricalResultRows> ReadRows(int chunkRows)
+    {
+        var status = Snapshot();
+        if (status.State != HistoricalJobState.Succeeded)
+            throw new HistoricalRetrievalException($"historical job '{this.GetPrimaryKeyString()}' has no result to read: it is {status.State}; read the rows once the job has succeeded");
+        await foreach (var chunk in results.ReadAsync(status.OutputPath, chunkRows))
+            yield return new HistoricalResultRows { ColumnNames = chunk.ColumnNames, FirstRow = chunk.FirstRow, Columns = chunk.Columns };
+    }
+
+    /// <inheritdoc/>
+    public async Task DeleteOutput()
+    {
+        await Cancel();
+        var path = Snapshot().OutputPath;
+        if (string.IsNullOrEmpty(path)) return;
+        try { File.Delete(path); }
+        catch (IOException) { /* still open elsewhere or gone: a temporary file in the temp folder either way */ }
+        catch (UnauthorizedAccessException) { }
     }
 
     /// <inheritdoc/>

@@ -1,13 +1,13 @@
 using Granary.Observability;
 using Prometheus;
 
-namespace Granary.Gateway.Metrics;
+namespace Granary.Observability;
 
 /// <summary>
-/// How every Granary host exports meters through prometheus-net (the gateway, and the silo, which links this file): set
+/// How every Granary host (the gateway and the silo) exports meters through prometheus-net: set
 /// once per process, before anything is recorded.
 /// </summary>
-internal static class PrometheusExport
+public static class PrometheusExport
 {
     /// <summary>
     /// Buckets of Granary's histograms, in seconds: fine around the 10 ms default latency SLA so that

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Granary.Hosting;
 using Granary.Repository;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -7,11 +8,11 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Granary.Hosting;
+namespace Granary.Cli;
 
 /// <summary>
 /// A feature store running in this process: one Orleans silo on localhost clustering (free loopback ports, so several
-/// can run at once), in-memory reminders and grain state, and the stores the repository's granary.yaml names.
+/// can run at once), in-memory reminders and grain state, and the stores the repository's granary.yaml names (every engine is registered; hosting opens the named ones).
 /// The CLI runs the commands that need grains in one; tests use it as a real silo.
 /// </summary>
 public sealed class EmbeddedFeatureStore : IAsyncDisposable
@@ -65,6 +66,7 @@ public sealed class EmbeddedFeatureStore : IAsyncDisposable
             silo.UseLocalhostClustering(siloPort: FreeLoopbackPort(), gatewayPort: 0, serviceId: "granary-embedded", clusterId: "granary-embedded");
             silo.AddMemoryGrainStorageAsDefault();
             silo.UseInMemoryReminderService();
+            silo.Services.AddGranaryStoreEngines();
             silo.AddGranary(root);
             configure?.Invoke(silo);
         });

@@ -1,3 +1,4 @@
+using Granary.Gateway;
 using Granary.Gateway.Catalog;
 using Granary.Hosting;
 using Granary.Online;
@@ -9,7 +10,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Granary.Gateway;
+namespace Granary.Cli;
 
 /// <summary>
 /// The gateway co-hosted with an <see cref="EmbeddedFeatureStore"/> in one process (<c>granary serve</c>, tests): it calls
