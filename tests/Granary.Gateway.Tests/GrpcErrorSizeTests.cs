@@ -38,3 +38,32 @@ public sealed class GrpcErrorSizeTests(GatewayServer server) : IClassFixture<Gat
         Assert.Equal(20, response.Results[1].Values[0].Int64Val);
     }
 }
+
+/// <summary>The bounds on error messages and the per-call limit's setting, without a server.</summary>
+public sealed class GatewayLimitsTests
+{
+    [Fact]
+    public void A_long_value_is_cut_with_its_length_and_a_whole_message_to_the_maximum()
+    {
+        Assert.Equal("short", GatewayErrors.Echo("short"));
+        var echoed = GatewayErrors.Echo(new string('x', 70_000));
+        Assert.Equal(GatewayErrors.MaxEchoLength, echoed.Length);
+        Assert.EndsWith("...[70000 characters]", echoed);
+        // A surrogate pair at the cut is dropped whole, never halved.
+        var emoji = GatewayErrors.Bound(new string('a', 180) + "🚀" + new string('b', 100), GatewayErrors.MaxEchoLength);
+        Assert.DoesNotContain('\uD83D', emoji);
+
+        var error = new GatewayError(400, StatusCode.InvalidArgument, "X", new string('m', 100_000), new string('h', 100_000));
+        Assert.Equal(GatewayError.MaxMessageLength, error.Message.Length);
+        Assert.Equal(GatewayError.MaxMessageLength, error.Hint!.Length);
+        Assert.True(error.ToRpcException().Status.Detail.Length < 8 * 1024);
+    }
+
+    [Fact]
+    public void The_per_call_limit_defaults_to_30_s_and_must_be_positive()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(30), new GatewayOptions().RequestTimeout);
+        Assert.Equal(["Granary:Gateway:RequestTimeout is 00:00:00; give a positive duration such as 00:00:30 (the default)"],
+            new GatewayOptionsValidator().Validate(null, new GatewayOptions { Project = "p", RequestTimeout = TimeSpan.Zero }).Failures ?? []);
+    }
+}
