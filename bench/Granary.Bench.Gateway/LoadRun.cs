@@ -46,6 +46,13 @@ internal static class LoadRun
             var ready = await ReadReadyAsync(server);
             var (restUrl, grpcUrl) = (ready[1], ready[2]);
             Console.WriteLine($"server: child process {server.Id}, REST {restUrl}, gRPC {grpcUrl}");
+            // The child's log is its stdout: copied here for the whole run. Left unread, the pipe fills at 64 KiB, then the
+            // child's console logger blocks whichever thread logs next (a Kestrel connection's writer loop, say), and its
+            // lines, the ones that would say what went wrong, are never seen.
+            _ = Task.Run(async () =>
+            {
+                while (await server.StandardOutput.ReadLineAsync() is { } line) Console.WriteLine($"server: {line}");
+            });
 
             using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) })
             {

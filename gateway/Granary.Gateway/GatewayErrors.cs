@@ -55,11 +55,14 @@ public sealed record GatewayError(int HttpStatus, StatusCode GrpcStatus, string 
     /// <summary>The longest message (and hint) an error carries, in characters.</summary>
     public const int MaxMessageLength = 2048;
 
+    private readonly string _message = GatewayErrors.Bound(Message, MaxMessageLength);
+    private readonly string? _hint = Hint is null ? null : GatewayErrors.Bound(Hint, MaxMessageLength);
+
     /// <summary>What was wrong (at most <see cref="MaxMessageLength"/> characters).</summary>
-    public string Message { get; init; } = GatewayErrors.Bound(Message, MaxMessageLength);
+    public string Message { get => _message; init => _message = GatewayErrors.Bound(value, MaxMessageLength); }
 
     /// <summary>What to do, when known (at most <see cref="MaxMessageLength"/> characters).</summary>
-    public string? Hint { get; init; } = Hint is null ? null : GatewayErrors.Bound(Hint, MaxMessageLength);
+    public string? Hint { get => _hint; init => _hint = value is null ? null : GatewayErrors.Bound(value, MaxMessageLength); }
 
     /// <summary>The JSON body: Feast's <c>{"module","class","message"}</c>, plus Granary's <c>hint</c> and <c>status</c>.</summary>
     public async Task WriteAsync(HttpResponse response)

@@ -57,6 +57,7 @@ public sealed class GatewayLimitsTests
         Assert.Equal(GatewayError.MaxMessageLength, error.Message.Length);
         Assert.Equal(GatewayError.MaxMessageLength, error.Hint!.Length);
         Assert.True(error.ToRpcException().Status.Detail.Length < 8 * 1024);
+        Assert.Equal(GatewayError.MaxMessageLength, (error with { Message = new string('m', 100_000) }).Message.Length);
     }
 
     [Fact]
