@@ -24,18 +24,17 @@ public sealed partial class GatewayErrorInterceptor(ILogger<GatewayErrorIntercep
         var limit = new CancellationTokenSource(_limit);
         var http = context.GetHttpContext();
         http.Response.RegisterForDispose(limit);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, limit.Token);
         var answered = 0;
         limit.Token.Register(() =>
         {
-            if (Volatile.Read(ref answered) == 0) return; // the handler's own cancellation answers DEADLINE_EXCEEDED below
+            if (Volatile.Read(ref answered) == 0) return; // still in the handler: WaitAsync below ends the call DEADLINE_EXCEEDED
             LogResetAfterLimit(context.Method, _limit);
             http.Abort();
         });
         try
         {
             // The status goes out at the limit; the handler's work, bounded by the cluster's own call timeout, ends unobserved.
-            var response = await continuation(request, context).WaitAsync(linked.Token);
+            var response = await continuation(request, context).WaitAsync(limit.Token);
             Volatile.Write(ref answered, 1);
             if (limit.IsCancellationRequested) http.Abort(); // the limit passed just as the handler returned
             return response;
