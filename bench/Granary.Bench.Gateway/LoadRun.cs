@@ -4,6 +4,7 @@ using System.Text;
 using Feast.Serving;
 using Feast.Types;
 using Granary.Online;
+using Grpc.Core;
 using Grpc.Net.Client;
 using StackExchange.Redis;
 
@@ -14,7 +15,7 @@ internal static class LoadRun
 {
     private sealed record Scenario(string Name, int Entities, int Features, int Rate);
 
-    private sealed record Result(double Rate, double P50, double P99, double P999, long Errors, string? FirstError);
+    private sealed record Result(double Rate, double P50, double P99, double P999, long Errors, long PastDeadline, string? FirstError);
 
     public static async Task<int> RunAsync(Options options)
     {
@@ -31,6 +32,8 @@ internal static class LoadRun
         // --scenarios narrow,wide and --paths grpc,rest,redis pick a subset (e.g. to profile one path); default all.
         var scenarioFilter = (options.Get("scenarios") ?? "narrow,wide").Split(',', StringSplitOptions.TrimEntries);
         var pathFilter = (options.Get("paths") ?? "grpc,rest,redis").Split(',', StringSplitOptions.TrimEntries);
+        // Every gRPC and REST call carries this deadline; a call past it is an error (counted apart), never waited out.
+        var deadline = TimeSpan.FromMilliseconds(options.Int("deadline-ms", 10_000));
         await using var redis = await OwnRedis.StartAsync(options.Get("redis"));
         var root = Directory.CreateTempSubdirectory("granary-bench-gateway-").FullName;
         var project = "gwbench" + Guid.NewGuid().ToString("N")[..6];
@@ -43,8 +46,18 @@ internal static class LoadRun
             var ready = await ReadReadyAsync(server);
             var (restUrl, grpcUrl) = (ready[1], ready[2]);
             Console.WriteLine($"server: child process {server.Id}, REST {restUrl}, gRPC {grpcUrl}");
+            // The child's log is its stdout: copied here for the whole run. Left unread, the pipe fills at 64 KiB, then the
+            // child's console logger blocks whichever thread logs next (a Kestrel connection's writer loop, say), and its
+            // lines, the ones that would say what went wrong, are never seen.
+            _ = Task.Run(async () =>
+            {
+                while (await server.StandardOutput.ReadLineAsync() is { } line) Console.WriteLine($"server: {line}");
+            });
 
-            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) }) { BaseAddress = new Uri(restUrl) };
+            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) })
+            {
+                BaseAddress = new Uri(restUrl), Timeout = deadline,
+            };
             // One channel (one HTTP/2 connection), as a service would hold it. --grpc-window-kb sets the client's initial
             // stream window; .NET's 64 KB default stays: 1 MB did not help 100 x 50 answers (~150 KB) here (docs/benchmarks.md).
             var windowKb = options.Int("grpc-window-kb", 64);
@@ -53,7 +66,8 @@ internal static class LoadRun
                 HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, InitialHttp2StreamWindowSize = windowKb * 1024 },
             });
             var grpc = new ServingService.ServingServiceClient(channel);
-            Console.WriteLine($"gRPC client: one channel, HTTP/2 stream window {windowKb} KB; every client decodes its answer (protobuf, JSON, row codec)");
+            Console.WriteLine($"gRPC client: one channel, HTTP/2 stream window {windowKb} KB; every client decodes its answer (protobuf, JSON, row codec); " +
+                              $"every gRPC and REST call has a {deadline.TotalMilliseconds:N0} ms deadline");
             await using var mux = await ConnectionMultiplexer.ConnectAsync(redis.Endpoint);
             var db = mux.GetDatabase();
             RedisValue[] field = ["v:" + Shape.View]; // the store keeps one field per view in the entity's hash
@@ -81,12 +95,12 @@ internal static class LoadRun
             {
                 var paths = new (string Name, string Key, Func<Task> Call)[]
                 {
-                    ("gRPC", "grpc", () => GrpcAsync(grpc, Pick(s.Entities), s.Features, check: false)),
+                    ("gRPC", "grpc", () => GrpcAsync(grpc, Pick(s.Entities), s.Features, deadline, check: false)),
                     ("REST", "rest", () => RestAsync(http, Pick(s.Entities), s.Features, check: false)),
                     ("Redis HMGET", "redis", () => RedisAsync(db, Pick(s.Entities), entityKeys, redisKeys, field)),
                 };
                 // One checked call each: every value PRESENT, so the timed calls read real data.
-                await GrpcAsync(grpc, Pick(s.Entities), s.Features, check: true);
+                await GrpcAsync(grpc, Pick(s.Entities), s.Features, deadline, check: true);
                 await RestAsync(http, Pick(s.Entities), s.Features, check: true);
                 var results = new Dictionary<string, (Result Fixed, Result Best, int BestLoops)>();
                 foreach (var (name, key, call) in paths)
@@ -96,7 +110,7 @@ internal static class LoadRun
                     var cpu = CpuTime.Start(server);
                     var fixedRate = await OpenAsync(call, s.Rate, seconds);
                     Print(s.Name, name, $"open {s.Rate:N0}/s", fixedRate, cpu.PerRequest(fixedRate, seconds));
-                    (Result Result, int Loops) best = (new Result(0, 0, 0, 0, 0, null), 0);
+                    (Result Result, int Loops) best = (new Result(0, 0, 0, 0, 0, 0, null), 0);
                     foreach (var l in loops)
                     {
                         cpu = CpuTime.Start(server);
@@ -151,14 +165,14 @@ internal static class LoadRun
         throw new InvalidOperationException($"the server process exited ({(server.HasExited ? server.ExitCode.ToString(CultureInfo.InvariantCulture) : "?")}) before it was ready");
     }
 
-    private static async Task GrpcAsync(ServingService.ServingServiceClient client, int[] drivers, int features, bool check)
+    private static async Task GrpcAsync(ServingService.ServingServiceClient client, int[] drivers, int features, TimeSpan deadline, bool check)
     {
         var request = new GetOnlineFeaturesRequest { Features = new FeatureList() };
         for (var f = 0; f < features; f++) request.Features.Val.Add($"{Shape.View}:{Shape.Feature(f)}");
         var keys = new RepeatedValue();
         foreach (var d in drivers) keys.Val.Add(new Value { Int64Val = d });
         request.Entities["driver_id"] = keys;
-        var response = await client.GetOnlineFeaturesAsync(request);
+        var response = await client.GetOnlineFeaturesAsync(request, deadline: DateTime.UtcNow + deadline);
         if (check && response.Results.Skip(1).SelectMany(r => r.Statuses).Any(s => s != FieldStatus.Present))
             throw new InvalidOperationException("gRPC: a value that should be PRESENT is not");
     }
@@ -213,7 +227,7 @@ internal static class LoadRun
         var total = rate * seconds;
         var latencies = new double[total];
         var sends = new Task[total];
-        long errors = 0;
+        long errors = 0, pastDeadline = 0;
         string? firstError = null;
         var ticksPerRequest = Stopwatch.Frequency / (double)rate;
         var start = Stopwatch.GetTimestamp();
@@ -235,7 +249,7 @@ internal static class LoadRun
         async Task Send(int index, long due)
         {
             try { await call(); }
-            catch (Exception e) { Interlocked.Increment(ref errors); Interlocked.CompareExchange(ref firstError, Describe(e), null); }
+            catch (Exception e) { Count(e, ref errors, ref pastDeadline, ref firstError); }
             latencies[index] = Stopwatch.GetElapsedTime(due).TotalMilliseconds;
         }
 
@@ -243,7 +257,7 @@ internal static class LoadRun
         await Task.Run(dispatcher.Join);
         await Task.WhenAll(sends);
         var wall = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        return Summarize(latencies, total / wall, errors, firstError);
+        return Summarize(latencies, total / wall, errors, pastDeadline, firstError);
     }
 
     // Thread.Sleep cannot sleep under a millisecond; usleep can (Linux wakes within tens of microseconds). Elsewhere: yield.
@@ -260,7 +274,7 @@ internal static class LoadRun
     private static async Task<Result> ClosedAsync(Func<Task> call, int loops, int seconds)
     {
         var perLoop = new List<double>[loops];
-        long errors = 0;
+        long errors = 0, pastDeadline = 0;
         string? firstError = null;
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, loops).Select(l => Task.Run(async () =>
@@ -270,28 +284,36 @@ internal static class LoadRun
             {
                 var t = Stopwatch.GetTimestamp();
                 try { await call(); }
-                catch (Exception e) { Interlocked.Increment(ref errors); Interlocked.CompareExchange(ref firstError, Describe(e), null); }
+                catch (Exception e) { Count(e, ref errors, ref pastDeadline, ref firstError); }
                 mine.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
             }
         })));
         var all = perLoop.SelectMany(l => l).ToArray();
-        return Summarize(all, all.Length / clock.Elapsed.TotalSeconds, errors, firstError);
+        return Summarize(all, all.Length / clock.Elapsed.TotalSeconds, errors, pastDeadline, firstError);
+    }
+
+    // An error, and a call past its deadline (gRPC DEADLINE_EXCEEDED, or HttpClient's timeout) counted apart too.
+    private static void Count(Exception e, ref long errors, ref long pastDeadline, ref string? firstError)
+    {
+        Interlocked.Increment(ref errors);
+        if (e is RpcException { StatusCode: StatusCode.DeadlineExceeded } or TaskCanceledException { InnerException: TimeoutException }) Interlocked.Increment(ref pastDeadline);
+        Interlocked.CompareExchange(ref firstError, Describe(e), null);
     }
 
     // What failed, so an error count in the table can be told apart (a deadline, a refused stream, a 503).
     private static string Describe(Exception e) => $"{e.GetType().Name}: {e.Message.Split('\n', 2)[0]}";
 
-    private static Result Summarize(double[] latencies, double rate, long errors, string? firstError)
+    private static Result Summarize(double[] latencies, double rate, long errors, long pastDeadline, string? firstError)
     {
         Array.Sort(latencies);
         double At(double q) => latencies.Length == 0 ? double.NaN : latencies[Math.Min(latencies.Length - 1, (int)(latencies.Length * q))];
-        return new Result(rate, At(0.50), At(0.99), At(0.999), errors, firstError);
+        return new Result(rate, At(0.50), At(0.99), At(0.999), errors, pastDeadline, firstError);
     }
 
     private static void Print(string scenario, string path, string load, Result r, (double Server, double Client) cpu)
     {
         Console.WriteLine($"{scenario} | {path} | {load} | {r.Rate:N0} | {r.P50:F3} | {r.P99:F3} | {r.P999:F3} | {r.Errors} | {cpu.Server:F0} | {cpu.Client:F0}");
-        if (r.FirstError is { } first) Console.WriteLine($"  first error of {r.Errors}: {first}");
+        if (r.FirstError is { } first) Console.WriteLine($"  first error of {r.Errors} ({r.PastDeadline} past their deadline): {first}");
     }
 
     /// <summary>User + system CPU time of the server child and of this process over one measurement (Linux /proc; NaN elsewhere).</summary>

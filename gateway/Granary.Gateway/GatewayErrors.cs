@@ -45,8 +45,25 @@ public sealed class GatewayJobFailedException : GranaryException
 /// <param name="Class">The error's class name (Feast's error body carries it).</param>
 /// <param name="Message">What was wrong.</param>
 /// <param name="Hint">What to do, when known.</param>
+/// <remarks>
+/// Message and hint are cut to <see cref="MaxMessageLength"/> characters each: they echo user input, and gRPC carries them
+/// in the <c>grpc-message</c> trailer, where a header block over the client's limit (64 KiB in .NET's HttpClient) fails
+/// the whole HTTP/2 connection instead of the one call.
+/// </remarks>
 public sealed record GatewayError(int HttpStatus, StatusCode GrpcStatus, string Class, string Message, string? Hint)
 {
+    /// <summary>The longest message (and hint) an error carries, in characters.</summary>
+    public const int MaxMessageLength = 2048;
+
+    private readonly string _message = GatewayErrors.Bound(Message, MaxMessageLength);
+    private readonly string? _hint = Hint is null ? null : GatewayErrors.Bound(Hint, MaxMessageLength);
+
+    /// <summary>What was wrong (at most <see cref="MaxMessageLength"/> characters).</summary>
+    public string Message { get => _message; init => _message = GatewayErrors.Bound(value, MaxMessageLength); }
+
+    /// <summary>What to do, when known (at most <see cref="MaxMessageLength"/> characters).</summary>
+    public string? Hint { get => _hint; init => _hint = value is null ? null : GatewayErrors.Bound(value, MaxMessageLength); }
+
     /// <summary>The JSON body: Feast's <c>{"module","class","message"}</c>, plus Granary's <c>hint</c> and <c>status</c>.</summary>
     public async Task WriteAsync(HttpResponse response)
     {
@@ -69,6 +86,22 @@ public sealed record GatewayError(int HttpStatus, StatusCode GrpcStatus, string 
 /// <summary>Maps exceptions to <see cref="GatewayError"/>: one table for REST and gRPC, so both answer the same error the same way.</summary>
 public static class GatewayErrors
 {
+    /// <summary>The longest user value an error message quotes whole; longer ones are cut (<see cref="Echo"/>).</summary>
+    public const int MaxEchoLength = 200;
+
+    /// <summary><paramref name="value"/> as an error message quotes it: cut to <see cref="MaxEchoLength"/> characters, with how long it was.</summary>
+    public static string Echo(string? value) => Bound(value ?? "", MaxEchoLength);
+
+    /// <summary><paramref name="text"/> cut to at most <paramref name="max"/> characters, ending in a marker that gives its full length.</summary>
+    public static string Bound(string text, int max)
+    {
+        if (text.Length <= max) return text;
+        var marker = $"...[{text.Length} characters]";
+        var keep = Math.Max(0, max - marker.Length);
+        if (keep > 0 && char.IsHighSurrogate(text[keep - 1])) keep--; // never split a surrogate pair
+        return string.Concat(text.AsSpan(0, keep), marker);
+    }
+
     /// <summary>The answer for <paramref name="error"/>; unknown exceptions are 500 with a generic message (the caller logs them).</summary>
     public static GatewayError From(Exception error)
     {

@@ -55,6 +55,13 @@ public sealed class GatewayOptions
     /// <summary>How long <c>/health</c> and the gRPC health service wait for the cluster and the online store. Default 2 s.</summary>
     public TimeSpan HealthTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Longest a unary gRPC call may take, answer sent included: at the limit the call ends DEADLINE_EXCEEDED (or is
+    /// reset, if its answer is still being sent), whatever deadline the client gave. Streaming calls are bounded by the
+    /// client's deadline only. Default 30 s.
+    /// </summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>TLS for every endpoint; off unless a certificate is given.</summary>
     public GatewayTlsOptions Tls { get; set; } = new();
 }
@@ -98,6 +105,8 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             failures.Add($"{section}:MaxEntityRows is {options.MaxEntityRows}; give a positive number (default 10000)");
         if (options.HealthTimeout <= TimeSpan.Zero)
             failures.Add($"{section}:HealthTimeout is {options.HealthTimeout}; give a positive duration such as 00:00:02");
+        if (options.RequestTimeout <= TimeSpan.Zero)
+            failures.Add($"{section}:RequestTimeout is {options.RequestTimeout}; give a positive duration such as 00:00:30 (the default)");
         if (options.Tls.Enabled && !File.Exists(options.Tls.CertificatePath))
             failures.Add($"{section}:Tls:CertificatePath '{options.Tls.CertificatePath}' does not exist; give a .pfx file or remove the setting for cleartext");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

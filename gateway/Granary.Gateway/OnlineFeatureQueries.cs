@@ -46,7 +46,7 @@ public sealed class OnlineFeatureQueries(IGrainFactory grains, RegistryCache reg
         if (hasService)
         {
             if (!snapshot.FeatureServices.Any(s => s.Name == service))
-                throw new GatewayNotFoundException($"feature service '{service}' is not in the registry of project '{snapshot.Project}'; known: {Known(snapshot.FeatureServices.Select(s => s.Name))}");
+                throw new GatewayNotFoundException($"feature service '{GatewayErrors.Echo(service)}' is not in the registry of project '{snapshot.Project}'; known: {Known(snapshot.FeatureServices.Select(s => s.Name))}");
             var servicePlan = HistoricalRetrievalPlanner.ForService(snapshot, service!, fullFeatureNames, transform);
             FeatureHealth.FeatureLogger.NoteService(servicePlan, service!); // feature logging's per-service sample rate
             return servicePlan;
@@ -61,14 +61,14 @@ public sealed class OnlineFeatureQueries(IGrainFactory grains, RegistryCache reg
             }
             catch (FormatException)
             {
-                throw new GatewayRequestException($"features[{i}] '{features[i]}' is not a feature reference", "write it as view:feature, e.g. driver_hourly_stats:conv_rate");
+                throw new GatewayRequestException($"features[{i}] '{GatewayErrors.Echo(features[i])}' is not a feature reference", "write it as view:feature, e.g. driver_hourly_stats:conv_rate");
             }
             var fields = snapshot.FeatureViews.FirstOrDefault(v => v.Name == reference.View)?.Features
                 ?? snapshot.OnDemandFeatureViews.FirstOrDefault(v => v.Name == reference.View)?.Features
-                ?? throw new GatewayNotFoundException($"features[{i}] '{features[i]}': feature view '{reference.View}' is not in the registry of project '{snapshot.Project}'; " +
+                ?? throw new GatewayNotFoundException($"features[{i}] '{GatewayErrors.Echo(features[i])}': feature view '{GatewayErrors.Echo(reference.View)}' is not in the registry of project '{snapshot.Project}'; " +
                                                       $"known: {Known(snapshot.FeatureViews.Select(v => v.Name).Concat(snapshot.OnDemandFeatureViews.Select(v => v.Name)))}");
             if (reference.Feature != "*" && !fields.Any(f => f.Name == reference.Feature))
-                throw new GatewayNotFoundException($"features[{i}] '{features[i]}': feature view '{reference.View}' has no feature '{reference.Feature}'; known: {Known(fields.Select(f => f.Name))}");
+                throw new GatewayNotFoundException($"features[{i}] '{GatewayErrors.Echo(features[i])}': feature view '{reference.View}' has no feature '{GatewayErrors.Echo(reference.Feature)}'; known: {Known(fields.Select(f => f.Name))}");
             references.Add(reference);
         }
         return HistoricalRetrievalPlanner.ForFeatures(snapshot, references, fullFeatureNames, transform);
@@ -86,7 +86,7 @@ public sealed class OnlineFeatureQueries(IGrainFactory grains, RegistryCache reg
         foreach (var view in plan.Views)
             foreach (var key in view.JoinKeys)
                 if (key.EntityColumn == column && types.TryGetValue(key.JoinKey, out type)) return type;
-        throw new GatewayRequestException($"{where} '{column}' is neither a join key nor a request data field of project '{snapshot.Project}'; known: {Known(types.Keys)}",
+        throw new GatewayRequestException($"{where} '{GatewayErrors.Echo(column)}' is neither a join key nor a request data field of project '{snapshot.Project}'; known: {Known(types.Keys)}",
             "send only join keys and on-demand views' request data");
     }
 
