@@ -43,7 +43,10 @@ public sealed class EmbeddedGateway : IAsyncDisposable
     /// <summary>The gateway's services.</summary>
     public IServiceProvider Services => _app.Services;
 
-    /// <summary>Starts the gateway over <paramref name="store"/>'s silo; the project defaults to the store's.</summary>
+    /// <summary>
+    /// Starts the gateway over <paramref name="store"/>'s silo; the project and the endpoints (<c>endpoints:</c> of
+    /// granary.yaml) default to the repository's, and <paramref name="configure"/> overrides them.
+    /// </summary>
     public static async Task<EmbeddedGateway> StartAsync(EmbeddedFeatureStore store, Action<GatewayOptions>? configure = null,
         LogLevel minimumLogLevel = LogLevel.Warning, CancellationToken cancellationToken = default)
     {
@@ -62,6 +65,7 @@ public sealed class EmbeddedGateway : IAsyncDisposable
         builder.Services.AddGranaryGateway(builder.Configuration, o =>
         {
             o.Project = store.Config.Project;
+            o.UseEndpoints(store.Config.Endpoints);
             configure?.Invoke(o);
         });
         var app = builder.Build();
