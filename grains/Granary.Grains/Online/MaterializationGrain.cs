@@ -36,7 +36,7 @@ public sealed class MaterializationOptions
         var problems = new List<string>();
         // Upper bounds catch a slipped digit; each is far beyond what a cluster benefits from (every partition scans the whole source).
         if (Partitions is { } p && p is < 1 or > 1024)
-            problems.Add($"{SectionName}:Partitions is {p}; give 1 to 1024 partitions per run, or remove it for {PartitionsPerSilo} per active silo");
+            problems.Add($"{SectionName}:Partitions is {p}; give 1 to 1024 partitions per run, or remove it to run PartitionsPerSilo (default 2) per active silo");
         Check(PartitionsPerSilo, nameof(PartitionsPerSilo), 64, "2", problems);
         Check(BatchSize, nameof(BatchSize), 1_000_000, "2000", problems);
         Check(BatchesInFlight, nameof(BatchesInFlight), 1024, "4", problems);
