@@ -33,11 +33,11 @@ builder.UseOrleansClient(client =>
     // The Orleans dashboard at /dashboard, fed by the silos' dashboard grains (Granary.Silo adds them).
     client.AddGranaryDashboard();
 });
-// Given the repository (Granary:RepositoryRoot, as the silos take it), its granary.yaml gives the project and the endpoints;
-// registered before AddGranaryGateway binds Granary:Gateway, so any Granary:Gateway setting overrides them.
+// Given the repository (Granary:RepositoryRoot, as the silos take it), its granary.yaml gives the project and the endpoints,
+// and any Granary:Gateway setting overrides them.
+RepositoryConfig? repository = null;
 if (builder.Configuration["Granary:RepositoryRoot"] is { Length: > 0 } repositoryRoot)
 {
-    RepositoryConfig repository;
     try
     {
         repository = RepositoryConfig.Load(repositoryRoot);
@@ -47,13 +47,8 @@ if (builder.Configuration["Granary:RepositoryRoot"] is { Length: > 0 } repositor
         Console.Error.WriteLine($"Granary:RepositoryRoot '{repositoryRoot}': {e.Message}");
         return 2;
     }
-    builder.Services.AddOptions<Granary.Gateway.GatewayOptions>().Configure(o =>
-    {
-        o.Project = repository.Project;
-        o.UseEndpoints(repository.Endpoints);
-    });
 }
-builder.Services.AddGranaryGateway(builder.Configuration);
+builder.Services.AddGranaryGateway(builder.Configuration, repository: repository);
 
 var app = builder.Build();
 app.MapGranaryGateway();

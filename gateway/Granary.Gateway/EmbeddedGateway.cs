@@ -64,10 +64,9 @@ public sealed class EmbeddedGateway : IAsyncDisposable
         }
         builder.Services.AddGranaryGateway(builder.Configuration, o =>
         {
-            o.Project = store.Config.Project;
-            o.UseEndpoints(store.Config.Endpoints);
+            o.Project = store.Config.Project; // the silo holds this project only
             configure?.Invoke(o);
-        });
+        }, store.Config);
         var app = builder.Build();
         app.UseRouting();
         app.MapGranaryGateway();

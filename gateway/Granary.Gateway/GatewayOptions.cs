@@ -90,7 +90,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         var failures = new List<string>();
         const string section = "Granary:Gateway";
         if (string.IsNullOrWhiteSpace(options.Project))
-            failures.Add($"{section}:Project is empty; set the project to serve (env Granary__Gateway__Project)");
+            failures.Add($"{section}:Project is empty; set the project to serve (env Granary__Gateway__Project), or give the repository whose granary.yaml names it (env Granary__RepositoryRoot)");
         if (!EndpointsConfig.IsListenAddress(options.ListenAddress))
             failures.Add($"{section}:ListenAddress '{options.ListenAddress}' is not an IP address, 'localhost' or '*'");
         CheckPort(options.RestPort, "RestPort", failures);
