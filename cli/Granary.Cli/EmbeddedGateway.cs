@@ -44,7 +44,10 @@ public sealed class EmbeddedGateway : IAsyncDisposable
     /// <summary>The gateway's services.</summary>
     public IServiceProvider Services => _app.Services;
 
-    /// <summary>Starts the gateway over <paramref name="store"/>'s silo; the project defaults to the store's.</summary>
+    /// <summary>
+    /// Starts the gateway over <paramref name="store"/>'s silo; the project and the endpoints (<c>endpoints:</c> of
+    /// granary.yaml) default to the repository's, and <paramref name="configure"/> overrides them.
+    /// </summary>
     public static async Task<EmbeddedGateway> StartAsync(EmbeddedFeatureStore store, Action<GatewayOptions>? configure = null,
         LogLevel minimumLogLevel = LogLevel.Warning, CancellationToken cancellationToken = default)
     {
@@ -62,9 +65,9 @@ public sealed class EmbeddedGateway : IAsyncDisposable
         }
         builder.Services.AddGranaryGateway(builder.Configuration, o =>
         {
-            o.Project = store.Config.Project;
+            o.Project = store.Config.Project; // the silo holds this project only
             configure?.Invoke(o);
-        });
+        }, store.Config);
         var app = builder.Build();
         app.UseRouting();
         app.MapGranaryGateway();

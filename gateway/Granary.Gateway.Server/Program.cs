@@ -3,11 +3,13 @@ using Granary.Gateway;
 using Granary.Gateway.Catalog;
 using Granary.Gateway.Server;
 using Granary.Grains.Client;
+using Granary.Repository;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 
 // The gateway in its own process: an Orleans client of the cluster the PostgreSQL membership table describes.
-// Settings from appsettings.json, env (Granary__Gateway__...) or the command line (--Granary:Gateway:RestPort=6566).
+// Settings from granary.yaml (Granary:RepositoryRoot=<dir>: project and endpoints), overridden by appsettings.json, env
+// (Granary__Gateway__...) or the command line (--Granary:Gateway:RestPort=7000).
 var builder = WebApplication.CreateBuilder(args);
 builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
 
@@ -31,7 +33,22 @@ builder.UseOrleansClient(client =>
     // The Orleans dashboard at /dashboard, fed by the silos' dashboard grains (Granary.Silo adds them).
     client.AddGranaryDashboard();
 });
-builder.Services.AddGranaryGateway(builder.Configuration);
+// Given the repository (Granary:RepositoryRoot, as the silos take it), its granary.yaml gives the project and the endpoints,
+// and any Granary:Gateway setting overrides them.
+RepositoryConfig? repository = null;
+if (builder.Configuration["Granary:RepositoryRoot"] is { Length: > 0 } repositoryRoot)
+{
+    try
+    {
+        repository = RepositoryConfig.Load(repositoryRoot);
+    }
+    catch (RepositoryValidationException e)
+    {
+        Console.Error.WriteLine($"Granary:RepositoryRoot '{repositoryRoot}': {e.Message}");
+        return 2;
+    }
+}
+builder.Services.AddGranaryGateway(builder.Configuration, repository: repository);
 
 var app = builder.Build();
 app.MapGranaryGateway();

@@ -1,4 +1,4 @@
-using System.Net;
+using Granary.Repository;
 using Microsoft.Extensions.Options;
 
 namespace Granary.Gateway;
@@ -12,23 +12,23 @@ public sealed class GatewayOptions
     /// <summary>The configuration section.</summary>
     public const string SectionName = "Granary:Gateway";
 
-    /// <summary>Default REST port: Feast's Python feature server's.</summary>
-    public const int DefaultRestPort = 6566;
+    /// <summary>Default REST port (<see cref="EndpointsConfig.DefaultRestPort"/>).</summary>
+    public const int DefaultRestPort = EndpointsConfig.DefaultRestPort;
 
-    /// <summary>Default gRPC port.</summary>
-    public const int DefaultGrpcPort = 6570;
+    /// <summary>Default gRPC port (<see cref="EndpointsConfig.DefaultGrpcPort"/>).</summary>
+    public const int DefaultGrpcPort = EndpointsConfig.DefaultGrpcPort;
 
-    /// <summary>Default web port: Feast UI's. Browsers refuse Feast's REST port 6566 (a Fetch standard "bad port"), so the UI and dashboards get their own.</summary>
-    public const int DefaultWebPort = 8888;
+    /// <summary>Default web port (<see cref="EndpointsConfig.DefaultWebPort"/>).</summary>
+    public const int DefaultWebPort = EndpointsConfig.DefaultWebPort;
 
     /// <summary>The <see cref="WebPort"/> value that turns the web endpoint off.</summary>
-    public const int WebPortOff = -1;
+    public const int WebPortOff = EndpointsConfig.WebPortOff;
 
     /// <summary>The project requests are served from (Feast requests carry none). Required.</summary>
     public string Project { get; set; } = "";
 
     /// <summary>The address every endpoint binds: an IP address, <c>localhost</c>, or <c>*</c> for every interface. Default loopback.</summary>
-    public string ListenAddress { get; set; } = "127.0.0.1";
+    public string ListenAddress { get; set; } = EndpointsConfig.DefaultHost;
 
     /// <summary>The HTTP/1.1 + HTTP/2 endpoint: Feast's REST API, <c>/health</c>. Default <see cref="DefaultRestPort"/>; 0 = any free port.</summary>
     public int RestPort { get; set; } = DefaultRestPort;
@@ -42,6 +42,15 @@ public sealed class GatewayOptions
     /// <see cref="WebPortOff"/> (-1) = off.
     /// </summary>
     public int WebPort { get; set; } = DefaultWebPort;
+
+    /// <summary>Listens where <c>endpoints:</c> of granary.yaml says (address and the three ports).</summary>
+    public void UseEndpoints(EndpointsConfig endpoints)
+    {
+        ListenAddress = endpoints.Host;
+        RestPort = endpoints.RestPort;
+        GrpcPort = endpoints.GrpcPort;
+        WebPort = endpoints.WebPort;
+    }
 
     /// <summary>Whether the web endpoint is on.</summary>
     public bool WebEnabled => WebPort != WebPortOff;
@@ -88,8 +97,8 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         var failures = new List<string>();
         const string section = "Granary:Gateway";
         if (string.IsNullOrWhiteSpace(options.Project))
-            failures.Add($"{section}:Project is empty; set the project to serve (env Granary__Gateway__Project)");
-        if (options.ListenAddress is not ("*" or "localhost") && !IPAddress.TryParse(options.ListenAddress, out _))
+            failures.Add($"{section}:Project is empty; set the project to serve (env Granary__Gateway__Project), or give the repository whose granary.yaml names it (env Granary__RepositoryRoot)");
+        if (!EndpointsConfig.IsListenAddress(options.ListenAddress))
             failures.Add($"{section}:ListenAddress '{options.ListenAddress}' is not an IP address, 'localhost' or '*'");
         CheckPort(options.RestPort, "RestPort", failures);
         CheckPort(options.GrpcPort, "GrpcPort", failures);

@@ -3,6 +3,7 @@ using Granary.Gateway.Grpc;
 using Granary.Gateway.FeatureHealth;
 using Granary.Gateway.Metrics;
 using Granary.Grains.Registry;
+using Granary.Repository;
 using Granary.Transforms;
 using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Hosting;
@@ -18,15 +19,30 @@ namespace Granary.Gateway;
 public static class GatewayServiceExtensions
 {
     /// <summary>
-    /// Adds the gateway's services: <see cref="GatewayOptions"/> bound from <c>Granary:Gateway</c> of
-    /// <paramref name="configuration"/> (then <paramref name="configure"/>), validated at start-up; Kestrel's two endpoints
+    /// Adds the gateway's services: <see cref="GatewayOptions"/> from the repository's granary.yaml when given, then
+    /// <c>Granary:Gateway</c> of <paramref name="configuration"/>, then <paramref name="configure"/>, validated at start-up; Kestrel's two endpoints
     /// (REST on HTTP/1.1+2, gRPC on HTTP/2 only, TLS when a certificate is set) with the body limit; gRPC with the error
     /// interceptor, the health service and reflection; the registry cache and transform catalog. Needs an
     /// <see cref="IGrainFactory"/>: <c>UseOrleansClient</c> in a gateway process, or the co-hosted silo's, registered by the host.
     /// </summary>
-    public static IServiceCollection AddGranaryGateway(this IServiceCollection services, IConfiguration configuration, Action<GatewayOptions>? configure = null)
+    /// <param name="services">The application's services.</param>
+    /// <param name="configuration">Holds <c>Granary:Gateway</c>.</param>
+    /// <param name="configure">Applied last (e.g. <c>granary serve</c>'s flags).</param>
+    /// <param name="repository">
+    /// The served repository's granary.yaml, when there is one: its <c>project:</c> and <c>endpoints:</c> apply first, so
+    /// <paramref name="configuration"/> and then <paramref name="configure"/> override them.
+    /// </param>
+    public static IServiceCollection AddGranaryGateway(this IServiceCollection services, IConfiguration configuration, Action<GatewayOptions>? configure = null,
+        RepositoryConfig? repository = null)
     {
-        var options = services.AddOptions<GatewayOptions>().Bind(configuration.GetSection(GatewayOptions.SectionName));
+        var options = services.AddOptions<GatewayOptions>();
+        if (repository is not null)
+            options.Configure(o =>
+            {
+                o.Project = repository.Project;
+                o.UseEndpoints(repository.Endpoints);
+            });
+        options.Bind(configuration.GetSection(GatewayOptions.SectionName));
         if (configure is not null) options.Configure(configure);
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());

@@ -10,7 +10,10 @@ public static class CliRunner
     public static Task<(int ExitCode, string Output)> RunAsync(params string[] args) => RunAsync(250, args);
 
     /// <summary>Runs with a console <paramref name="width"/> columns wide (80 is what a redirected process gets by default).</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(int width, params string[] args)
+    public static Task<(int ExitCode, string Output)> RunAsync(int width, params string[] args) => RunAsync(width, args, CancellationToken.None);
+
+    /// <summary>Runs until the command ends or <paramref name="cancellationToken"/> stops it (as Ctrl+C does, e.g. <c>granary serve</c>).</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(int width, string[] args, CancellationToken cancellationToken)
     {
         var writer = new StringWriter();
         var console = AnsiConsole.Create(new AnsiConsoleSettings
@@ -21,7 +24,7 @@ public static class CliRunner
             Out = new AnsiConsoleOutput(writer),
         });
         console.Profile.Width = width;
-        var code = await GranaryCli.RunAsync(args, console);
+        var code = await GranaryCli.RunAsync(args, console, cancellationToken);
         return (code, writer.ToString());
     }
 }

@@ -42,7 +42,7 @@ public sealed class GetOnlineFeaturesCommand : ICliCommand
             var serviceName = parse.GetValue(service);
             if (references.Length == 0 == string.IsNullOrWhiteSpace(serviceName))
                 throw new CliException("pass exactly one of --features view:feature,... or --service <name>");
-            if (parse.GetValue(server) is { } url)
+            if (ServerOption.Url(context, parse, server) is { } url)
             {
                 var remote = await ReadFromServerAsync(url, references, serviceName, parse.GetValue(entities) ?? [], parse.GetValue(fullNames), cancellationToken);
                 if (parse.GetValue(json)) WriteJson(context.Console, remote);

@@ -47,7 +47,7 @@ public sealed class PushCommand : ICliCommand
             var size = parse.GetValue(batchRows);
             if (size <= 0) throw new CliException($"--batch-rows {size} must be positive");
             var batch = ReadFile(parse.GetValue(file)!);
-            if (parse.GetValue(server) is { } url)
+            if (ServerOption.Url(context, parse, server) is { } url)
             {
                 var sent = await PushToServerAsync(url, name, batch, mode, size, cancellationToken);
                 Report(context.Console, name, mode, sent);

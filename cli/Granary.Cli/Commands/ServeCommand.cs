@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Granary.Gateway;
 using Granary.Gateway.Catalog;
+using Granary.Repository;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
@@ -15,13 +16,14 @@ public sealed class ServeCommand : ICliCommand
     /// <inheritdoc/>
     public Command Build(CliContext context)
     {
-        var host = new Option<string>("--host") { Description = "Address to listen on: an IP, localhost, or * for every interface", DefaultValueFactory = _ => "127.0.0.1", HelpName = "address" };
-        var restPort = new Option<int>("--rest-port") { Description = "Port of Feast's REST API and /health (HTTP/1.1 and HTTP/2)", DefaultValueFactory = _ => GatewayOptions.DefaultRestPort, HelpName = "port" };
-        var grpcPort = new Option<int>("--grpc-port") { Description = "Port of the gRPC services (HTTP/2 only)", DefaultValueFactory = _ => GatewayOptions.DefaultGrpcPort, HelpName = "port" };
-        var webPort = new Option<int>("--web-port")
+        // No defaults here: an absent flag leaves the value endpoints: of granary.yaml gives (itself defaulting to EndpointsConfig's).
+        var host = new Option<string?>("--host") { Description = $"Address to listen on: an IP, localhost, or * for every interface (default: the host of endpoints: in granary.yaml, else {EndpointsConfig.DefaultHost})", HelpName = "address" };
+        var restPort = new Option<int?>("--rest-port") { Description = $"Port of Feast's REST API and /health, HTTP/1.1 and HTTP/2 (default: endpoints.rest in granary.yaml, else {EndpointsConfig.DefaultRestPort})", HelpName = "port" };
+        var grpcPort = new Option<int?>("--grpc-port") { Description = $"Port of the gRPC services, HTTP/2 only (default: endpoints.grpc in granary.yaml, else {EndpointsConfig.DefaultGrpcPort})", HelpName = "port" };
+        var webPort = new Option<int?>("--web-port")
         {
-            Description = $"Browser-safe port of the UI, the dashboards and the REST API (browsers refuse {GatewayOptions.DefaultRestPort}); 0 = any free port, {GatewayOptions.WebPortOff} = off",
-            DefaultValueFactory = _ => GatewayOptions.DefaultWebPort, HelpName = "port",
+            Description = $"Browser-safe port of the UI, the dashboards and the REST API (browsers refuse {EndpointsConfig.DefaultRestPort}); 0 = any free port, {EndpointsConfig.WebPortOff} = off (default: endpoints.web in granary.yaml, else {EndpointsConfig.DefaultWebPort})",
+            HelpName = "port",
         };
         var command = new Command("serve", "Run the feature server: the embedded silo plus Feast's REST API and gRPC, until Ctrl+C") { host, restPort, grpcPort, webPort };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
@@ -32,12 +34,13 @@ public sealed class ServeCommand : ICliCommand
             EmbeddedGateway gateway;
             try
             {
+                // EmbeddedGateway starts from endpoints: of granary.yaml; a flag given overrides its value.
                 gateway = await EmbeddedGateway.StartAsync(store, o =>
                 {
-                    o.ListenAddress = parse.GetValue(host)!;
-                    o.RestPort = parse.GetValue(restPort);
-                    o.GrpcPort = parse.GetValue(grpcPort);
-                    o.WebPort = parse.GetValue(webPort);
+                    if (parse.GetValue(host) is { } h) o.ListenAddress = h;
+                    if (parse.GetValue(restPort) is { } rest) o.RestPort = rest;
+                    if (parse.GetValue(grpcPort) is { } grpc) o.GrpcPort = grpc;
+                    if (parse.GetValue(webPort) is { } web) o.WebPort = web;
                 }, logLevel, cancellationToken);
             }
             catch (Microsoft.Extensions.Options.OptionsValidationException e)
@@ -46,7 +49,7 @@ public sealed class ServeCommand : ICliCommand
             }
             catch (IOException e)
             {
-                throw new CliException($"cannot listen: {e.Message}", "pick free ports with --rest-port, --grpc-port and --web-port");
+                throw new CliException($"cannot listen: {e.Message}", "pick free ports under endpoints: in granary.yaml, or with --rest-port, --grpc-port and --web-port");
             }
             await using (gateway)
             {
@@ -62,8 +65,8 @@ public sealed class ServeCommand : ICliCommand
                 table.AddRow("metrics", Markup.Escape($"GET {web}/metrics  (Prometheus: Granary's and Orleans' meters)"));
                 table.AddRow("gRPC (HTTP/2)", Markup.Escape($"{gateway.GrpcUrl}  feast.serving.ServingService, granary.gateway.v1.Granary, grpc.health.v1.Health, reflection"));
                 console.Write(table);
-                if (gateway.WebUrl is null && new Uri(gateway.RestUrl).Port == GatewayOptions.DefaultRestPort)
-                    console.Line($"[yellow]note[/]: the web port is off and browsers refuse port {GatewayOptions.DefaultRestPort}; to open the UI, serve with --web-port {GatewayOptions.DefaultWebPort}");
+                if (gateway.WebUrl is null && new Uri(gateway.RestUrl).Port == EndpointsConfig.DefaultRestPort)
+                    console.Line($"[yellow]note[/]: the web port is off and browsers refuse port {EndpointsConfig.DefaultRestPort}; to open the UI, serve with --web-port {EndpointsConfig.DefaultWebPort}");
                 console.Line($"press Ctrl+C to stop");
                 try
                 {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Granary.Client;
 using Granary.Definitions;
+using Granary.Repository;
 using Grpc.Core;
 using ValueType = Granary.Definitions.ValueType;
 
@@ -15,18 +16,37 @@ internal static class ServerOption
     /// <summary>How long one call to the server may take.</summary>
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
-    /// <summary>The option; a command without it runs on the embedded silo.</summary>
+    /// <summary>An example address for messages: the default gRPC endpoint.</summary>
+    private static readonly string Example = new EndpointsConfig().GrpcUrl;
+
+    /// <summary>The option; a command without it runs on the embedded silo, and a bare <c>--server</c> connects to the repository's <c>endpoints.grpc</c>.</summary>
     public static Option<string?> Create() => new("--server")
     {
-        Description = "A running Granary server's gRPC address (granary serve prints it), e.g. http://127.0.0.1:6570: go through it instead of the repository's embedded store",
+        Description = $"Go through a running Granary server instead of the repository's embedded store: its gRPC address (granary serve prints it), e.g. {Example}; without a value, endpoints.grpc of granary.yaml",
         HelpName = "url",
+        Arity = ArgumentArity.ZeroOrOne,
     };
+
+    /// <summary>
+    /// The server to go through: null without <c>--server</c>; its value when given one; else the gRPC address of
+    /// <c>endpoints:</c> in the repository's granary.yaml (the address <c>granary serve</c> listens on).
+    /// </summary>
+    public static string? Url(CliContext context, ParseResult parse, Option<string?> option)
+    {
+        if (parse.GetResult(option) is null) return null;
+        if (parse.GetValue(option) is { Length: > 0 } url) return url;
+        var root = context.RepositoryRoot(parse);
+        if (!File.Exists(Path.Combine(root, RepositoryConfig.FileName)))
+            throw new CliException($"--server without an address connects to endpoints.grpc of {RepositoryConfig.FileName}, but there is no {RepositoryConfig.FileName} in '{root}'",
+                $"give the address, e.g. --server {Example}, or pass --repo <dir>");
+        return RepositoryConfig.Load(root).Endpoints.GrpcUrl;
+    }
 
     /// <summary>A client of <paramref name="url"/>; a malformed address is the user's to fix.</summary>
     public static GranaryClient Connect(string url)
     {
         if (!Uri.TryCreate(url, UriKind.Absolute, out var address) || (address.Scheme != Uri.UriSchemeHttp && address.Scheme != Uri.UriSchemeHttps))
-            throw new CliException($"--server '{url}' is not an http:// or https:// address", "give the server's gRPC endpoint, e.g. --server http://127.0.0.1:6570");
+            throw new CliException($"--server '{url}' is not an http:// or https:// address", $"give the server's gRPC endpoint, e.g. --server {Example}");
         // One attempt and no breaker: a person at a terminal wants the answer or the error now, not retries.
         return new GranaryClient(new GranaryClientOptions { Address = address, DefaultDeadline = Deadline, RetryCount = 0, BreakerFailureThreshold = 0 });
     }
@@ -94,7 +114,7 @@ internal static class ServerOption
         catch (GranaryClientException e) when (e.StatusCode == StatusCode.Unavailable)
         {
             throw new CliException($"the Granary server at {url} is unavailable: {e.Message}",
-                "start one with 'granary serve', or check the address and port given to --server (the gRPC port, 6570 by default)");
+                $"start one with 'granary serve', or check the address given to --server (the gRPC port: endpoints.grpc of granary.yaml, {EndpointsConfig.DefaultGrpcPort} by default)");
         }
         catch (GranaryClientException e) when (e.StatusCode == StatusCode.DeadlineExceeded)
         {

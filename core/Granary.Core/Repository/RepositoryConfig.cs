@@ -71,15 +71,6 @@ public sealed record OfflineStoreConfig
     public string? ConnectionString { get; init; }
 }
 
-/// <summary>The <c>endpoints:</c> section of granary.yaml: where the gateway listens.</summary>
-public sealed record EndpointsConfig
-{
-    /// <summary>REST/JSON (Feast feature-server compatible), host:port; default 127.0.0.1:6566 (Feast's port).</summary>
-    public string Http { get; init; } = "127.0.0.1:6566";
-    /// <summary>gRPC over HTTP/2, host:port; default 127.0.0.1:6567.</summary>
-    public string Grpc { get; init; } = "127.0.0.1:6567";
-}
-
 /// <summary>The contents of a repository's granary.yaml.</summary>
 public sealed record RepositoryConfig
 {
@@ -94,7 +85,7 @@ public sealed record RepositoryConfig
     public OnlineStoreConfig OnlineStore { get; init; } = new();
     /// <summary>Offline store.</summary>
     public OfflineStoreConfig OfflineStore { get; init; } = new();
-    /// <summary>Gateway endpoints.</summary>
+    /// <summary>Where the gateway listens (<c>endpoints:</c>).</summary>
     public EndpointsConfig Endpoints { get; init; } = new();
     /// <summary>Scheduled parity and drift checks and drift thresholds (<c>health:</c>).</summary>
     public HealthConfig Health { get; init; } = new();
@@ -150,13 +141,7 @@ public sealed record RepositoryConfig
             ? new OfflineStoreConfig { Kind = off.Kind, ConnectionString = off.ConnectionString }
             : new OfflineStoreConfig();
 
-        var endpoints = new EndpointsConfig();
-        if (top.Node("endpoints") is YamlMappingNode endpointsNode)
-        {
-            var e = new YamlObject(file, endpointsNode, "endpoints", errors);
-            e.RejectUnknownKeys("http", "grpc");
-            endpoints = new EndpointsConfig { Http = e.String("http") ?? endpoints.Http, Grpc = e.String("grpc") ?? endpoints.Grpc };
-        }
+        var endpoints = EndpointsConfig.Read(top);
 
         foreach (var section in new[] { "online_store", "offline_store", "endpoints" })
             if (top.Node(section) is { } n and not YamlMappingNode)

@@ -51,9 +51,12 @@ public static class SampleRepository
         offline_store:
           type: duckdb
 
+        # Where 'granary serve' listens (flags --host/--rest-port/--grpc-port/--web-port override) and where
+        # a bare --server connects. One host for all three; port 0 = any free port; web: off turns the UI port off.
         endpoints:
-          http: 127.0.0.1:6566
-          grpc: 127.0.0.1:6567
+          rest: {EndpointsConfig.DefaultHost}:{EndpointsConfig.DefaultRestPort}     # Feast's REST API, /health
+          grpc: {EndpointsConfig.DefaultHost}:{EndpointsConfig.DefaultGrpcPort}     # gRPC (HTTP/2 only); --server connects here
+          web: {EndpointsConfig.DefaultHost}:{EndpointsConfig.DefaultWebPort}      # UI, dashboards, /metrics (browsers refuse {EndpointsConfig.DefaultRestPort})
 
         """;
 

@@ -36,21 +36,22 @@ public static class GranaryGrainsExtensions
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, HealthScheduleLifecycle>();
         services.TryAddSingleton<IFeatureDefinitionSource, RegistryFeatureDefinitionSource>();
         services.TryAddSingleton<OfflineStoreSelector>();
-        // Online tier: per-silo cache epochs (materialization invalidates them through the silo-pinned grain), materialization defaults.
+        // Online tier: per-silo cache epochs (materialization invalidates them through the silo-pinned grain), materialization defaults (checked at start-up).
         services.TryAddSingleton<OnlineCacheEpochs>();
         services.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
-        services.AddOptions<MaterializationOptions>().BindConfiguration("Granary:Materialization");
+        services.AddOptions<MaterializationOptions>().BindConfiguration(MaterializationOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MaterializationOptions>>(new ProblemsValidator<MaterializationOptions>(o => o.Problems())));
         // Push: the event-id column and the deduplication window (default 24 h), checked at start-up.
         services.AddOptions<PushOptions>().BindConfiguration("Granary:Push").ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PushOptions>, PushOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PushOptions>>(new ProblemsValidator<PushOptions>(o => o.Problems())));
         return silo;
     }
 
-    /// <summary>Fails start-up with each problem of the push options, naming the key and the fix.</summary>
-    private sealed class PushOptionsValidator : IValidateOptions<PushOptions>
+    /// <summary>Fails start-up with each problem the options report (<c>Problems()</c>: the key, the value and the fix).</summary>
+    private sealed class ProblemsValidator<TOptions>(Func<TOptions, IReadOnlyList<string>> problems) : IValidateOptions<TOptions> where TOptions : class
     {
-        public ValidateOptionsResult Validate(string? name, PushOptions options)
-            => options.Problems() is { Count: > 0 } problems ? ValidateOptionsResult.Fail(problems) : ValidateOptionsResult.Success;
+        public ValidateOptionsResult Validate(string? name, TOptions options)
+            => problems(options) is { Count: > 0 } found ? ValidateOptionsResult.Fail(found) : ValidateOptionsResult.Success;
     }
 
     /// <summary>

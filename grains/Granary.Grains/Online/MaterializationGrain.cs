@@ -26,6 +26,29 @@ public sealed class MaterializationOptions
     public int BatchesInFlight { get; set; } = 4;
     /// <summary>Attempts per partition before the run fails (a silo dying mid-partition costs one); default 5.</summary>
     public int PartitionAttempts { get; set; } = 5;
+
+    /// <summary>The configuration section.</summary>
+    public const string SectionName = "Granary:Materialization";
+
+    /// <summary>The problems of these options (empty when valid), each naming the key, the value and the fix.</summary>
+    public IReadOnlyList<string> Problems()
+    {
+        var problems = new List<string>();
+        // Upper bounds catch a slipped digit; each is far beyond what a cluster benefits from (every partition scans the whole source).
+        if (Partitions is { } p && p is < 1 or > 1024)
+            problems.Add($"{SectionName}:Partitions is {p}; give 1 to 1024 partitions per run, or remove it to run PartitionsPerSilo (default 2) per active silo");
+        Check(PartitionsPerSilo, nameof(PartitionsPerSilo), 64, "2", problems);
+        Check(BatchSize, nameof(BatchSize), 1_000_000, "2000", problems);
+        Check(BatchesInFlight, nameof(BatchesInFlight), 1024, "4", problems);
+        Check(PartitionAttempts, nameof(PartitionAttempts), 100, "5", problems);
+        return problems;
+
+        static void Check(int value, string key, int max, string fallback, List<string> problems)
+        {
+            if (value < 1 || value > max)
+                problems.Add($"{SectionName}:{key} is {value}; give a whole number from 1 to {max} (default {fallback})");
+        }
+    }
 }
 
 /// <summary>The checkpoint of a materialization run, kept in grain state so a run survives its silo.</summary>
