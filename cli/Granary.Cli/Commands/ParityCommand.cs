@@ -69,14 +69,14 @@ public sealed class ParityCommand : ICliCommand
         console.Write(table);
         var mismatches = report.Views.SelectMany(v => v.Mismatches.Select(m => (View: v.FeatureView, Mismatch: m))).ToList();
         if (mismatches.Count == 0) return;
-        const int Shown = 20;
+        const int shown = 20;
         var details = new Table().AddColumns("feature view", "entity", "feature", "offline", "online", "reason");
-        foreach (var (view, m) in mismatches.Take(Shown))
+        foreach (var (view, m) in mismatches.Take(shown))
         {
             details.AddRow(new Text(view), new Text(string.Join(", ", m.Entity.Select(e => $"{e.Key}={e.Value}"))), new Text(m.Feature),
                 new Text(m.Offline ?? "null"), new Text($"{m.Online ?? "null"} ({m.OnlineStatus})"), new Text(m.Reason));
         }
         console.Write(details);
-        if (mismatches.Count > Shown) console.Line($"... and {mismatches.Count - Shown} more mismatches (--json lists them all)");
+        if (mismatches.Count > shown) console.Line($"... and {mismatches.Count - shown} more mismatches (--json lists them all)");
     }
 }

@@ -129,7 +129,7 @@ public sealed partial class FeatureLogger(IGrainFactory grains, IOptions<Gateway
             {
                 // The cluster may not be up yet: try again shortly; nothing is logged meanwhile.
                 LogSettingsUnavailable(logger, e.Message);
-                await Delay(TimeSpan.FromSeconds(2), stoppingToken);
+                await DelayAsync(TimeSpan.FromSeconds(2), stoppingToken);
             }
         }
         if (_queue is null) return;
@@ -226,7 +226,7 @@ public sealed partial class FeatureLogger(IGrainFactory grains, IOptions<Gateway
 
     private static string Shape(QueuedRow row) => row.View + "|" + string.Join(",", row.JoinKeys) + "|" + string.Join(",", row.Features);
 
-    private async Task Delay(TimeSpan delay, CancellationToken cancellationToken)
+    private async Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
     {
         try { await Task.Delay(delay, time, cancellationToken); }
         catch (OperationCanceledException) { }
