@@ -5,6 +5,7 @@ using DuckDB.NET.Data;
 using Granary.Definitions;
 using Granary.Grains.Push;
 using Granary.Grains.Registry;
+using Granary.Grains.Client;
 using Granary.Hosting;
 using Granary.Online;
 using Granary.Online.Redis;

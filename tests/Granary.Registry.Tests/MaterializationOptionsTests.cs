@@ -1,4 +1,5 @@
 using Granary.Grains.Online;
+using Granary.Cli;
 using Granary.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
