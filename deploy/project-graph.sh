@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prints the project graph from the .csproj files, one edge a line ("from -> to", paths relative to the repository),
 # and exits 1 when an edge points outward: the gateway (gateway/) onto a store, hosting or the grain implementations;
-# a store onto another store; core onto anything; a production project onto tests/ or bench/.
+# a store onto another store (a store references core and at most the shared store libraries, which are not stores);
+# core onto anything; a production project onto tests/ or bench/.
 # Usage: deploy/project-graph.sh [--check-only]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -33,9 +34,11 @@ while read -r from _ to; do
       esac ;;
     stores/*)
       case "$to" in
-        stores/*) outward "$from -> $to" "a store references core only, never another store" ;;
+        # Shared store libraries: the embedded DuckDB engine both offline stores run on (no store interface, no registration).
+        stores/Granary.Offline.Engine) ;;
+        stores/*) outward "$from -> $to" "a store references core and shared store libraries only, never another store" ;;
         core/*) ;;
-        *) outward "$from -> $to" "a store references core only" ;;
+        *) outward "$from -> $to" "a store references core and shared store libraries only" ;;
       esac ;;
     core/*) outward "$from -> $to" "core references no other project" ;;
     grains/*|hosting/*|contracts/*|client/*)
@@ -52,6 +55,10 @@ done <<< "$edges"
 # The silo executable must not load test-only grains.
 if grep -q 'Granary.Grains.Diagnostics' silo/Granary.Silo/Granary.Silo.csproj; then
   outward "silo/Granary.Silo -> grains/Granary.Grains.Diagnostics" "diagnostics grains are for tests and benchmarks only"
+fi
+# A shared store library is not a store: it implements no store interface and registers nothing.
+if grep -rqE 'I(Offline|Online|Registry)Store(Provider)?\b|IServiceCollection' --include='*.cs' stores/Granary.Offline.Engine; then
+  outward "stores/Granary.Offline.Engine" "a shared store library implements no store interface and registers nothing"
 fi
 # No source file compiled into two projects by path.
 while read -r project; do

@@ -8,11 +8,12 @@ using System.Globalization;
 using Granary.Definitions;
 using Granary.Offline;
 using Granary.Offline.DuckDb;
+using Granary.Offline.Engine;
 
 if (args.Length == 2 && args[0] == "--sql")
 {
     // Times one statement in the benchmark's settings (for comparing SQL formulations by hand).
-    using var sqlStore = new DuckDbOfflineStore(new DuckDbOfflineStoreOptions { MemoryLimit = "4GB" });
+    using var sqlStore = new DuckDbOfflineStore(new DuckDbEngineOptions { MemoryLimit = "4GB" });
     using var sqlConnection = sqlStore.Connect();
     var sqlClock = Stopwatch.StartNew();
     var sqlRows = sqlConnection.ExecuteWithProgress(File.Exists(args[1]) ? File.ReadAllText(args[1]) : args[1], progress: null);
@@ -22,7 +23,7 @@ if (args.Length == 2 && args[0] == "--sql")
 
 var options = BenchOptions.Parse(args);
 Console.WriteLine($"Granary offline benchmark: {options.Entities:N0} entity rows, 3 views x {options.Rows:N0} rows, {options.Keys:N0} keys, memory_limit {options.MemoryLimit}, cache {options.Cache}");
-var storeOptions = new DuckDbOfflineStoreOptions { RepositoryPath = options.Cache, MemoryLimit = options.MemoryLimit, TempDirectory = Path.Combine(options.Cache, "spill") };
+var storeOptions = new DuckDbEngineOptions { RepositoryPath = options.Cache, MemoryLimit = options.MemoryLimit, TempDirectory = Path.Combine(options.Cache, "spill") };
 using var store = new DuckDbOfflineStore(storeOptions);
 using (var versionConnection = store.Connect())
     Console.WriteLine($"DuckDB {versionConnection.QueryScalar("SELECT version()")} (DuckDB.NET {typeof(DuckDB.NET.Data.DuckDBConnection).Assembly.GetName().Version}), {Environment.ProcessorCount} cores, .NET {Environment.Version}");

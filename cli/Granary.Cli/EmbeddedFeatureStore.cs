@@ -67,7 +67,7 @@ public sealed class EmbeddedFeatureStore : IAsyncDisposable
             silo.AddMemoryGrainStorageAsDefault();
             silo.UseInMemoryReminderService();
             silo.Services.AddGranaryStoreEngines();
-            silo.AddGranary(root);
+            silo.AddGranary(config);
             configure?.Invoke(silo);
         });
         var host = builder.Build();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Granary.Offline.DuckDb;
+using Granary.Offline.Engine;
 using Granary.Repository;
 
 namespace Granary.Cli;

@@ -19,16 +19,16 @@ namespace Granary.Hosting;
 public static class GranaryHostingExtensions
 {
     /// <summary>
-    /// Serves the feature repository at <paramref name="repositoryRoot"/> from this silo: options from its granary.yaml
-    /// (overridable by the configuration section <c>Granary</c>, validated at start-up), the stores they name, the grains'
-    /// services and the serializers for core's types. The registry schema is created before the silo becomes active.
-    /// Throws <see cref="RepositoryValidationException"/> (with file:line) when granary.yaml is not valid.
+    /// Serves the feature repository <paramref name="repository"/> (granary.yaml, loaded by the composition root with
+    /// <see cref="RepositoryConfig.Load"/>) from this silo: options from it (overridable by the configuration section
+    /// <c>Granary</c>, validated at start-up), the stores they name, the grains' services and the serializers for core's
+    /// types. The registry schema is created before the silo becomes active. Registration reads no file.
     /// </summary>
-    public static ISiloBuilder AddGranary(this ISiloBuilder silo, string repositoryRoot)
+    public static ISiloBuilder AddGranary(this ISiloBuilder silo, RepositoryConfig repository)
     {
-        var root = Path.GetFullPath(repositoryRoot);
-        var config = RepositoryConfig.Load(root);
-        silo.Services.AddGranaryOptions(config, root, silo.Configuration);
+        var root = repository.RepositoryRoot
+            ?? throw new ArgumentException("the repository configuration has no RepositoryRoot; load it with RepositoryConfig.Load(<repository folder>)", nameof(repository));
+        silo.Services.AddGranaryOptions(repository, root, silo.Configuration);
         silo.Services.AddSingleton(new TransformCatalog(TransformCacheFolder(root)));
         silo.Services.AddGranaryStores();
         silo.Services.AddGranarySerialization();

@@ -4,6 +4,7 @@ using Granary.Offline.Postgres;
 using Granary.Online.Redis;
 using Granary.Online.Sqlite;
 using Granary.Registry.Sql;
+using Granary.Repository;
 using System.Net;
 using Granary.Clustering.PostgreSql;
 using Microsoft.Extensions.Options;
@@ -32,6 +33,21 @@ public static class SiloHost
         {
             Console.Error.WriteLine(e.Message);
             return 2;
+        }
+
+        // granary.yaml is read here, by the program, so registering the silo's services reads no file.
+        RepositoryConfig? repository = null;
+        if (settings.Repo is { } repo)
+        {
+            try
+            {
+                repository = RepositoryConfig.Load(repo);
+            }
+            catch (RepositoryValidationException e)
+            {
+                Console.Error.WriteLine(e.Message);
+                return 2;
+            }
         }
 
         var builder = WebApplication.CreateBuilder(args.Where(a => a.Contains('=')).ToArray());
@@ -81,12 +97,12 @@ public static class SiloHost
                 silo.AddMemoryGrainStorageAsDefault();
             }
 
-            if (settings.Repo is { } repo)
+            if (repository is not null)
             {
                 // The feature store of repo/granary.yaml: its registry, offline and online stores, and the grains' services.
                 silo.Services.AddGranarySqlRegistryStores().AddGranarySqliteOnlineStore().AddGranaryRedisOnlineStore()
                     .AddGranaryDuckDbOfflineStore().AddGranaryPostgresOfflineStore();
-                silo.AddGranary(repo);
+                silo.AddGranary(repository);
             }
 
             silo.AddDashboard();

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using DuckDB.NET.Data;
 using Granary.Definitions;
 using Granary.Offline;
+using Granary.Offline.Engine;
 
 namespace Granary.Offline.DuckDb;
 
@@ -28,9 +29,9 @@ public sealed partial class DuckDbOfflineStore
     {
         batch.CheckShape();
         if (source is not FileSource file)
-            throw new OfflineAppendException($"source '{source.Name}' is a {ParquetSources.KindOf(source)} source; the DuckDB offline store appends to file (Parquet) sources only");
+            throw new OfflineAppendException($"source '{source.Name}' is a {OfflineSources.KindOf(source)} source; the DuckDB offline store appends to file (Parquet) sources only");
         if (batch.Rows.Count == 0) return 0;
-        var path = Path.GetFullPath(file.Path, _options.RepositoryPath ?? Directory.GetCurrentDirectory());
+        var path = Path.GetFullPath(file.Path, RepositoryPath ?? Directory.GetCurrentDirectory());
         var singleFile = File.Exists(path) || (!Directory.Exists(path) && path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase));
         var folder = singleFile ? Path.GetDirectoryName(path)! : path;
         Directory.CreateDirectory(folder);
@@ -86,7 +87,7 @@ public sealed partial class DuckDbOfflineStore
     private Dictionary<string, string>? ExistingColumns(DuckDBConnection connection, DataSource source, string path, bool singleFile)
     {
         if (singleFile ? !File.Exists(path) : !Directory.EnumerateFiles(path, "*.parquet", SearchOption.AllDirectories).Any()) return null;
-        return connection.Describe($"SELECT * FROM {ParquetSources.ReadExpression(source, _options.RepositoryPath)}")
+        return connection.Describe($"SELECT * FROM {ParquetSources.ReadExpression(source, RepositoryPath)}")
             .ToDictionary(c => c.Name, c => c.SqlType, StringComparer.Ordinal);
     }
 

@@ -3,49 +3,26 @@ using System.Runtime.CompilerServices;
 using DuckDB.NET.Data;
 using Granary.Definitions;
 using Granary.Offline;
+using Granary.Offline.Engine;
 
 namespace Granary.Offline.DuckDb;
 
 /// <summary>
 /// The embedded offline store: Parquet file sources read by DuckDB, point-in-time joins run as one SQL statement per
-/// retrieval and streamed to the output file by COPY. Memory is bounded by <see cref="DuckDbOfflineStoreOptions.MemoryLimit"/>
+/// retrieval and streamed to the output file by COPY. Memory is bounded by <see cref="DuckDbEngineOptions.MemoryLimit"/>
 /// (DuckDB spills to its temp directory beyond it). One database per store; one connection per operation.
 /// </summary>
 public sealed partial class DuckDbOfflineStore : IOfflineStore, IDisposable
 {
-    private readonly DuckDbOfflineStoreOptions _options;
-    private readonly Lock _connectLock = new();
-    // Keeps the in-memory database alive; every operation works on a connection duplicated from it.
-    private readonly DuckDBConnection _database;
+    private readonly DuckDbEngine _engine;
 
     /// <summary>Opens the store's in-memory DuckDB database with the given options.</summary>
-    public DuckDbOfflineStore(DuckDbOfflineStoreOptions? options = null)
-    {
-        _options = options ?? new DuckDbOfflineStoreOptions();
-        var settings = _options.ToDuckDbSettings();
-        Directory.CreateDirectory(settings["temp_directory"]);
-        var connectionString = new DuckDBConnectionStringBuilder { DataSource = DuckDBConnectionStringBuilder.InMemoryDataSource };
-        foreach (var (name, value) in settings) connectionString[name] = value;
-        _database = new DuckDBConnection(connectionString.ConnectionString);
-        _database.Open();
-    }
+    public DuckDbOfflineStore(DuckDbEngineOptions? options = null) => _engine = new DuckDbEngine(options ?? new DuckDbEngineOptions());
 
-    /// <summary>
-    /// Opens a new connection to the store's database, set to UTC (naive timestamps are read as UTC, zoned ones converted)
-    /// and with DuckDB's progress tracking on (read by <see cref="DuckDbConnectionExtensions.ExecuteWithProgress"/>, never printed).
-    /// Dispose it after use.
-    /// </summary>
-    public DuckDBConnection Connect()
-    {
-        DuckDBConnection connection;
-        lock (_connectLock)
-        {
-            connection = _database.Duplicate();
-            connection.Open();
-        }
-        connection.Execute("SET TimeZone = 'UTC'; SET enable_progress_bar = true; SET enable_progress_bar_print = false;");
-        return connection;
-    }
+    private string? RepositoryPath => _engine.Options.RepositoryPath;
+
+    /// <summary>Opens a new connection to the store's database (see <see cref="DuckDbEngine.Connect"/>). Dispose it after use.</summary>
+    public DuckDBConnection Connect() => _engine.Connect();
 
     /// <inheritdoc/>
     public bool CanRead(DataSource source) => source is FileSource;
@@ -54,7 +31,7 @@ public sealed partial class DuckDbOfflineStore : IOfflineStore, IDisposable
     public Task<IReadOnlyList<SourceColumn>> GetSourceSchemaAsync(DataSource source, CancellationToken cancellationToken = default)
     {
         using var connection = Connect();
-        var read = ParquetSources.ReadExpression(source, _options.RepositoryPath);
+        var read = ParquetSources.ReadExpression(source, RepositoryPath);
         IReadOnlyList<DuckDbColumn> columns;
         try
         {
@@ -77,8 +54,8 @@ public sealed partial class DuckDbOfflineStore : IOfflineStore, IDisposable
     {
         using var workspace = new RetrievalWorkspace(Connect);
         var (sources, keyTypes) = DescribeSources(workspace.Connection, request.Plan);
-        var entities = EntityTable.Load(workspace.Connection, request.Entities, workspace.EntityTable, _options.RepositoryPath, keyTypes, asView: true);
-        ValidateEntityColumns(request.Plan, entities);
+        var entities = EntityTable.Load(workspace.Connection, request.Entities, workspace.EntityTable, RepositoryPath, keyTypes, asView: true);
+        entities.ValidateFor(request.Plan);
         return PointInTimeJoinSql.Build(request.Plan, entities, sources, keepInternalColumns: request.Plan.OnDemandViews.Count > 0);
     }
 
@@ -88,8 +65,8 @@ public sealed partial class DuckDbOfflineStore : IOfflineStore, IDisposable
         using var workspace = new RetrievalWorkspace(Connect);
         progress?.Report(new("loading entities", 0, 0, 0));
         var (sources, keyTypes) = DescribeSources(workspace.Connection, request.Plan);
-        var entities = EntityTable.Load(workspace.Connection, request.Entities, workspace.EntityTable, _options.RepositoryPath, keyTypes, asView: true);
-        ValidateEntityColumns(request.Plan, entities);
+        var entities = EntityTable.Load(workspace.Connection, request.Entities, workspace.EntityTable, RepositoryPath, keyTypes, asView: true);
+        entities.ValidateFor(request.Plan);
         var onDemand = request.Plan.OnDemandViews.Count > 0;
         var sql = PointInTimeJoinSql.Build(request.Plan, entities, sources, keepInternalColumns: onDemand);
         var written = RetrievalOutputWriter.Write(workspace, request.Plan, entities, sql, request.OutputPath,
@@ -109,7 +86,7 @@ public sealed partial class DuckDbOfflineStore : IOfflineStore, IDisposable
         var keyTypes = new List<EntityKeyType>();
         foreach (var view in plan.Views)
         {
-            var read = ParquetSources.ReadExpression(view.Source, _options.RepositoryPath);
+            var read = ParquetSources.ReadExpression(view.Source, RepositoryPath);
             IReadOnlyList<DuckDbColumn> columns;
             try
             {
@@ -133,7 +110,7 @@ public sealed partial class DuckDbOfflineStore : IOfflineStore, IDisposable
                 .Select(k => k.JoinKey).ToHashSet(StringComparer.Ordinal);
             var eventColumn = TimeColumn(view.TimestampColumn, "timestamp field");
             var createdColumn = view.CreatedTimestampColumn is { } created ? TimeColumn(created, "created timestamp field") : null;
-            var order = createdColumn is null ? null : EventOrderEncoding.TryPlan(connection, read, eventColumn, createdColumn, ParquetSources.Fingerprint(view.Source, _options.RepositoryPath));
+            var order = createdColumn is null ? null : EventOrderEncoding.TryPlan(connection, read, eventColumn, createdColumn, ParquetSources.Fingerprint(view.Source, RepositoryPath));
             sources.Add(new ViewSource(read, eventColumn, createdColumn, narrow, order));
             foreach (var key in view.JoinKeys)
             {
@@ -145,30 +122,12 @@ public sealed partial class DuckDbOfflineStore : IOfflineStore, IDisposable
         return (sources, keyTypes);
     }
 
-    /// <summary>Checks that every join-key column is in the entity dataframe and no output name collides with one of its columns.</summary>
-    internal static void ValidateEntityColumns(HistoricalRetrievalPlan plan, EntityTable entities)
-    {
-        foreach (var view in plan.Views)
-        {
-            foreach (var key in view.JoinKeys)
-            {
-                if (!entities.Has(key.EntityColumn))
-                    throw new HistoricalRetrievalException($"entity dataframe has no column '{key.EntityColumn}', which feature view '{view.NameToUse}' joins on (join key '{key.JoinKey}'); columns: {entities.ColumnList}");
-            }
-        }
-        foreach (var output in plan.OutputColumns)
-        {
-            if (entities.Has(output))
-                throw new HistoricalRetrievalException($"feature column '{output}' collides with the entity dataframe column of the same name; rename the column or use full feature names");
-        }
-    }
-
     /// <inheritdoc/>
     public async IAsyncEnumerable<LatestFeatureRow> ReadLatestRowsAsync(LatestRowsQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await Task.Yield();
         using var connection = Connect();
-        var read = ParquetSources.ReadExpression(query.Source, _options.RepositoryPath);
+        var read = ParquetSources.ReadExpression(query.Source, RepositoryPath);
         var keys = query.JoinKeys.Select(k => Sql.Identifier(OfflineSources.StoredColumn(query.Source, k))).ToList();
         var columns = connection.Describe($"SELECT * FROM {read}");
         DuckDbColumn Column(string name) => columns.FirstOrDefault(c => c.Name == name)
@@ -215,5 +174,5 @@ public sealed partial class DuckDbOfflineStore : IOfflineStore, IDisposable
     }
 
     /// <summary>Closes the database (connections from <see cref="Connect"/> must be disposed first).</summary>
-    public void Dispose() => _database.Dispose();
+    public void Dispose() => _engine.Dispose();
 }

@@ -3,6 +3,7 @@ using Granary.Repository;
 using Granary.Stores;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Granary.Offline.Engine;
 
 namespace Granary.Offline.DuckDb;
 
@@ -26,6 +27,6 @@ public static class DuckDbOfflineStoreRegistration
     {
         public OfflineStoreKind Kind => OfflineStoreKind.DuckDb;
         public bool ServesFileSources => true;
-        public IOfflineStore Create(StoreSettings settings) => new DuckDbOfflineStore(new DuckDbOfflineStoreOptions { RepositoryPath = settings.RepositoryRoot });
+        public IOfflineStore Create(StoreSettings settings) => new DuckDbOfflineStore(new DuckDbEngineOptions { RepositoryPath = settings.RepositoryRoot });
     }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using DuckDB.NET.Data;
+using Granary.Offline.Engine;
 
 namespace Granary.Offline.DuckDb;
 

@@ -2,6 +2,7 @@ using DuckDB.NET.Data;
 using Granary.Definitions;
 using Granary.FeatureHealth;
 using ValueType = Granary.Definitions.ValueType;
+using Granary.Offline.Engine;
 
 namespace Granary.Offline.DuckDb;
 

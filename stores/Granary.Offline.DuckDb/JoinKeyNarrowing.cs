@@ -1,4 +1,5 @@
 using DuckDB.NET.Data;
+using Granary.Offline.Engine;
 
 namespace Granary.Offline.DuckDb;
 

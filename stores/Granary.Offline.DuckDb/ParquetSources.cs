@@ -1,5 +1,6 @@
 using Granary.Definitions;
 using Granary.Offline;
+using Granary.Offline.Engine;
 
 namespace Granary.Offline.DuckDb;
 
@@ -10,7 +11,7 @@ internal static class ParquetSources
     public static string ReadExpression(DataSource source, string? repositoryPath)
     {
         if (source is not FileSource file)
-            throw new HistoricalRetrievalException($"source '{source.Name}' is a {KindOf(source)} source; the DuckDB offline store reads file (Parquet) sources only");
+            throw new HistoricalRetrievalException($"source '{source.Name}' is a {OfflineSources.KindOf(source)} source; the DuckDB offline store reads file (Parquet) sources only");
         var path = Path.GetFullPath(file.Path, repositoryPath ?? Directory.GetCurrentDirectory());
         if (Directory.Exists(path))
             return $"read_parquet({Sql.Literal(Path.Combine(path, "**", "*.parquet"))}, union_by_name = true)";
@@ -43,14 +44,4 @@ internal static class ParquetSources
             return null;
         }
     }
-
-    /// <summary>A short name of a source's kind for messages.</summary>
-    public static string KindOf(DataSource source) => source switch
-    {
-        FileSource => "file",
-        PostgresSource => "PostgreSQL",
-        PushSource => "push",
-        RequestSource => "request",
-        _ => source.GetType().Name,
-    };
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using Granary.Offline;
+using Granary.Offline.Engine;
 
 namespace Granary.Offline.DuckDb;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Granary.Definitions;
 using Granary.Offline;
-using Granary.Offline.DuckDb;
+using Granary.Offline.Engine;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -22,7 +22,7 @@ public sealed partial class PostgresOfflineStore
         if (source is not PostgresSource { Table: { Length: > 0 } table })
             throw new OfflineAppendException(source is PostgresSource
                     ? $"PostgreSQL source '{source.Name}' is a query; pushes can only append to a table source"
-                    : $"source '{source.Name}' is a {ParquetSources.KindOf(source)} source; the PostgreSQL offline store appends to PostgreSQL table sources only",
+                    : $"source '{source.Name}' is a {OfflineSources.KindOf(source)} source; the PostgreSQL offline store appends to PostgreSQL table sources only",
                 "point the push source's batch source at a table");
         if (rows.Rows.Count == 0) return 0;
         await using var pg = await OpenAsync(cancellationToken);

@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 using DuckDB.NET.Data;
 using Granary.Definitions;
 using Granary.Offline;
-using Granary.Offline.DuckDb;
+using Granary.Offline.Engine;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -19,13 +19,13 @@ public sealed partial class PostgresOfflineStore : IOfflineStore, IDisposable
 {
     private const string EntityTableName = "granary_entities";
     private readonly PostgresOfflineStoreOptions _options;
-    private readonly DuckDbOfflineStore _duckDb;
+    private readonly DuckDbEngine _duckDb;
 
     /// <summary>Creates the store; no connection is opened until used.</summary>
     public PostgresOfflineStore(PostgresOfflineStoreOptions options)
     {
         _options = options;
-        _duckDb = new DuckDbOfflineStore(options.DuckDb);
+        _duckDb = new DuckDbEngine(options.DuckDb);
     }
 
     /// <inheritdoc/>
@@ -88,7 +88,7 @@ public sealed partial class PostgresOfflineStore : IOfflineStore, IDisposable
         var keyTypes = new List<EntityKeyType>();
         foreach (var view in plan.Views) keyTypes.AddRange(await ValidateSourceAsync(pg, view, cancellationToken));
         var entities = EntityTable.Load(duck, request.Entities, workspace.EntityTable, _options.DuckDb.RepositoryPath, keyTypes);
-        DuckDbOfflineStore.ValidateEntityColumns(plan, entities);
+        entities.ValidateFor(plan);
 
         progress?.Report(new("uploading entities", 0, entities.RowCount, 0));
         await UploadEntitiesAsync(duck, pg, plan, entities, cancellationToken);

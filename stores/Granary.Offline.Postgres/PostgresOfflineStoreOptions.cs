@@ -1,4 +1,4 @@
-using Granary.Offline.DuckDb;
+using Granary.Offline.Engine;
 
 namespace Granary.Offline.Postgres;
 
@@ -12,5 +12,5 @@ public sealed class PostgresOfflineStoreOptions
     public int FetchBatchRows { get; set; } = 8192;
 
     /// <summary>The embedded DuckDB used to read entity files and write the result (memory limit, temp directory).</summary>
-    public DuckDbOfflineStoreOptions DuckDb { get; set; } = new();
+    public DuckDbEngineOptions DuckDb { get; set; } = new();
 }

@@ -1,4 +1,4 @@
-using Granary.Offline.DuckDb;
+using Granary.Offline.Engine;
 using Granary.Repository;
 using Granary.Stores;
 using Microsoft.Extensions.DependencyInjection;
@@ -23,7 +23,7 @@ public static class PostgresOfflineStoreRegistration
         public IOfflineStore Create(StoreSettings settings) => new PostgresOfflineStore(new PostgresOfflineStoreOptions
         {
             ConnectionString = settings.ConnectionString!,
-            DuckDb = new DuckDbOfflineStoreOptions { RepositoryPath = settings.RepositoryRoot },
+            DuckDb = new DuckDbEngineOptions { RepositoryPath = settings.RepositoryRoot },
         });
     }
 }

@@ -1,7 +1,7 @@
 using System.Text;
 using Granary.Definitions;
 using Granary.Offline;
-using Granary.Offline.DuckDb;
+using Granary.Offline.Engine;
 
 namespace Granary.Offline.Postgres;
 
@@ -21,7 +21,7 @@ internal static class PostgresPointInTimeJoinSql
         PostgresSource { Query: { Length: > 0 } query } => $"({query})",
         PostgresSource { Table: { Length: > 0 } table } => table,
         PostgresSource => throw new HistoricalRetrievalException($"PostgreSQL source '{source.Name}' has neither a table nor a query; set one"),
-        _ => throw new HistoricalRetrievalException($"source '{source.Name}' is a {ParquetSources.KindOf(source)} source; the PostgreSQL offline store reads PostgreSQL sources only"),
+        _ => throw new HistoricalRetrievalException($"source '{source.Name}' is a {OfflineSources.KindOf(source)} source; the PostgreSQL offline store reads PostgreSQL sources only"),
     };
 
     /// <summary>The join over entity table <paramref name="entityTable"/> (row id, entity time, join-key columns); returns the row id and every planned feature column.</summary>

@@ -4,6 +4,7 @@ using Feast.Types;
 using Granary.Gateway.V1;
 using Granary.Grains.Historical;
 using Granary.Offline.DuckDb;
+using Granary.Offline.Engine;
 using Granary.Testing;
 using Grpc.Core;
 using Value = Feast.Types.Value;

@@ -44,6 +44,7 @@ public sealed class ThreeSiloCluster : IAsyncDisposable
         Directory.CreateDirectory(repositoryRoot);
         var yaml = Path.Combine(repositoryRoot, RepositoryConfig.FileName);
         if (!File.Exists(yaml)) await File.WriteAllTextAsync(yaml, granaryYaml);
+        var repository = RepositoryConfig.Load(repositoryRoot);
         var builder = new InProcessTestClusterBuilder(3);
         builder.ConfigureSilo((_, silo) =>
         {
@@ -52,7 +53,7 @@ public sealed class ThreeSiloCluster : IAsyncDisposable
             silo.UseInMemoryReminderService();
             silo.Services.AddGranarySqlRegistryStores().AddGranarySqliteOnlineStore().AddGranaryRedisOnlineStore()
                 .AddGranaryDuckDbOfflineStore().AddGranaryPostgresOfflineStore();
-            silo.AddGranary(repositoryRoot);
+            silo.AddGranary(repository);
         });
         builder.ConfigureClient(client => client.AddGranaryClient());
         var cluster = builder.Build();

@@ -2,6 +2,7 @@ using DuckDB.NET.Data;
 using Granary.Definitions;
 using Granary.Offline;
 using Granary.Offline.DuckDb;
+using Granary.Offline.Engine;
 using Granary.Offline.Postgres;
 using Npgsql;
 using ValueType = Granary.Definitions.ValueType;
@@ -31,7 +32,7 @@ public sealed class OfflineAppendTests : IDisposable
         Directory.CreateDirectory(folder);
         // The existing file stores driver_id as INTEGER and a naive timestamp: the appended file must match.
         Query($"COPY (SELECT 1::INTEGER AS driver_id, TIMESTAMP '2024-01-01 00:00:00' AS event_timestamp, 0.5 AS conv_rate, [1, 2]::BIGINT[] AS tags) TO '{folder}/old.parquet' (FORMAT parquet)");
-        using var store = new DuckDbOfflineStore(new DuckDbOfflineStoreOptions { RepositoryPath = _root });
+        using var store = new DuckDbOfflineStore(new DuckDbEngineOptions { RepositoryPath = _root });
         var source = new FileSource { Name = "stats", Path = "stats", TimestampField = "event_timestamp" };
 
         Assert.Equal(2, await store.AppendRowsAsync(source, Rows((2, Day.AddHours(1), 0.25, [3]), (3, Day.AddHours(2), 0.75, []))));
@@ -49,7 +50,7 @@ public sealed class OfflineAppendTests : IDisposable
     {
         var file = Path.Combine(_root, "stats.parquet");
         Query($"COPY (SELECT 1::BIGINT AS driver_id, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS event_timestamp, 0.5 AS conv_rate, 7 AS other, [1]::BIGINT[] AS tags) TO '{file}' (FORMAT parquet)");
-        using var store = new DuckDbOfflineStore(new DuckDbOfflineStoreOptions { RepositoryPath = _root });
+        using var store = new DuckDbOfflineStore(new DuckDbEngineOptions { RepositoryPath = _root });
         var source = new FileSource { Name = "stats", Path = "stats.parquet", TimestampField = "event_timestamp" };
 
         await Task.WhenAll(Enumerable.Range(0, 4).Select(i => store.AppendRowsAsync(source, Rows((10 + i, Day.AddHours(i), 0.1 * i, [i])))));
@@ -67,7 +68,7 @@ public sealed class OfflineAppendTests : IDisposable
         // about half of the runs of this loop. The store turns that cache off; this is the pattern of a push rewriting a
         // single-file source while other connections read its schema.
         var file = Path.Combine(_root, "hot.parquet");
-        using var store = new DuckDbOfflineStore(new DuckDbOfflineStoreOptions { RepositoryPath = _root });
+        using var store = new DuckDbOfflineStore(new DuckDbEngineOptions { RepositoryPath = _root });
         using (var setup = store.Connect())
         {
             Assert.Equal("false", setup.QueryScalar("SELECT current_setting('enable_external_file_cache')::VARCHAR"));

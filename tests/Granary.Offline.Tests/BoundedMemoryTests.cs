@@ -1,6 +1,7 @@
 using Granary.Definitions;
 using Granary.Offline;
 using Granary.Offline.DuckDb;
+using Granary.Offline.Engine;
 using Xunit;
 
 namespace Granary.Offline.Tests;
@@ -27,7 +28,7 @@ public sealed class BoundedMemoryTests : IDisposable
                       FROM range(1200000) t(i)) TO {Sql.Literal(Path.Combine(_folder, "entities.parquet"))} (FORMAT parquet, ROW_GROUP_SIZE 10000);
                 """);
         }
-        using var store = new DuckDbOfflineStore(new DuckDbOfflineStoreOptions { RepositoryPath = _folder, MemoryLimit = "128MB", TempDirectory = spill, Threads = 1 });
+        using var store = new DuckDbOfflineStore(new DuckDbEngineOptions { RepositoryPath = _folder, MemoryLimit = "128MB", TempDirectory = spill, Threads = 1 });
         var registry = new RegistrySnapshot
         {
             Project = "memory",
@@ -68,7 +69,7 @@ public sealed class BoundedMemoryTests : IDisposable
                       FROM range({rows}) t(i)) TO {Sql.Literal(Path.Combine(_folder, "entities.parquet"))} (FORMAT parquet, ROW_GROUP_SIZE 20000);
                 """);
         }
-        using var store = new DuckDbOfflineStore(new DuckDbOfflineStoreOptions { RepositoryPath = _folder, MemoryLimit = "128MB", TempDirectory = Path.Combine(_folder, "spill"), Threads = 1 });
+        using var store = new DuckDbOfflineStore(new DuckDbEngineOptions { RepositoryPath = _folder, MemoryLimit = "128MB", TempDirectory = Path.Combine(_folder, "spill"), Threads = 1 });
         var registry = new RegistrySnapshot
         {
             Project = "memory",

@@ -1,6 +1,7 @@
 using Granary.Definitions;
 using Granary.Offline;
 using Granary.Offline.DuckDb;
+using Granary.Offline.Engine;
 using Xunit;
 
 namespace Granary.Offline.Tests;
@@ -13,7 +14,7 @@ public sealed class DuckDbOfflineStoreTests : IDisposable
     private readonly DuckDbOfflineStore _store;
 
     public DuckDbOfflineStoreTests() =>
-        _store = new DuckDbOfflineStore(new DuckDbOfflineStoreOptions { RepositoryPath = _folder, MemoryLimit = "512MB", Threads = 2 });
+        _store = new DuckDbOfflineStore(new DuckDbEngineOptions { RepositoryPath = _folder, MemoryLimit = "512MB", Threads = 2 });
 
     private static readonly Entity Driver = new() { Name = "driver", JoinKey = "driver_id" };
 

@@ -1,6 +1,7 @@
 using Granary.Definitions;
 using Granary.Offline;
 using Granary.Offline.DuckDb;
+using Granary.Offline.Engine;
 using Xunit;
 
 namespace Granary.Offline.Tests;
@@ -12,7 +13,7 @@ public sealed class DuckDbPointInTimePropertyTests : IDisposable
     private readonly DuckDbOfflineStore _store;
 
     public DuckDbPointInTimePropertyTests() =>
-        _store = new DuckDbOfflineStore(new DuckDbOfflineStoreOptions { RepositoryPath = _folder, MemoryLimit = "512MB", Threads = 2 });
+        _store = new DuckDbOfflineStore(new DuckDbEngineOptions { RepositoryPath = _folder, MemoryLimit = "512MB", Threads = 2 });
 
     private PointInTimeScenario Scenario(int seed, int entityRowCount = 150)
     {

@@ -1,6 +1,7 @@
 using Granary.Definitions;
 using Granary.Offline;
 using Granary.Offline.DuckDb;
+using Granary.Offline.Engine;
 using Xunit;
 
 namespace Granary.Offline.Tests;
@@ -18,7 +19,7 @@ public sealed class EntityDataFrameParsingTests : IDisposable
     private readonly DuckDbOfflineStore _store;
 
     public EntityDataFrameParsingTests() =>
-        _store = new DuckDbOfflineStore(new DuckDbOfflineStoreOptions { RepositoryPath = _folder, MemoryLimit = "512MB", Threads = 2 });
+        _store = new DuckDbOfflineStore(new DuckDbEngineOptions { RepositoryPath = _folder, MemoryLimit = "512MB", Threads = 2 });
 
     /// <summary>View "stats" over driver 1 with one row per hour of 2024-03-01; the value is the hour (UTC).</summary>
     private RegistrySnapshot HourlyRegistry(string path = "stats.parquet")

@@ -1,6 +1,7 @@
 using Granary.Definitions;
 using Granary.Offline;
 using Granary.Offline.DuckDb;
+using Granary.Offline.Engine;
 using Xunit;
 
 namespace Granary.Offline.Tests;
@@ -17,7 +18,7 @@ public sealed class EventOrderEncodingTests : IDisposable
     private readonly DuckDbOfflineStore _store;
 
     public EventOrderEncodingTests() =>
-        _store = new DuckDbOfflineStore(new DuckDbOfflineStoreOptions { RepositoryPath = _folder, MemoryLimit = "512MB", Threads = 2 });
+        _store = new DuckDbOfflineStore(new DuckDbEngineOptions { RepositoryPath = _folder, MemoryLimit = "512MB", Threads = 2 });
 
     /// <summary>Source rows: (key, event, created or null, value).</summary>
     private sealed record SourceRow(long Key, DateTime Event, DateTime? Created, double Value);

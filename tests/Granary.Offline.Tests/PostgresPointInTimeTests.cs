@@ -1,6 +1,7 @@
 using Granary.Definitions;
 using Granary.Offline;
 using Granary.Offline.DuckDb;
+using Granary.Offline.Engine;
 using Granary.Offline.Postgres;
 using Xunit;
 
@@ -20,7 +21,7 @@ public sealed class PostgresPointInTimeTests : IClassFixture<PostgresSchemaFixtu
         _store = new PostgresOfflineStore(new PostgresOfflineStoreOptions
         {
             ConnectionString = database.ConnectionString,
-            DuckDb = new DuckDbOfflineStoreOptions { MemoryLimit = "512MB", Threads = 2 },
+            DuckDb = new DuckDbEngineOptions { MemoryLimit = "512MB", Threads = 2 },
         });
     }
 

@@ -1,5 +1,6 @@
 using DuckDB.NET.Data;
 using Granary.Offline.DuckDb;
+using Granary.Offline.Engine;
 
 namespace Granary.Offline.Tests;
 

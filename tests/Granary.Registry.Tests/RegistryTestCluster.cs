@@ -2,6 +2,7 @@ using Granary.Cli;
 using Granary.Grains.Registry;
 using Granary.Grains.Client;
 using Granary.Hosting;
+using Granary.Repository;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime;
@@ -28,11 +29,12 @@ public sealed class RegistryTestCluster : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        var repository = RepositoryConfig.Load(_repo.Root);
         var builder = new InProcessTestClusterBuilder(3);
         builder.ConfigureSilo((_, silo) =>
         {
             silo.Services.AddGranaryStoreEngines();
-            silo.AddGranary(_repo.Root);
+            silo.AddGranary(repository);
             silo.AddMemoryGrainStorageAsDefault();
         });
         builder.ConfigureClient(client => client.AddGranaryClient());

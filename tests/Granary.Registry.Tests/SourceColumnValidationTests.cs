@@ -2,6 +2,7 @@ using Granary.Cli;
 using Granary.Offline;
 using Granary.Hosting;
 using Granary.Offline.DuckDb;
+using Granary.Offline.Engine;
 using Granary.Offline.Postgres;
 using Granary.Repository;
 using Npgsql;
@@ -31,7 +32,7 @@ public sealed class SourceColumnValidationTests : IDisposable, IClassFixture<Pos
     private async Task ValidateAsync()
     {
         var repository = _repo.Load();
-        var duckDb = new DuckDbOfflineStore(new DuckDbOfflineStoreOptions { RepositoryPath = _repo.Root });
+        var duckDb = new DuckDbOfflineStore(new DuckDbEngineOptions { RepositoryPath = _repo.Root });
         _stores.Add(duckDb);
         var stores = new List<IOfflineStore> { duckDb };
         if (repository.Config.OfflineStore.ConnectionString is { } pg)

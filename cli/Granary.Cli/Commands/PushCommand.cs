@@ -6,6 +6,7 @@ using ClientPushTarget = Granary.Client.PushTarget;
 using Granary.Grains.Push;
 using Granary.Grains.Registry;
 using Granary.Offline.DuckDb;
+using Granary.Offline.Engine;
 using Granary.Push;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;

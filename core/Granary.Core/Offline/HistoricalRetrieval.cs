@@ -61,7 +61,7 @@ public static class OutputFiles
         System.IO.Path.GetExtension(path).Equals(".csv", StringComparison.OrdinalIgnoreCase) ? OutputFormat.Csv : OutputFormat.Parquet;
 }
 
-/// <summary>Finds the batch source a view reads offline.</summary>
+/// <summary>Finds the batch source a view reads offline, and names source kinds for messages.</summary>
 public static class OfflineSources
 {
     /// <summary>The view's source, or for a push source its batch source; throws naming the missing source.</summary>
@@ -88,4 +88,14 @@ public static class OfflineSources
         }
         return definitionName;
     }
+
+    /// <summary>A short name of a source's kind for messages.</summary>
+    public static string KindOf(DataSource source) => source switch
+    {
+        FileSource => "file",
+        PostgresSource => "PostgreSQL",
+        PushSource => "push",
+        RequestSource => "request",
+        _ => source.GetType().Name,
+    };
 }

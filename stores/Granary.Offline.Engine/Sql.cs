@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Granary.Offline.DuckDb;
+namespace Granary.Offline.Engine;
 
 /// <summary>Quoting for SQL text built by the offline stores (DuckDB and PostgreSQL share the ANSI rules used here).</summary>
 public static class Sql

@@ -3,14 +3,14 @@ using System.Text;
 using Granary.Definitions;
 using Granary.Offline;
 
-namespace Granary.Offline.DuckDb;
+namespace Granary.Offline.Engine;
 
 /// <summary>
 /// Writes a joined result to the output file with DuckDB's COPY (Parquet or CSV), applying on-demand views on the way:
 /// their inputs are streamed chunk by chunk through the compiled transforms and the outputs appended (through a second
 /// connection) to a staging table, so no step holds the whole result in .NET memory, whatever the number of rows.
 /// </summary>
-internal static class RetrievalOutputWriter
+public static class RetrievalOutputWriter
 {
     /// <summary>
     /// Writes the result of <paramref name="joinQuery"/> (a SELECT with internal columns when the plan has on-demand views,

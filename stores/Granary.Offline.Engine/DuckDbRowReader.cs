@@ -2,7 +2,7 @@ using System.Collections;
 using System.Numerics;
 using DuckDB.NET.Data;
 
-namespace Granary.Offline.DuckDb;
+namespace Granary.Offline.Engine;
 
 /// <summary>
 /// Reads a streamed DuckDB result row by row, with values mapped to the CLR types Granary uses everywhere: BOOLEAN bool;

@@ -1,7 +1,7 @@
-namespace Granary.Offline.DuckDb;
+namespace Granary.Offline.Engine;
 
-/// <summary>Settings of the embedded DuckDB offline store.</summary>
-public sealed class DuckDbOfflineStoreOptions
+/// <summary>Settings of the embedded DuckDB engine (<see cref="DuckDbEngine"/>) that the offline stores run on.</summary>
+public sealed class DuckDbEngineOptions
 {
     /// <summary>Folder that relative file-source paths are resolved against (the feature repository). Default: the working directory.</summary>
     public string? RepositoryPath { get; set; }

@@ -1,6 +1,6 @@
 using DuckDB.NET.Data;
 
-namespace Granary.Offline.DuckDb;
+namespace Granary.Offline.Engine;
 
 /// <summary>
 /// One retrieval's DuckDB session: its connection, the names of its scratch tables, and a second connection for writes
@@ -8,11 +8,12 @@ namespace Granary.Offline.DuckDb;
 /// flushing on the streaming connection, which it does every 204,800 rows, closes the stream). Disposing drops the on-demand
 /// table and closes the connection, which takes its temporary tables and views with it.
 /// </summary>
-internal sealed class RetrievalWorkspace : IDisposable
+public sealed class RetrievalWorkspace : IDisposable
 {
     private static long _lastId;
     private readonly Func<DuckDBConnection> _connect;
 
+    /// <summary>Opens the session's connection with <paramref name="connect"/> (e.g. <see cref="DuckDbEngine.Connect"/>), which also opens its writer connections.</summary>
     public RetrievalWorkspace(Func<DuckDBConnection> connect)
     {
         _connect = connect;
@@ -41,6 +42,7 @@ internal sealed class RetrievalWorkspace : IDisposable
     /// <summary>A second connection to the same database, for appending while <see cref="Connection"/> streams.</summary>
     public DuckDBConnection OpenWriter() => _connect();
 
+    /// <summary>Drops the on-demand table and closes the connection.</summary>
     public void Dispose()
     {
         try

@@ -3,10 +3,10 @@ using DuckDB.NET.Data;
 using Granary.Definitions;
 using Granary.Offline;
 
-namespace Granary.Offline.DuckDb;
+namespace Granary.Offline.Engine;
 
 /// <summary>A column as DuckDB describes it: its name and SQL type (e.g. <c>BIGINT</c>, <c>TIMESTAMP WITH TIME ZONE</c>, <c>DOUBLE[]</c>).</summary>
-internal sealed record DuckDbColumn(string Name, string SqlType)
+public sealed record DuckDbColumn(string Name, string SqlType)
 {
     /// <summary>Whether the column holds a date or timestamp.</summary>
     public bool IsTime => DuckDbTypeMap.IsTime(SqlType);
@@ -17,7 +17,7 @@ internal sealed record DuckDbColumn(string Name, string SqlType)
 /// microseconds (UTC), and how CLR values are appended. The PostgreSQL store has its own map and meets this one only
 /// through <see cref="Definitions.ValueType"/>.
 /// </summary>
-internal static class DuckDbTypeMap
+public static class DuckDbTypeMap
 {
     private const long TicksPerMicrosecond = TimeSpan.TicksPerMillisecond / 1000;
 

@@ -1,16 +1,16 @@
 using DuckDB.NET.Data;
 using Granary.Offline;
 
-namespace Granary.Offline.DuckDb;
+namespace Granary.Offline.Engine;
 
 /// <summary>The type a join-key column of the entity dataframe must have, and why (for the error when a value does not fit).</summary>
-internal sealed record EntityKeyType(string EntityColumn, Definitions.ValueType Type, string Reason);
+public sealed record EntityKeyType(string EntityColumn, Definitions.ValueType Type, string Reason);
 
 /// <summary>
 /// The entity dataframe as a DuckDB relation: its columns, the column chosen as the entity timestamp, and the expression
 /// that numbers its rows in input order (<c>rowid</c> of a loaded table, or <see cref="RowNumberColumn"/> of a view).
 /// </summary>
-internal sealed record EntityTable(string TableName, IReadOnlyList<DuckDbColumn> Columns, string TimestampColumn, long RowCount, string RowNumber = "rowid")
+public sealed record EntityTable(string TableName, IReadOnlyList<DuckDbColumn> Columns, string TimestampColumn, long RowCount, string RowNumber = "rowid")
 {
     /// <summary>The Parquet row number a view over the entity file carries (DuckDB's <c>file_row_number</c>, renamed).</summary>
     public const string RowNumberColumn = "__granary_row_number";
@@ -35,6 +35,24 @@ internal sealed record EntityTable(string TableName, IReadOnlyList<DuckDbColumn>
 
     /// <summary>The column names, comma-separated, for messages.</summary>
     public string ColumnList => string.Join(", ", Columns.Select(c => c.Name));
+
+    /// <summary>Checks that every join-key column of <paramref name="plan"/> is in the dataframe and no output name collides with one of its columns.</summary>
+    public void ValidateFor(HistoricalRetrievalPlan plan)
+    {
+        foreach (var view in plan.Views)
+        {
+            foreach (var key in view.JoinKeys)
+            {
+                if (!Has(key.EntityColumn))
+                    throw new HistoricalRetrievalException($"entity dataframe has no column '{key.EntityColumn}', which feature view '{view.NameToUse}' joins on (join key '{key.JoinKey}'); columns: {ColumnList}");
+            }
+        }
+        foreach (var output in plan.OutputColumns)
+        {
+            if (Has(output))
+                throw new HistoricalRetrievalException($"feature column '{output}' collides with the entity dataframe column of the same name; rename the column or use full feature names");
+        }
+    }
 
     /// <summary>
     /// Loads an entity dataframe (Parquet, CSV or inline rows) into temporary table <paramref name="tableName"/>, adding
@@ -185,7 +203,7 @@ internal sealed record EntityTable(string TableName, IReadOnlyList<DuckDbColumn>
     }
 
     // The join-key columns whose type differs from the key's (a column the dataframe lacks is reported with the plan's
-    // message by DuckDbOfflineStore.ValidateEntityColumns).
+    // message by ValidateFor).
     private static List<EntityKeyType> KeyConversions(IReadOnlyList<DuckDbColumn> columns, IReadOnlyList<EntityKeyType> keyTypes) =>
         keyTypes.DistinctBy(k => k.EntityColumn).Where(key =>
         {

@@ -1,6 +1,6 @@
 using DuckDB.NET.Data;
 
-namespace Granary.Offline.DuckDb;
+namespace Granary.Offline.Engine;
 
 /// <summary>
 /// Short forms for running SQL on a DuckDB.NET connection, and the one place that runs a long statement with a progress
@@ -49,7 +49,7 @@ public static class DuckDbConnectionExtensions
     /// Runs a statement with a small result (<c>COPY ... TO</c>, <c>CREATE TABLE AS</c>) on the calling thread, reporting
     /// DuckDB's progress estimate (0-100) about every 100 ms on a timer thread, and interrupting the statement when
     /// <paramref name="cancellationToken"/> fires (then <see cref="OperationCanceledException"/> is thrown).
-    /// Returns the rows changed; for COPY, the rows written. Needs <c>enable_progress_bar</c> (set by <see cref="DuckDbOfflineStore.Connect"/>) for progress.
+    /// Returns the rows changed; for COPY, the rows written. Needs <c>enable_progress_bar</c> (set by <see cref="DuckDbEngine.Connect"/>) for progress.
     /// </summary>
     public static long ExecuteWithProgress(this DuckDBConnection connection, string sql, Action<double>? progress, CancellationToken cancellationToken = default)
     {
@@ -88,7 +88,7 @@ public static class DuckDbConnectionExtensions
     }
 
     /// <summary>The columns (name and DuckDB SQL type, e.g. <c>TIMESTAMP WITH TIME ZONE</c>) a query would return, without running it.</summary>
-    internal static IReadOnlyList<DuckDbColumn> Describe(this DuckDBConnection connection, string query)
+    public static IReadOnlyList<DuckDbColumn> Describe(this DuckDBConnection connection, string query)
     {
         using var reader = connection.QueryRows($"DESCRIBE SELECT * FROM ({query})");
         var columns = new List<DuckDbColumn>();
