@@ -36,6 +36,9 @@ public static class FeastRegistryMapper
 
     private static readonly ConditionalWeakTable<RegistrySnapshot, FeastRegistry> Mapped = new();
 
+    // A JSON string is a valid Python string literal; relaxed escaping keeps quotes in names readable (no \u0027).
+    private static readonly JsonSerializerOptions PythonString = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>The Feast registry of <paramref name="snapshot"/>, mapped on first use and shared by every later read of the same version.</summary>
     public static FeastRegistry Get(RegistrySnapshot snapshot) => Mapped.GetValue(snapshot, static s => new FeastRegistry(s, Map(s)));
 
@@ -252,7 +255,7 @@ public static class FeastRegistryMapper
         var name = PythonName(view.Transform);
         var message = $"on-demand feature view '{view.Name}' is computed by Granary's C# transform '{view.Transform}' on the server; " +
                       "read it with get_online_features through Granary (online_store type remote)";
-        var body = $"def {name}(inputs):\n    raise RuntimeError({JsonSerializer.Serialize(message)})\n";
+        var body = $"def {name}(inputs):\n    raise RuntimeError({JsonSerializer.Serialize(message, PythonString)})\n";
         return new UserDefinedFunctionV2 { Name = name, BodyText = body, Mode = "python" };
     }
 
