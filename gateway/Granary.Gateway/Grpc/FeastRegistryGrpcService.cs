@@ -43,6 +43,12 @@ public sealed class FeastRegistryGrpcService(RegistryCache registry, IOptions<Ga
         return true;
     }
 
+    private static void AddTagged<T>(RepeatedField<T> into, IEnumerable<T> items, Func<T, MapField<string, string>> tags, MapField<string, string> wanted)
+    {
+        foreach (var item in items)
+            if (HasTags(tags(item), wanted)) into.Add(item);
+    }
+
     private static RpcException ReadOnly(string method) => new(new Status(StatusCode.Unimplemented,
         $"{method}: Granary's registry is read-only over Feast's registry API; change definitions in the feature repository's YAML and run 'granary apply'"));
 
@@ -93,8 +99,7 @@ public sealed class FeastRegistryGrpcService(RegistryCache registry, IOptions<Ga
     public override async Task<ListEntitiesResponse> ListEntities(ListEntitiesRequest request, ServerCallContext context)
     {
         var response = new ListEntitiesResponse();
-        foreach (var entity in (await ReadAsync(request.Project)).Registry.Entities)
-            if (HasTags(entity.Spec.Tags, request.Tags)) response.Entities.Add(entity);
+        AddTagged(response.Entities, (await ReadAsync(request.Project)).Registry.Entities, e => e.Spec.Tags, request.Tags);
         return response;
     }
 
@@ -106,8 +111,7 @@ public sealed class FeastRegistryGrpcService(RegistryCache registry, IOptions<Ga
     public override async Task<ListDataSourcesResponse> ListDataSources(ListDataSourcesRequest request, ServerCallContext context)
     {
         var response = new ListDataSourcesResponse();
-        foreach (var source in (await ReadAsync(request.Project)).Registry.DataSources)
-            if (HasTags(source.Tags, request.Tags)) response.DataSources.Add(source);
+        AddTagged(response.DataSources, (await ReadAsync(request.Project)).Registry.DataSources, s => s.Tags, request.Tags);
         return response;
     }
 
@@ -121,8 +125,7 @@ public sealed class FeastRegistryGrpcService(RegistryCache registry, IOptions<Ga
     public override async Task<ListFeatureViewsResponse> ListFeatureViews(ListFeatureViewsRequest request, ServerCallContext context)
     {
         var response = new ListFeatureViewsResponse();
-        foreach (var view in (await ReadAsync(request.Project)).Registry.FeatureViews)
-            if (HasTags(view.Spec.Tags, request.Tags)) response.FeatureViews.Add(view);
+        AddTagged(response.FeatureViews, (await ReadAsync(request.Project)).Registry.FeatureViews, v => v.Spec.Tags, request.Tags);
         return response;
     }
 
@@ -134,8 +137,7 @@ public sealed class FeastRegistryGrpcService(RegistryCache registry, IOptions<Ga
     public override async Task<ListOnDemandFeatureViewsResponse> ListOnDemandFeatureViews(ListOnDemandFeatureViewsRequest request, ServerCallContext context)
     {
         var response = new ListOnDemandFeatureViewsResponse();
-        foreach (var view in (await ReadAsync(request.Project)).Registry.OnDemandFeatureViews)
-            if (HasTags(view.Spec.Tags, request.Tags)) response.OnDemandFeatureViews.Add(view);
+        AddTagged(response.OnDemandFeatureViews, (await ReadAsync(request.Project)).Registry.OnDemandFeatureViews, v => v.Spec.Tags, request.Tags);
         return response;
     }
 
