@@ -17,7 +17,7 @@ namespace Granary.Gateway;
 public static partial class GatewayEndpoints
 {
     /// <summary>
-    /// Maps Feast's REST API, the push endpoints (when built with the push grain), both gRPC services, the gRPC health
+    /// Maps Feast's REST API, the push endpoints (when built with the push grain), the gRPC services (Feast serving and registry, Granary), the gRPC health
     /// service, server reflection, <c>/metrics</c>, and the feature catalog (API, UI, Orleans dashboard).
     /// </summary>
     public static IEndpointRouteBuilder MapGranaryGateway(this IEndpointRouteBuilder app)
@@ -27,6 +27,7 @@ public static partial class GatewayEndpoints
         MapPush(app);
         app.MapGrpcService<FeastServingGrpcService>();
         app.MapGrpcService<GranaryGrpcService>();
+        app.MapGrpcService<FeastRegistryGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapGranaryCatalog();
