@@ -11,24 +11,27 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 // Push throughput. One command (Release; Redis from GRANARY_TEST_REDIS: eval "$(deploy/test-services.sh env)"):
-//   dotnet run -c Release --project bench/Granary.Bench.Online -- push [--rows 100000] [--batch 1000] [--entities 20000] [--pushers 4] [--store redis|sqlite]
+//   dotnet run -c Release --project bench/Granary.Bench.Online -- push [--rows 100000] [--batch 1000] [--entities 20000] [--pushers 4] [--store redis|sqlite] [--rounds 3]
 // An embedded silo (one process) serves a fresh repository: one entity, a push source over a Parquet folder, one view
 // with 4 features. Rows carry typed values (as a C# producer sends them) and unique event ids. Printed per mode, rows/s:
 //   baseline          the same rows written straight to the online store (IOnlineStore.WriteAsync, same batch size)
-//   online            push grain: validation, event-id claims, one EntityGrain call per entity of each batch
+//   online            push grain: validation, event-id claims, one store write per batch, the written rows handed to each silo
 //   online, no ids    the same without an event-id column (no claims)
 //   offline           push grain: validation, claims, one new Parquet file per batch
 //   online_and_offline
-// --pushers batches are in flight at once.
+// --pushers batches are in flight at once. Every round runs the baseline and each mode again (newer rows each time); the
+// summary gives per mode the median rate and the median of its per-round ratio to that round's baseline, which a shared,
+// busy machine disturbs less than one run.
 var mode = args.FirstOrDefault() ?? "";
 int Option(string name, int fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() is { } v ? int.Parse(v) : fallback;
 string Text(string name, string fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
 if (mode != "push")
 {
-    Console.Error.WriteLine("usage: Granary.Bench.Online push [--rows N] [--batch N] [--entities N] [--pushers N] [--store redis|sqlite]");
+    Console.Error.WriteLine("usage: Granary.Bench.Online push [--rows N] [--batch N] [--entities N] [--pushers N] [--store redis|sqlite] [--rounds N]");
     return 2;
 }
 var (rows, batch, entities, pushers, storeKind) = (Option("--rows", 100_000), Option("--batch", 1000), Option("--entities", 20_000), Option("--pushers", 4), Text("--store", "redis"));
+var rounds = Option("--rounds", 3);
 
 var root = Directory.CreateTempSubdirectory("granary-bench-push-").FullName;
 var project = "bench" + Guid.NewGuid().ToString("N")[..8];
@@ -113,19 +116,41 @@ try
     var warm = Batches(eventIds: true, PushMode.Online);
     foreach (var b in warm.Take(3)) await grain.PushAsync(b);
 
-    var baselineBatches = Batches(eventIds: false, PushMode.Online);
-    var baselineRows = baselineBatches.Select(b => b.Rows.Select(r => new OnlineRow(EntityKey.Create(project, "driver_id", ((long)r[0]!).ToString()), "stats", (DateTimeOffset)r[1]!, null,
-        new Dictionary<string, object?> { ["f1"] = r[2], ["f2"] = r[3], ["f3"] = r[4], ["f4"] = r[5] })).ToList()).ToArray();
-    var baseline = await Run("baseline (store only)", b => onlineStore.WriteAsync(baselineRows[b]), baselineRows.Length);
-
-    foreach (var (name, ids, to) in new[] { ("online", true, PushMode.Online), ("online, no event ids", false, PushMode.Online), ("offline", true, PushMode.Offline), ("online_and_offline", true, PushMode.OnlineAndOffline) })
+    var modes = new[] { ("online", true, PushMode.Online), ("online, no event ids", false, PushMode.Online), ("offline", true, PushMode.Offline), ("online_and_offline", true, PushMode.OnlineAndOffline) };
+    var rates = new Dictionary<string, List<double>>();
+    var ratios = new Dictionary<string, List<double>>();
+    for (var r = 1; r <= rounds; r++)
     {
-        var batches = Batches(ids, to);
-        var accepted = 0L;
-        var rate = await Run(name, async b => Interlocked.Add(ref accepted, (await grain.PushAsync(batches[b])).RowsAccepted), batches.Length);
-        if (accepted != rows) throw new InvalidOperationException($"{name}: {accepted} of {rows} rows accepted");
-        if (to != PushMode.Offline) Console.WriteLine($"  {"",-22} {rate / baseline,10:P0} of the baseline");
+        Console.WriteLine($"round {r} of {rounds}");
+        var baselineBatches = Batches(eventIds: false, PushMode.Online);
+        var baselineRows = baselineBatches.Select(b => b.Rows.Select(r => new OnlineRow(EntityKey.Create(project, "driver_id", ((long)r[0]!).ToString()), "stats", (DateTimeOffset)r[1]!, null,
+            new Dictionary<string, object?> { ["f1"] = r[2], ["f2"] = r[3], ["f3"] = r[4], ["f4"] = r[5] })).ToList()).ToArray();
+        var baseline = await Run("baseline (store only)", b => onlineStore.WriteAsync(baselineRows[b]), baselineRows.Length);
+        rates.TryAdd("baseline (store only)", []);
+        rates["baseline (store only)"].Add(baseline);
+
+        foreach (var (name, ids, to) in modes)
+        {
+            var batches = Batches(ids, to);
+            var accepted = 0L;
+            var rate = await Run(name, async b => Interlocked.Add(ref accepted, (await grain.PushAsync(batches[b])).RowsAccepted), batches.Length);
+            if (accepted != rows) throw new InvalidOperationException($"{name}: {accepted} of {rows} rows accepted");
+            rates.TryAdd(name, []);
+            rates[name].Add(rate);
+            if (to == PushMode.Offline) continue;
+            Console.WriteLine($"  {"",-22} {rate / baseline,10:P0} of the baseline");
+            ratios.TryAdd(name, []);
+            ratios[name].Add(rate / baseline);
+        }
     }
+    static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+    Console.WriteLine($"median of {rounds} rounds:");
+    foreach (var (name, list) in rates)
+        Console.WriteLine($"  {name,-22} {Median(list),10:N0} rows/s" + (ratios.TryGetValue(name, out var ratio) ? $"  {Median(ratio),6:P0} of the baseline" : ""));
     return 0;
 }
 finally

@@ -68,6 +68,14 @@ public sealed class RedisOnlineStore : IOnlineStore
         return out
         """;
 
+    // Commits each key: 'c' for ARGV[1] ms, whoever held it (the caller's rows are stored).
+    private const string CommitScript = """
+        for i = 1, #KEYS do
+          redis.call('SET', KEYS[i], 'c', 'PX', ARGV[1])
+        end
+        return #KEYS
+        """;
+
     // Deletes each key that still holds ARGV[1] (this attempt's pending value): committed ids and other attempts' stay.
     private const string ReleaseScript = """
         local n = 0
@@ -80,9 +88,10 @@ public sealed class RedisOnlineStore : IOnlineStore
     /// <summary>Rows per script call: enough to make the per-command cost small, few enough not to stall Redis.</summary>
     private const int RowsPerCall = 128;
 
-    private static readonly string[] Scripts = [WriteScript, ClaimScript, ReleaseScript];
+    private static readonly string[] Scripts = [WriteScript, ClaimScript, CommitScript, ReleaseScript];
     private static readonly byte[] WriteScriptSha1 = Sha1Of(WriteScript);
     private static readonly byte[] ClaimScriptSha1 = Sha1Of(ClaimScript);
+    private static readonly byte[] CommitScriptSha1 = Sha1Of(CommitScript);
     private static readonly byte[] ReleaseScriptSha1 = Sha1Of(ReleaseScript);
     private const long MicrosFromYearOneToUnixEpoch = 62_135_596_800_000_000;
 
@@ -314,15 +323,11 @@ public sealed class RedisOnlineStore : IOnlineStore
     public async Task CommitEventIdsAsync(string scope, IReadOnlyList<string> eventIds, TimeSpan window, CancellationToken cancellationToken = default)
     {
         OnlineEventIds.CheckArguments(scope, eventIds, window);
-        var batch = _redis.GetDatabase().CreateBatch();
-        // One SET per key: in Redis Cluster the ids of a scope spread over slots. Committing is unconditional: the caller's
-        // rows are stored, whoever else holds the id.
-        var tasks = eventIds.Distinct(StringComparer.Ordinal).Select(id => batch.StringSetAsync(EventKeyOf(scope, id), "c", window)).ToArray();
-        var what = $"could not commit {eventIds.Count} event ids of scope '{scope}'";
-        Send(batch, what);
-        await WaitAllAsync(tasks, cancellationToken).ConfigureAwait(false);
-        foreach (var t in tasks)
-            if (!t.IsCompletedSuccessfully) throw Unavailable(what, t.Exception?.InnerException);
+        var (keys, _) = DistinctKeys(scope, eventIds, new EventIdClaim[eventIds.Count]);
+        RedisValue windowMs = Math.Max(1, (long)Math.Ceiling(window.TotalMilliseconds));
+        // A few script calls per batch rather than one SET per id; chunks keep to one hash slot on Redis Cluster.
+        await EvaluateAsync(CommitScriptSha1, Chunk(keys), chunk => (chunk.Select(i => keys[i]).ToArray(), [windowMs]),
+            $"could not commit {eventIds.Count} event ids of scope '{scope}'", cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>

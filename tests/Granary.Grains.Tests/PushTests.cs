@@ -158,6 +158,46 @@ public abstract class PushTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_push_through_any_silo_is_read_back_at_once_through_entity_grains_already_active_on_every_silo()
+    {
+        // 30 drivers: their entity grains spread over the three silos. Reading first activates them with what the store held.
+        var drivers = Enumerable.Range(100, 30).Select(d => (long)d).ToList();
+        foreach (var d in drivers) Assert.Equal(FeatureStatus.NotFound, (await ReadAsync(d)).Status);
+        for (var round = 1; round <= 3; round++)
+        {
+            var rate = round / 10.0;
+            var batch = Batch([.. drivers.Select(d => Row(d, Day.AddHours(round), rate + d, round, $"rw-{round}-{d}"))]);
+            Assert.Equal(drivers.Count, (await PushAsync(SiloGrains(round - 1), batch, PushMode.Online)).OnlineRowsApplied);
+            // Acknowledged, so every cached entity already holds the pushed row: no waiting.
+            foreach (var d in drivers)
+            {
+                var read = await ReadAsync(d);
+                Assert.Equal(rate + d, read.Rate);
+                Assert.Equal(Day.AddHours(round), read.Event);
+            }
+        }
+        // An older row pushed later is ignored by the store, and the caches do not take it either.
+        var older = Batch([.. drivers.Select(d => Row(d, Day.AddHours(2), -1.0, 0, $"rw-old-{d}"))]);
+        Assert.Equal(drivers.Count, (await PushAsync(SiloGrains(2), older, PushMode.Online)).RowsIgnoredAsOlder);
+        foreach (var d in drivers) Assert.Equal(0.3 + d, (await ReadAsync(d)).Rate);
+    }
+
+    [Fact]
+    public async Task A_push_does_not_activate_entity_grains_and_an_entity_activated_later_reads_the_pushed_row()
+    {
+        var management = _cluster.Grains.GetGrain<IManagementGrain>(0);
+        async Task<int> EntityActivations() => (await management.GetSimpleGrainStatistics())
+            .Where(s => s.GrainType.Contains(typeof(EntityGrain).FullName!, StringComparison.Ordinal)).Sum(s => s.ActivationCount);
+        var before = await EntityActivations();
+        var batch = Batch([.. Enumerable.Range(200, 50).Select(d => Row(d, Day.AddHours(1), d / 1000.0, d, $"idle-{d}"))]);
+        Assert.Equal(50, (await PushAsync(_cluster.Grains, batch, PushMode.Online)).OnlineRowsApplied);
+        Assert.Equal(before, await EntityActivations());
+        Assert.Equal(0.2, (await ReadAsync(200)).Rate);
+        // The count sees entity grains: the read activated one.
+        Assert.Equal(before + 1, await EntityActivations());
+    }
+
+    [Fact]
     public async Task An_offline_push_is_seen_by_historical_retrieval_and_not_online()
     {
         var result = await PushAsync(_cluster.Grains, Batch(Row(1, Day.AddHours(6), 0.77, 7, "h-1")), PushMode.Offline);

@@ -38,6 +38,7 @@ public static class GranaryGrainsExtensions
         services.TryAddSingleton<OfflineStoreSelector>();
         // Online tier: per-silo cache epochs (materialization invalidates them through the silo-pinned grain), materialization defaults (checked at start-up).
         services.TryAddSingleton<OnlineCacheEpochs>();
+        services.TryAddSingleton<ActiveEntityCaches>();
         services.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
         services.AddOptions<MaterializationOptions>().BindConfiguration(MaterializationOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MaterializationOptions>>(new ProblemsValidator<MaterializationOptions>(o => o.Problems())));

@@ -8,27 +8,41 @@ namespace Granary.Grains.Online;
 /// <summary>
 /// One entity key: the newest row of each feature view over it, cached from the online store (the last-known-good layer
 /// while the store is down), evaluated per read against the view's ttl and freshness SLA at the silo's clock.
-/// Writes go to the store first (which enforces newest-wins), then to the cache.
+/// Writes go to the store first (which enforces newest-wins), then to the cache. Rows written past the grain (a push writes
+/// the store for many entities at once) arrive through the silo's <see cref="ActiveEntityCaches"/> and are taken in at the
+/// start of the next call, under the same newest-wins rule.
 /// </summary>
 [GrainType("entity")]
 public sealed partial class EntityGrain(
-    IOnlineStore store, RegistryCache registry, OnlineCacheEpochs epochs, TimeProvider time, ILogger<EntityGrain> logger) : Grain, IEntityGrain
+    IOnlineStore store, RegistryCache registry, OnlineCacheEpochs epochs, ActiveEntityCaches caches, TimeProvider time, ILogger<EntityGrain> logger)
+    : Grain, IEntityGrain
 {
     private readonly Dictionary<string, CachedView> _views = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ViewRules> _rules = new(StringComparer.Ordinal);
     private RegistrySnapshot? _rulesOf;
     private EntityKey _key = null!;
+    private EntityMailbox _mailbox = null!;
 
     /// <inheritdoc/>
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _key = EntityKey.Parse(this.GetPrimaryKeyString());
+        // Before the first load: a row written after this point is either posted here or seen by the load.
+        _mailbox = caches.Join(_key.Canonical);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        caches.Leave(_key.Canonical, _mailbox);
         return Task.CompletedTask;
     }
 
     /// <inheritdoc/>
     public Task<EntityReadReply> ReadAsync(EntityReadRequest request)
     {
+        TakePosted();
         // The steady state (snapshot cached, every view cached at its current epoch) answers without an await.
         var snapshot = registry.GetAsync(_key.Project);
         if (!snapshot.IsCompletedSuccessfully || !AllCached(request.Views)) return ReadLoadingAsync(snapshot, request);
@@ -99,6 +113,7 @@ public sealed partial class EntityGrain(
     /// <inheritdoc/>
     public async Task<bool[]> WriteAsync(EntityWrite write)
     {
+        TakePosted();
         var snapshot = await registry.GetAsync(_key.Project);
         var rows = new OnlineRow[write.Rows.Length];
         for (var r = 0; r < rows.Length; r++)
@@ -118,22 +133,34 @@ public sealed partial class EntityGrain(
         var applied = new bool[rows.Length];
         for (var r = 0; r < rows.Length; r++)
         {
-            var row = rows[r];
             applied[r] = outcomes[r] == OnlineWriteOutcome.Applied;
-            if (applied[r])
-            {
-                // Applied means the store now holds this row: it is the newest, whatever was cached.
-                var cached = _views.TryGetValue(row.FeatureView, out var c) ? c : null;
-                if (cached?.Row is null || row.CompareVersion(cached.Row) >= 0)
-                    _views[row.FeatureView] = new CachedView(row, epochs.Current(_key.Project, row.FeatureView));
-            }
-            else
-            {
-                // The store holds something newer than this row, which the cache may not have seen: reload on next read.
-                _views.Remove(row.FeatureView);
-            }
+            Remember(rows[r], applied[r], epochs.Current(_key.Project, rows[r].FeatureView));
         }
         return applied;
+    }
+
+    /// <summary>Takes in the rows written past this grain since its last call, in the order they were posted.</summary>
+    private void TakePosted()
+    {
+        if (_mailbox.Take() is not { } posted) return;
+        foreach (var p in posted) Remember(p.Row.ToOnlineRow(_key), p.Applied, p.Epoch);
+    }
+
+    /// <summary>Brings the cache in line with a row the store applied (or ignored as older) at cache epoch <paramref name="epoch"/>.</summary>
+    private void Remember(OnlineRow row, bool applied, long epoch)
+    {
+        if (applied)
+        {
+            // Applied means the store held this row at that moment; a newer one cached meanwhile stays (newest-wins, as in the store).
+            var cached = _views.TryGetValue(row.FeatureView, out var c) ? c : null;
+            if (cached?.Row is null || row.CompareVersion(cached.Row) >= 0)
+                _views[row.FeatureView] = new CachedView(row, epoch);
+        }
+        else
+        {
+            // The store holds something newer than this row, which the cache may not have seen: reload on next read.
+            _views.Remove(row.FeatureView);
+        }
     }
 
     /// <summary>Loads the views not cached, or cached before the view's last invalidation, in one store read.</summary>

@@ -13,15 +13,16 @@ namespace Granary.Grains.Push;
 
 /// <summary>
 /// Runs pushes on the silo that receives them: validates with core's <see cref="PushValidator"/>, claims event ids as
-/// pending in the online store (durable, shared by every silo), writes each entity's rows in one <see cref="IEntityGrain"/>
-/// call (all entities at once, so active grains' caches follow), appends offline last, and commits the ids only once every
-/// write succeeded. Only committed ids make a retry's rows duplicates; a retry meeting ids pending under another attempt
+/// pending in the online store (durable, shared by every silo), writes the batch's online rows in one pipelined store write
+/// (newest-wins enforced by the store), hands the written rows to every silo so the entity grains active there update their
+/// caches, appends offline last, and commits the ids only once every write succeeded. Only committed ids make a retry's rows duplicates; a retry meeting ids pending under another attempt
 /// waits for that attempt (or takes over when its lease lapses), so no push is acknowledged before its rows are stored.
 /// </summary>
 // Reentrant: the grain keeps no state between calls, so one activation may run many pushes while they wait on the stores.
 [GrainType("push"), StatelessWorker, Reentrant]
 public sealed partial class PushGrain(
-    IOnlineStore onlineStore, IEnumerable<IOfflineStore> offlineStores, RegistryCache registry, IOptions<PushOptions> options, ILogger<PushGrain> logger)
+    IOnlineStore onlineStore, IEnumerable<IOfflineStore> offlineStores, RegistryCache registry, IClusterMembershipService membership,
+    IOptions<PushOptions> options, ILogger<PushGrain> logger)
     : Grain, IPushGrain
 {
     /// <inheritdoc/>
@@ -61,7 +62,7 @@ public sealed partial class PushGrain(
         long appended;
         try
         {
-            (applied, ignored) = request.To.WritesOnline() ? await WriteOnlineAsync(pushed, kept) : (0, 0);
+            (applied, ignored) = request.To.WritesOnline() ? await WriteOnlineAsync(project, pushed, kept) : (0, 0);
             if (offline is not null && kept.Count > 0)
             {
                 // Renews the lease before the append (one append per id): an attempt slower than its lease may have been
@@ -172,30 +173,68 @@ public sealed partial class PushGrain(
         }
     }
 
-    /// <summary>One grain call per entity with all its rows (in batch order, so the store keeps the newest), every entity at once.</summary>
-    private async Task<(int Applied, int Ignored)> WriteOnlineAsync(ValidatedPush pushed, List<int> kept)
+    /// <summary>
+    /// Writes the kept rows of every online view in one store write (batch order, so the store keeps the newest of an entity's
+    /// rows), then tells every silo, so that no entity grain answers from a cache older than what was written.
+    /// </summary>
+    private async Task<(int Applied, int Ignored)> WriteOnlineAsync(string project, ValidatedPush pushed, List<int> kept)
     {
-        var perEntity = new Dictionary<string, List<EntityWriteRow>>(StringComparer.Ordinal);
+        var rows = new List<OnlineRow>(kept.Count);
         foreach (var target in pushed.Plan.Targets)
         {
             if (!target.View.Online) continue;
             foreach (var r in kept)
             {
                 var row = pushed.OnlineRowOf(r, target);
-                if (!perEntity.TryGetValue(row.Entity.Canonical, out var rows)) perEntity[row.Entity.Canonical] = rows = [];
-                rows.Add(EntityWriteRow.From(row));
+                OnlineValueTypes.Check(row, target.View);
+                rows.Add(row);
             }
         }
-        var calls = new List<Task<bool[]>>(perEntity.Count);
-        foreach (var (entity, rows) in perEntity)
-            calls.Add(GrainFactory.GetGrain<IEntityGrain>(entity).WriteAsync(new EntityWrite([.. rows])));
-        var outcomes = await Task.WhenAll(calls);
-        var (applied, ignored) = (0, 0);
-        foreach (var outcome in outcomes)
-            foreach (var ok in outcome)
-                if (ok) applied++; else ignored++;
-        return (applied, ignored);
+        if (rows.Count == 0) return (0, 0);
+        var outcomes = await onlineStore.WriteAsync(rows);
+        var entities = new string[rows.Count];
+        var written = new EntityWriteRow[rows.Count];
+        var applied = new bool[rows.Count];
+        var count = 0;
+        for (var i = 0; i < rows.Count; i++)
+        {
+            entities[i] = rows[i].Entity.Canonical;
+            written[i] = EntityWriteRow.From(rows[i]);
+            applied[i] = outcomes[i] == OnlineWriteOutcome.Applied;
+            if (applied[i]) count++;
+        }
+        await TellSilosAsync(new WrittenRows(project, entities, written, applied));
+        return (count, rows.Count - count);
     }
+
+    /// <summary>
+    /// Hands the written rows to every active silo's <see cref="ISiloOnlineCacheGrain"/> (one call per silo, its active entity
+    /// grains follow). A silo that cannot be told fails the push (retriable; the rows are stored, a retry rewrites them
+    /// harmlessly), unless it has left the cluster meanwhile: its grains are gone with it.
+    /// </summary>
+    private async Task TellSilosAsync(WrittenRows written)
+    {
+        var silos = ActiveSilos();
+        var calls = silos.Select(silo => GrainFactory.GetGrain<ISiloOnlineCacheGrain>(silo.ToParsableString()).RowsWrittenAsync(written)).ToArray();
+        try
+        {
+            await Task.WhenAll(calls);
+        }
+        catch (Exception)
+        {
+            var active = ActiveSilos();
+            var untold = silos.Where((silo, i) => !calls[i].IsCompletedSuccessfully && active.Contains(silo)).ToList();
+            if (untold.Count == 0) return;
+            var cause = calls.First(c => c.IsFaulted).Exception!.InnerException!;
+            LogSiloNotTold(logger, untold.Count, cause);
+            throw new OnlineStoreUnavailableException(
+                $"the online rows of a push to '{written.Project}' are stored, but silo {untold[0]} could not be told to refresh its entity caches ({cause.GetType().Name}); " +
+                "the push is not acknowledged; retry it");
+        }
+    }
+
+    private List<SiloAddress> ActiveSilos()
+        => membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress).ToList();
 
     private async Task ReleaseAsync(string scope, List<string> ids, string attempt, Exception cause)
     {
@@ -223,6 +262,9 @@ public sealed partial class PushGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A push to {Scope} stored its rows but could not commit its {Count} event ids; they lapse with their lease, so a retry after that is stored again")]
     private static partial void LogCommitFailed(ILogger logger, int count, string scope, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A push stored its online rows but could not tell {Count} active silos to refresh their entity caches; the push fails")]
+    private static partial void LogSiloNotTold(ILogger logger, int count, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A push failed: the online store is unavailable")]
     private static partial void LogStoreUnavailable(ILogger logger, Exception exception);
