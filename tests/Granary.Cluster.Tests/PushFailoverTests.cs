@@ -73,7 +73,7 @@ public sealed class PushFailoverTests(ITestOutputHelper output) : IAsyncLifetime
                 $"SELECT status FROM granary_membership WHERE cluster_id = '{_clusterId}'").Count(s => s == (int)SiloStatus.Active) == 3,
             TimeSpan.FromSeconds(120), "three Active silo processes");
         Assert.False(_silos.Any(s => s.HasExited), "a silo exited at start:\n" + string.Join("\n---\n", _silos.Select(s => s.Output)));
-        _client = await InProcessSilos.StartPostgresClientAsync(_clusterId, _database.ConnectionString, client => client.AddGranaryClient());
+        _client = await InProcessSilos.StartPostgresClientAsync(_clusterId, _database.ConnectionString);
         var grains = _client.Services.GetRequiredService<IGrainFactory>();
         Exception? lastApplyError = null;
         await Eventually.WaitUntil(async () =>
