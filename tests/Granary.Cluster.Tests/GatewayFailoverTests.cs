@@ -238,7 +238,7 @@ public sealed class GatewayFailoverTests(ITestOutputHelper output) : IAsyncLifet
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         var ids = string.Join(",", Enumerable.Range(1, RowsPerRead));
         using var response = await http.PostAsync($"{RestUrl}/get-online-features",
-            new StringContent($$"""{"features":["stats:trips"],"entities":{"driver_id":[{{ids}}]}}""", Encoding.UTF8, "application/json"));
+            new StringContent($$$"""{"features":["stats:trips"],"entities":{"driver_id":[{{{ids}}}]}}""", Encoding.UTF8, "application/json"));
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"REST read during the outage answered {(int)response.StatusCode}: {body}");
         return body;

@@ -25,7 +25,9 @@ internal static class StatsRepository
                 catch (Exception e)
                 {
                     lastError = e;
-                    return false;
+                    // A call that timed out may still have applied: then the registry is at version 1 and a retry would conflict.
+                    try { return (await grains.GetGrain<IRegistryGrain>(project).GetSnapshotAsync()).Version >= 1; }
+                    catch (Exception) { return false; }
                 }
             }, TimeSpan.FromSeconds(60), "the cluster to take the registry");
         }
