@@ -56,13 +56,18 @@ public sealed class GatewayFailoverTests(ITestOutputHelper output) : IAsyncLifet
             $"project: {_project}\nonline_store:\n  type: redis\n  connection_string: \"{_redis.Endpoint},connectTimeout=2000,asyncTimeout=5000,syncTimeout=5000\"\n"
             + $"endpoints:\n  rest: 127.0.0.1:{_ports[0]}\n  grpc: 127.0.0.1:{_ports[1]}\n  web: 127.0.0.1:{_ports[2]}\n");
         StatsRepository.WriteBatchSourceSchema(_repo);
+        // One silo at a time, each Active before the next joins: three joining at once on a busy machine can miss each
+        // other's 1 s probes and vote a newcomer dead before the test begins.
         for (var i = 0; i < 3; i++)
+        {
             _silos.Add(SiloProcess.Start("--cluster-id", _clusterId, "--name", $"silo-{i}", "--postgres", _database.ConnectionString, "--repo", _repo));
-        await Eventually.WaitUntil(
-            () => _silos.Any(s => s.HasExited) || _database.QueryOrEmpty<int>(
-                $"SELECT status FROM granary_membership WHERE cluster_id = '{_clusterId}'").Count(s => s == (int)SiloStatus.Active) == 3,
-            StartLimit, "three Active silo processes");
-        Assert.False(_silos.Any(s => s.HasExited), "a silo exited at start:\n" + SiloOutput());
+            var active = i + 1;
+            await Eventually.WaitUntil(
+                () => _silos.Any(s => s.HasExited) || _database.QueryOrEmpty<int>(
+                    $"SELECT status FROM granary_membership WHERE cluster_id = '{_clusterId}'").Count(s => s == (int)SiloStatus.Active) == active,
+                StartLimit, $"{active} Active silo processes");
+            Assert.False(_silos.Any(s => s.HasExited), "a silo exited at start:\n" + SiloOutput());
+        }
         await StatsRepository.ApplyAsync(_clusterId, _database.ConnectionString, _project);
 
         _gateway = GatewayProcess.Start($"--Granary:RepositoryRoot={_repo}", $"--Granary:Gateway:Cluster:ConnectionString={_database.ConnectionString}",
