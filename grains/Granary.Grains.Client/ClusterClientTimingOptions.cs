@@ -12,13 +12,14 @@ public sealed class ClusterClientTimingOptions
     /// <summary>The configuration section these options bind from.</summary>
     public const string Section = "Granary:Client";
 
-    /// <summary>Default of <see cref="ResponseTimeout"/>: 5 s.</summary>
-    public static readonly TimeSpan DefaultResponseTimeout = TimeSpan.FromSeconds(5);
+    /// <summary>Default of <see cref="ResponseTimeout"/>: 3 s.</summary>
+    public static readonly TimeSpan DefaultResponseTimeout = TimeSpan.FromSeconds(3);
 
     /// <summary>
     /// How long a grain call waits for its answer before it fails with a <see cref="TimeoutException"/> (Orleans'
     /// <c>ClientMessagingOptions.ResponseTimeout</c>; Orleans: 30 s). Calls that legitimately run longer (a materialization
-    /// run, parity, the registry long poll) carry their own <c>[ResponseTimeout]</c>. Default 5 s.
+    /// run, parity, the registry long poll) carry their own <c>[ResponseTimeout]</c>. Default 3 s: a call in flight on a
+    /// silo that dies (a push, say) fails within 5 s of the caller's start, as the SDK's own 2 s default deadline expects.
     /// </summary>
     public TimeSpan ResponseTimeout { get; set; } = DefaultResponseTimeout;
 
