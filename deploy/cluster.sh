@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs a three-silo Granary cluster on Orleans on 127.0.0.1: PostgreSQL membership and reminders (Granary's schema,
 # applied by the silos), Redis grain state, the Orleans dashboard on each silo's HTTP port.
-# Usage: deploy/cluster.sh start|status|stop
+# Usage: deploy/cluster.sh start [--repo DIR]|status|stop
+#   --repo DIR             the feature repository (its granary.yaml) every silo serves; default $GRANARY_REPO. Without
+#                          one the silos form a cluster that serves no features (only the diagnostics grains)
 #   GRANARY_TEST_POSTGRES  Npgsql connection string of a PostgreSQL server to use (database granary_cluster is
 #                          created there); unset: own PostgreSQL on $GRANARY_CLUSTER_PG_PORT (15433)
 #   GRANARY_TEST_REDIS     host:port of a Redis to use; unset: own Redis on $GRANARY_CLUSTER_REDIS_PORT (16380)
@@ -43,6 +45,22 @@ active_count() {
 }
 
 start() {
+  local repo=${GRANARY_REPO:-}
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --repo) [ $# -ge 2 ] || { echo "--repo needs a directory" >&2; exit 2; }; repo=$2; shift 2 ;;
+      *) echo "unknown option '$1'; usage: $0 start [--repo DIR]" >&2; exit 2 ;;
+    esac
+  done
+  local repo_args=()
+  if [ -n "$repo" ]; then
+    [ -f "$repo/granary.yaml" ] || { echo "--repo '$repo' has no granary.yaml; create one with 'granary init <dir>'" >&2; exit 2; }
+    repo=$(cd "$repo" && pwd)
+    repo_args=(--repo "$repo")
+    echo "feature repository: $repo"
+  else
+    echo "no feature repository (--repo DIR or GRANARY_REPO): the silos will serve no features" >&2
+  fi
   mkdir -p "$state"
   if [ -z "${GRANARY_TEST_POSTGRES:-}" ] || [ -z "${GRANARY_TEST_REDIS:-}" ]; then own_services start >/dev/null; fi
   psql_db -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$database'" | grep -q 1 \
@@ -55,7 +73,7 @@ start() {
       echo "silo-$i already running (pid $(cat "$pidfile"))"; continue
     fi
     nohup dotnet "$silo_dll" --port $((11111 + i)) --gateway-port $((30000 + i)) --http-port $((8080 + i)) \
-      --cluster-id "$cluster_id" --name "silo-$i" --postgres "$postgres" --redis "$redis" >"$state/silo-$i.log" 2>&1 &
+      --cluster-id "$cluster_id" --name "silo-$i" --postgres "$postgres" --redis "$redis" "${repo_args[@]}" >"$state/silo-$i.log" 2>&1 &
     echo $! >"$pidfile"
     echo "silo-$i: pid $!, silo port $((11111 + i)), gateway $((30000 + i)), dashboard http://127.0.0.1:$((8080 + i))/dashboard, log $state/silo-$i.log"
   done
@@ -101,8 +119,8 @@ status() {
 }
 
 case "${1:-}" in
-  start) start ;;
+  start) shift; start "$@" ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start|status|stop" >&2; exit 2 ;;
+  *) echo "usage: $0 start [--repo DIR]|status|stop" >&2; exit 2 ;;
 esac

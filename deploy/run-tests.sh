@@ -15,7 +15,10 @@ status=0
 # One test project at a time (-m:1): the suites include timing-based cluster and scheduler tests, and four
 # test processes sharing two cores would only make those slower and noisier.
 # A test that hangs fails after 10 minutes (with a dump) instead of holding CI until its own timeout.
-dotnet test Cluster.sln -c Release --no-build --nologo -v q -m:1 --blame-hang-timeout 10m "$@" 2>&1 | tee "$log" || status=$?
+# The console logger at "minimal" prints each failed test's name, message, stack and output, and no line per passed test
+# (MSBuild's -v q alone would hide the failures' messages too).
+dotnet test Cluster.sln -c Release --no-build --nologo -v q -m:1 --blame-hang-timeout 10m \
+  --logger "console;verbosity=minimal" "$@" 2>&1 | tee "$log" || status=$?
 # One closing line for the whole run, summed over the per-project "Passed!/Failed! - Failed: N, Passed: N" lines.
 awk '/(Passed|Failed)! *- *Failed:/ {
        for (i = 1; i <= NF; i++) { gsub(",", "", $(i+1));

@@ -336,7 +336,8 @@ public sealed class GranaryClient : IDisposable
                         FieldStatus.OutsideMaxAge => FeatureStatus.OutsideMaxAge,
                         _ => FeatureStatus.Present,
                     },
-                    i < column.EventTimestamps.Count ? Values.Time(column.EventTimestamps[i]) : null);
+                    i < column.EventTimestamps.Count ? Values.Time(column.EventTimestamps[i]) : null,
+                    i < column.GranaryServedFromCache.Count && column.GranaryServedFromCache[i]);
             }
             rows.Add(row);
         }

@@ -19,7 +19,11 @@ public enum FeatureStatus
 /// <param name="Value">long, int, double, float, bool, string, byte[], DateTimeOffset, a list of those, or null.</param>
 /// <param name="Status">Whether the value is present, and why not.</param>
 /// <param name="EventTime">The row's event time; null where there is none (join keys, missing rows, fallbacks).</param>
-public sealed record FeatureValue(object? Value, FeatureStatus Status, DateTimeOffset? EventTime);
+/// <param name="ServedFromCache">
+/// True when the server answered from an entity grain's cache while its online store was unreachable: the last-known-good
+/// value, possibly older than the store's. (<see cref="OnlineFeaturesResult.FromCache"/> is this client's own cache.)
+/// </param>
+public sealed record FeatureValue(object? Value, FeatureStatus Status, DateTimeOffset? EventTime, bool ServedFromCache = false);
 
 /// <summary>The result of an online read: one row per requested entity row, one column per name in <see cref="FeatureNames"/>.</summary>
 public sealed class OnlineFeaturesResult
@@ -43,6 +47,18 @@ public sealed class OnlineFeaturesResult
 
     /// <summary>True when the result came from the local cache, not from the gateway.</summary>
     public bool FromCache { get; }
+
+    /// <summary>True when some value was served from the server's grain cache while its online store was unreachable (see <see cref="FeatureValue.ServedFromCache"/>).</summary>
+    public bool AnyServedFromCache
+    {
+        get
+        {
+            foreach (var row in Rows)
+                foreach (var value in row)
+                    if (value.ServedFromCache) return true;
+            return false;
+        }
+    }
 
     /// <summary>Entity row <paramref name="row"/>'s value of the column <paramref name="name"/>.</summary>
     /// <exception cref="KeyNotFoundException">The result has no column of that name.</exception>

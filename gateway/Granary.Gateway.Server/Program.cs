@@ -1,4 +1,5 @@
 using Granary.Clustering.PostgreSql;
+using Microsoft.Extensions.Configuration.Memory;
 using Granary.Gateway;
 using Granary.Gateway.Catalog;
 using Granary.Gateway.Server;
@@ -11,13 +12,25 @@ using Orleans.Configuration;
 // Settings from granary.yaml (Granary:RepositoryRoot=<dir>: project and endpoints), overridden by appsettings.json, env
 // (Granary__Gateway__...) or the command line (--Granary:Gateway:RestPort=7000).
 var builder = WebApplication.CreateBuilder(args);
+// Log levels by default: warnings and errors only (no line per request), plus the host's start-up lines (its addresses).
+// The first configuration source, so appsettings.json, env (Logging__LogLevel__Default=Information) and --Logging:... override it.
+builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
+{
+    InitialData = new Dictionary<string, string?>
+    {
+        ["Logging:LogLevel:Default"] = "Warning",
+        ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
+    },
+});
 builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
 
 var cluster = builder.Configuration.GetSection(GatewayClusterOptions.SectionName).Get<GatewayClusterOptions>() ?? new GatewayClusterOptions();
-var problems = new GatewayClusterOptionsValidator().Validate(null, cluster);
-if (problems.Failed)
+var timings = builder.Configuration.GetSection(ClusterClientTimingOptions.Section).Get<ClusterClientTimingOptions>() ?? new ClusterClientTimingOptions();
+var problems = new GatewayClusterOptionsValidator().Validate(null, cluster).Failures ?? [];
+problems = [.. problems, .. new ClusterClientTimingOptionsValidator().Validate(null, timings).Failures ?? []];
+if (problems.Any())
 {
-    foreach (var failure in problems.Failures!) Console.Error.WriteLine(failure);
+    foreach (var failure in problems) Console.Error.WriteLine(failure);
     return 2;
 }
 
@@ -29,6 +42,7 @@ builder.UseOrleansClient(client =>
         o.ClusterId = cluster.ClusterId;
         o.ServiceId = cluster.ServiceId ?? cluster.ClusterId;
     });
+    // Granary's serializers and failover timings (Granary:Client: response timeout, gateway list refresh).
     client.AddGranaryClient();
     // The Orleans dashboard at /dashboard, fed by the silos' dashboard grains (Granary.Silo adds them).
     client.AddGranaryDashboard();

@@ -12,7 +12,13 @@ namespace Granary.Grains.Registry;
 public sealed partial class RegistryCache(IGrainFactory grains, ILogger<RegistryCache> logger) : IAsyncDisposable
 {
     /// <summary>How long each long poll is held by the registry grain before it is renewed.</summary>
-    public static readonly TimeSpan PollWait = TimeSpan.FromSeconds(20);
+    public static readonly TimeSpan PollWait = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How much longer than <see cref="PollWait"/> a poll may take before the cache gives it up and polls again: the bound
+    /// that makes a registry grain on a dead silo cost one poll (the next reaches its new activation), not a call timeout.
+    /// </summary>
+    public static readonly TimeSpan PollGrace = TimeSpan.FromSeconds(2);
 
     private readonly IGrainFactory _grains = grains;
     private readonly ILogger<RegistryCache> _logger = logger;
@@ -106,12 +112,17 @@ public sealed partial class RegistryCache(IGrainFactory grains, ILogger<Registry
                 try
                 {
                     var known = Snapshot?.Version ?? -1;
-                    var newer = await _cache._grains.GetGrain<IRegistryGrain>(_project).WaitForVersionAfterAsync(known, PollWait).WaitAsync(token);
+                    var newer = await _cache._grains.GetGrain<IRegistryGrain>(_project).WaitForVersionAfterAsync(known, PollWait).WaitAsync(PollWait + PollGrace, token);
                     if (newer is not null) Set(newer);
                 }
                 catch (OperationCanceledException) when (token.IsCancellationRequested)
                 {
                     return;
+                }
+                catch (TimeoutException)
+                {
+                    // The poll outlived its bound (its silo died or stalls): poll again; the grain answers from wherever it lives now.
+                    LogPollTimedOut(_cache._logger, _project, PollWait + PollGrace);
                 }
                 catch (Exception e)
                 {
@@ -139,6 +150,9 @@ public sealed partial class RegistryCache(IGrainFactory grains, ILogger<Registry
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Registry long poll for project {Project} failed; retrying")]
     private static partial void LogPollFailed(ILogger logger, string project, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Registry long poll for project {Project} got no answer within {Bound}; polling again")]
+    private static partial void LogPollTimedOut(ILogger logger, string project, TimeSpan bound);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Registry cache of project {Project} moved to version {Version}")]
     private static partial void LogNewVersion(ILogger logger, string project, long version);

@@ -118,6 +118,10 @@ public sealed class RedisOnlineStore : IOnlineStore
         _ttlMs = options.KeyTtl is { } t ? (long)Math.Ceiling(t.TotalMilliseconds) : 0;
     }
 
+    /// <inheritdoc/>
+    /// <remarks>The connection's own view (no command sent): false from the moment it sees Redis go until it reconnects.</remarks>
+    public bool IsReachable => _redis.IsConnected;
+
     /// <summary>
     /// Connects to Redis as <see cref="RedisOnlineStoreOptions.Configuration"/> says and loads its scripts. Starts
     /// even while Redis is down (operations then throw <see cref="OnlineStoreUnavailableException"/> until it is back).

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using DuckDB.NET.Data;
 using Granary.Definitions;
 using Granary.Grains.Push;
 using Granary.Grains.Registry;
@@ -41,7 +40,7 @@ public sealed class PushFailoverTests(ITestOutputHelper output) : IAsyncLifetime
         await _redis.StartAsync();
         await File.WriteAllTextAsync(Path.Combine(_repo, "granary.yaml"),
             $"project: {_project}\nonline_store:\n  type: redis\n  connection_string: \"{_redis.Endpoint},connectTimeout=2000,asyncTimeout=5000,syncTimeout=5000\"\n");
-        WriteBatchSourceSchema();
+        StatsRepository.WriteBatchSourceSchema(_repo);
     }
 
     public async Task DisposeAsync()
@@ -73,25 +72,9 @@ public sealed class PushFailoverTests(ITestOutputHelper output) : IAsyncLifetime
                 $"SELECT status FROM granary_membership WHERE cluster_id = '{_clusterId}'").Count(s => s == (int)SiloStatus.Active) == 3,
             TimeSpan.FromSeconds(120), "three Active silo processes");
         Assert.False(_silos.Any(s => s.HasExited), "a silo exited at start:\n" + string.Join("\n---\n", _silos.Select(s => s.Output)));
-        _client = await InProcessSilos.StartPostgresClientAsync(_clusterId, _database.ConnectionString, client => client.AddGranaryClient());
+        _client = await InProcessSilos.StartPostgresClientAsync(_clusterId, _database.ConnectionString);
         var grains = _client.Services.GetRequiredService<IGrainFactory>();
-        Exception? lastApplyError = null;
-        await Eventually.WaitUntil(async () =>
-        {
-            try
-            {
-                await grains.GetGrain<IRegistryGrain>(_project).ApplyAsync(new ApplyRequest(Definitions(), ExpectedVersion: 0, Force: false));
-                return true;
-            }
-            catch (Exception e)
-            {
-                lastApplyError = e;
-                return false;
-            }
-        }, TimeSpan.FromSeconds(60), "the cluster to take the registry").ContinueWith(t =>
-        {
-            if (t.IsFaulted) throw new InvalidOperationException($"apply kept failing: {lastApplyError}", t.Exception);
-        });
+        await StatsRepository.ApplyAsync(grains, _project);
 
         // The test's own count: every row of every acknowledged push, driver -> trips.
         var acknowledged = new ConcurrentDictionary<long, long>();
@@ -159,40 +142,5 @@ public sealed class PushFailoverTests(ITestOutputHelper output) : IAsyncLifetime
             cells[r] = [driver.ToString(CultureInfo.InvariantCulture), "2024-01-01T01:00:00Z", trips.ToString(CultureInfo.InvariantCulture), $"{producer}-{batch}-{r}"];
         }
         return (new PushRequest(["driver_id", "event_timestamp", "trips", "event_id"], cells, PushMode.Online), rows);
-    }
-
-    private RegistrySnapshot Definitions() => new()
-    {
-        Project = _project,
-        Entities = [new Entity { Name = "driver", JoinKey = "driver_id" }],
-        DataSources =
-        [
-            new FileSource { Name = "stats_batch", Path = "data/stats", TimestampField = "event_timestamp" },
-            new PushSource { Name = "stats_push", BatchSource = "stats_batch" },
-        ],
-        FeatureViews =
-        [
-            new FeatureView
-            {
-                Name = "stats", Entities = ["driver"], Source = "stats_push", Ttl = TimeSpan.FromDays(3650),
-                Features = [new Field("trips", new(ScalarType.Int64))],
-            },
-        ],
-    };
-
-    // The batch source's schema comes from its files: one Parquet file with one row.
-    private void WriteBatchSourceSchema()
-    {
-        var folder = Path.Combine(_repo, "data", "stats");
-        Directory.CreateDirectory(folder);
-        using var connection = new DuckDBConnection("DataSource=:memory:");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"""
-            SET TimeZone = 'UTC';
-            COPY (SELECT 0::BIGINT AS driver_id, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS event_timestamp, 0::BIGINT AS trips)
-            TO '{Path.Combine(folder, "history.parquet")}' (FORMAT parquet);
-            """;
-        command.ExecuteNonQuery();
     }
 }

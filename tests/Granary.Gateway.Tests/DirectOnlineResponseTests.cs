@@ -95,6 +95,36 @@ public sealed class DirectOnlineResponseTests
     }
 
     [Fact]
+    public void Values_served_from_cache_carry_granarys_flags_and_answers_without_them_are_feasts_bytes()
+    {
+        var types = new Dictionary<string, ValueType> { ["driver_id"] = new(ScalarType.Int64), ["rate"] = new(ScalarType.Float64), ["trips"] = new(ScalarType.Int64) };
+        OnlineFeaturesResponse Response() => new(["driver_id", "rate", "trips"],
+        [
+            new([1L, 2L, 3L], [FeatureStatus.Present, FeatureStatus.Present, FeatureStatus.Present], new DateTimeOffset?[3]),
+            new([0.5, null, 1.5], [FeatureStatus.Present, FeatureStatus.NotFound, FeatureStatus.Present], [At, null, At]),
+            new([10L, null, 30L], [FeatureStatus.Present, FeatureStatus.NotFound, FeatureStatus.Present], [At, null, At]),
+        ]);
+        var plain = Response();
+        var flagged = Response();
+        flagged.Results[1].MarkServedFromCache(0);
+        flagged.Results[1].MarkServedFromCache(2);
+        flagged.Results[2].MarkServedFromCache(2);
+        AssertSameAsGenerated(flagged, types);
+
+        var message = new OnlineAnswer(flagged, types).ToMessage();
+        Assert.Empty(message.Results[0].GranaryServedFromCache);
+        Assert.Equal([true, false, true], message.Results[1].GranaryServedFromCache);
+        Assert.Equal([false, false, true], message.Results[2].GranaryServedFromCache);
+        // Without the field (as Feast's own parser reads it: an unknown field skipped), the flagged answer is the plain one.
+        var bytes = new byte[new OnlineAnswer(flagged, types).Size];
+        new OnlineAnswer(flagged, types).WriteTo(bytes);
+        var asFeastReadsIt = GetOnlineFeaturesResponse.Parser.ParseFrom(bytes);
+        foreach (var vector in asFeastReadsIt.Results) vector.GranaryServedFromCache.Clear();
+        Assert.Equal(new OnlineAnswer(plain, types).ToMessage(), asFeastReadsIt);
+        Assert.Equal(ProtoValues.ToProto(plain, types).ToByteArray(), asFeastReadsIt.ToByteArray());
+    }
+
+    [Fact]
     public void An_empty_answer_a_feature_with_no_rows_and_one_by_one()
     {
         AssertSameAsGenerated(new OnlineFeaturesResponse([], []), new Dictionary<string, ValueType>());

@@ -208,7 +208,8 @@ public sealed class HistoricalGrpcTests(GatewayServer server) : IClassFixture<Ga
     [Fact]
     public async Task A_call_whose_deadline_passes_cancels_its_job_on_the_silo()
     {
-        using var call = Granary.GetHistoricalFeatures(LongJob(), deadline: DateTime.UtcNow.AddSeconds(1.5));
+        // The job runs for many times this deadline (see LongJob), and the deadline leaves the first progress event ample time.
+        using var call = Granary.GetHistoricalFeatures(LongJob(), deadline: DateTime.UtcNow.AddSeconds(5));
         var jobId = await FirstProgressAsync(call);
         var e = await Assert.ThrowsAsync<RpcException>(async () => { while (await call.ResponseStream.MoveNext()) { } });
         Assert.Equal(StatusCode.DeadlineExceeded, e.StatusCode);
@@ -216,14 +217,15 @@ public sealed class HistoricalGrpcTests(GatewayServer server) : IClassFixture<Ga
     }
 
     /// <summary>
-    /// Twelve million entity rows against the 60,000-driver view: several seconds even on an idle machine (three million
-    /// finished inside a 3 s deadline there), so a deadline of 1.5 s always lands midway. Written once per fixture.
+    /// Forty million entity rows against the 60,000-driver view: twelve million took several seconds on an idle machine
+    /// (three million finished inside 3 s), so this job runs for tens of seconds and a 5 s deadline or a cancel always
+    /// lands while it runs. Written once per fixture.
     /// </summary>
     private GetHistoricalFeaturesRequest LongJob()
     {
         var entities = Path.Combine(Folder, "many.parquet");
         if (!File.Exists(entities))
-            Execute($"COPY (SELECT (i % 60000)::BIGINT AS driver_id, TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(i % 172800) AS event_timestamp FROM range(12000000) r(i)) TO '{entities}' (FORMAT parquet)");
+            Execute($"COPY (SELECT (i % 60000)::BIGINT AS driver_id, TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(i % 172800) AS event_timestamp FROM range(40000000) r(i)) TO '{entities}' (FORMAT parquet)");
         return new GetHistoricalFeaturesRequest { EntitiesPath = entities, Features = { "big_stats:score" }, OutputPath = Path.Combine(Folder, "many-out.parquet") };
     }
 
@@ -238,13 +240,12 @@ public sealed class HistoricalGrpcTests(GatewayServer server) : IClassFixture<Ga
     private async Task<HistoricalJobState> FinalStateAsync(string jobId)
     {
         var grain = server.Store.Grains.GetGrain<IHistoricalQueryGrain>(jobId);
-        for (var i = 0; i < 600; i++)
-        {
-            var status = await grain.GetStatus();
-            if (status.IsFinished) return status.State;
-            await Task.Delay(100);
-        }
-        return (await grain.GetStatus()).State;
+        HistoricalJobStatus? status = null;
+        await Eventually.WaitUntil(async () => (status = await grain.GetStatus().WaitAsync(TimeSpan.FromSeconds(30))).IsFinished,
+            TimeSpan.FromMinutes(3), $"historical job '{jobId}' ends after its call did");
+        Assert.True(status!.State == HistoricalJobState.Cancelled,
+            $"historical job '{jobId}' ended {status.State} (phase {status.Phase}, {status.Percent:0}%, error: {status.Error ?? "none"}), not Cancelled");
+        return status.State;
     }
 
     private async Task<List<string>> RunLikeTheCliAsync(HistoricalJobRequest request)
@@ -252,11 +253,8 @@ public sealed class HistoricalGrpcTests(GatewayServer server) : IClassFixture<Ga
         var output = Path.Combine(Folder, "cli.parquet");
         var job = server.Store.Grains.GetGrain<IHistoricalQueryGrain>($"cli-{Guid.NewGuid():N}");
         var status = await job.Start(request with { OutputPath = output });
-        while (!status.IsFinished)
-        {
-            await Task.Delay(50);
-            status = await job.GetStatus();
-        }
+        await Eventually.WaitUntil(async () => (status = await job.GetStatus().WaitAsync(TimeSpan.FromSeconds(30))).IsFinished,
+            TimeSpan.FromMinutes(3), "the historical job run as the CLI runs it ends");
         Assert.Equal(HistoricalJobState.Succeeded, status.State);
         return ReadParquet(output);
     }

@@ -92,8 +92,11 @@ public sealed class OnlineResilienceTests(ITestOutputHelper output) : IAsyncLife
         for (var d = 1; d <= 3; d++) await Entity(d).WriteAsync(Write(written, d / 10.0, d));
         var before = await ReadAsync([1, 2, 3]);
         Assert.All(before.SelectMany(r => r), f => Assert.False(f.Stale));
+        Assert.All(before.SelectMany(r => r), f => Assert.False(f.ServedFromCache));
 
         await _redis.KillAsync();
+        // Once the store's connection has seen Redis go, every answer from the cache says it is the last-known-good one.
+        await Until.HoldsAsync(async () => (await ReadAsync([1, 2, 3])).SelectMany(r => r).All(f => f.ServedFromCache), "answers flagged served from cache while Redis is down");
 
         // Within the SLA (5 minutes): the cached values, unflagged.
         var down = await ReadAsync([1, 2, 3]);
@@ -102,6 +105,7 @@ public sealed class OnlineResilienceTests(ITestOutputHelper output) : IAsyncLife
             Assert.Equal(d / 10.0, (double)down[d - 1][0].Value!);
             Assert.Equal(FeatureStatus.Present, down[d - 1][0].Status);
             Assert.False(down[d - 1][0].Stale);
+            Assert.All(down[d - 1], f => Assert.True(f.ServedFromCache));
         }
 
         // Past the SLA, still inside the ttl (1 hour): the same values, PRESENT, and flagged stale.
@@ -113,6 +117,7 @@ public sealed class OnlineResilienceTests(ITestOutputHelper output) : IAsyncLife
             Assert.Equal((long)d, aged[d - 1][1].Value);
             Assert.Equal(FeatureStatus.Present, aged[d - 1][0].Status);
             Assert.True(aged[d - 1][0].Stale);
+            Assert.True(aged[d - 1][0].ServedFromCache);
             Assert.Equal(OnlineTime.Truncate(written), aged[d - 1][0].EventTimestamp);
         }
 
@@ -136,6 +141,7 @@ public sealed class OnlineResilienceTests(ITestOutputHelper output) : IAsyncLife
         Assert.Equal(0.9, (double)after[0][0].Value!);
         Assert.Equal(90L, after[0][1].Value);
         Assert.False(after[0][0].Stale);
+        Assert.All(after.SelectMany(r => r), f => Assert.False(f.ServedFromCache));
         Assert.True(after[1][0].Stale); // entity 2 still holds its old row
 
         // And the accepted write is in Redis, not only in the grain's cache.

@@ -117,6 +117,7 @@ public sealed class GetOnlineFeaturesCommand : ICliCommand
                     _ => Online.FeatureStatus.Present,
                 };
                 column.EventTimestamps[i] = value.EventTime;
+                if (value.ServedFromCache) column.MarkServedFromCache(i);
             }
             results.Add(column);
         }
@@ -177,9 +178,13 @@ public sealed class GetOnlineFeaturesCommand : ICliCommand
             {
                 var status = c.Statuses[r];
                 var text = c.Values[r] is { } v ? Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) ?? "" : "null";
-                return (Spectre.Console.Rendering.IRenderable)new Text(status == Online.FeatureStatus.Present ? text : $"{text} ({OnlineFeaturesJson.StatusName(status)})");
+                if (status != Online.FeatureStatus.Present) text = $"{text} ({OnlineFeaturesJson.StatusName(status)})";
+                if (c.IsServedFromCache(r)) text += " (served from cache)";
+                return (Spectre.Console.Rendering.IRenderable)new Text(text);
             }).ToArray());
         }
         console.Write(table);
+        if (response.Results.Any(c => c.AnyServedFromCache))
+            console.Write(new Text("The online store was unreachable: values marked (served from cache) are the last known ones." + Environment.NewLine));
     }
 }

@@ -57,6 +57,9 @@ public static class GranaryMetrics
     private static readonly Totals StaleValues = new("online_stale_values_total",
         "Found feature values served older than their view's freshness SLA, by feature view.",
         Labels.FeatureView);
+    private static readonly Totals ServedFromCache = new("online_served_from_cache_total",
+        "Feature values served from an entity grain's cache while the online store was unreachable (flagged last-known-good answers), by feature view.",
+        Labels.FeatureView);
     private static readonly Totals MaterializationFailures = new("materialization_failures_total",
         "Materialization runs that failed, by feature view.",
         Labels.FeatureView);
@@ -116,6 +119,12 @@ public static class GranaryMetrics
         if (staleValues > 0) StaleValues.Add(staleValues, view);
         NoteFreshnessSla(view, freshnessSla);
         if (newestEvent is { } newest) State(view).ObserveServed(newest.ToUnixTimeMilliseconds() * 1000);
+    }
+
+    /// <summary>Records <paramref name="count"/> values of <paramref name="view"/> served from a grain's cache while the online store was unreachable.</summary>
+    public static void RecordServedFromCache(string view, long count)
+    {
+        if (count > 0) ServedFromCache.Add(count, view);
     }
 
     /// <summary>Records a successful materialization run of <paramref name="view"/> over a window ending at <paramref name="end"/>.</summary>

@@ -6,7 +6,8 @@ namespace Granary.Observability;
 
 /// <summary>
 /// Records what an online read served into <see cref="GranaryMetrics"/>: values per view and Feast status, found values
-/// older than the view's freshness SLA, the newest event timestamp per view, and the view's SLA.
+/// older than the view's freshness SLA, values served from a grain's cache while the online store was unreachable, the
+/// newest event timestamp per view, and the view's SLA.
 /// </summary>
 public static class OnlineReadMetrics
 {
@@ -20,7 +21,7 @@ public static class OnlineReadMetrics
         {
             // Stale by the same rule the entity grain applies (OnlineReadRules), here with the gateway's clock.
             var sla = OnlineReadRules.FreshnessSlaOf(view.View);
-            long present = 0, nulls = 0, notFound = 0, outside = 0, stale = 0;
+            long present = 0, nulls = 0, notFound = 0, outside = 0, stale = 0, fromCache = 0;
             DateTimeOffset? newest = null;
             foreach (var feature in view.Features)
             {
@@ -30,6 +31,7 @@ public static class OnlineReadMetrics
                 for (var r = 0; r < column.Statuses.Length; r++)
                 {
                     var status = column.Statuses[r];
+                    if (column.IsServedFromCache(r)) fromCache++;
                     switch (status)
                     {
                         case FeatureStatus.Present: present++; break;
@@ -47,6 +49,7 @@ public static class OnlineReadMetrics
             GranaryMetrics.RecordFeatureValues(name, OnlineFeaturesJson.StatusName(FeatureStatus.NullValue), nulls);
             GranaryMetrics.RecordFeatureValues(name, OnlineFeaturesJson.StatusName(FeatureStatus.NotFound), notFound);
             GranaryMetrics.RecordFeatureValues(name, OnlineFeaturesJson.StatusName(FeatureStatus.OutsideMaxAge), outside);
+            GranaryMetrics.RecordServedFromCache(name, fromCache);
             GranaryMetrics.RecordServed(name, stale, newest, sla);
         }
     }

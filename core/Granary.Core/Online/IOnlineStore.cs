@@ -33,6 +33,13 @@ public interface IOnlineStore : IAsyncDisposable
     Task<long> DeleteFeatureViewAsync(string project, string featureView, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// False while the store is known to be unreachable (its connection is down), without a round trip: an entity grain
+    /// then flags what it serves from its cache as served from cache. Stores that cannot lose their connection (a local
+    /// file) are always reachable.
+    /// </summary>
+    bool IsReachable => true;
+
+    /// <summary>
     /// Claims event ids for deduplication of pushes from at-least-once producers, first phase: per id in input order,
     /// <see cref="EventIdClaim.Claimed"/> when this attempt now holds it as pending (for <paramref name="lease"/>, unless
     /// committed or released before), <see cref="EventIdClaim.Committed"/> when an attempt that stored its rows committed

@@ -22,7 +22,8 @@ public enum FeatureStatus
 /// <param name="Status">The feature's status.</param>
 /// <param name="EventTimestamp">The row's event timestamp; null when NOT_FOUND because no row is held.</param>
 /// <param name="Stale">True when a row is held and <c>now - event_ts &gt; the view's freshness SLA</c>.</param>
-public readonly record struct FeatureReadResult(string Feature, object? Value, FeatureStatus Status, DateTimeOffset? EventTimestamp, bool Stale);
+/// <param name="ServedFromCache">True when the answer came from an entity grain's cache while the online store was unreachable (last-known-good).</param>
+public readonly record struct FeatureReadResult(string Feature, object? Value, FeatureStatus Status, DateTimeOffset? EventTimestamp, bool Stale, bool ServedFromCache = false);
 
 /// <summary>
 /// The rules that turn a held row into what a reader sees, shared by every read path (EntityGrain, CLI, gateway). Pure:

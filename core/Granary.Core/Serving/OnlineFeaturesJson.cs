@@ -7,7 +7,9 @@ namespace Granary.Serving;
 /// Feast's JSON form of an online read, as its Python feature server answers <c>/get-online-features</c>:
 /// <c>{"metadata":{"feature_names":[...]},"results":[{"values":[...],"statuses":[...],"event_timestamps":[...]}]}</c>,
 /// one result per feature name (join keys first), statuses by Feast's names, timestamps in ISO 8601 UTC
-/// (<c>1970-01-01T00:00:00Z</c> where none, as Feast sends).
+/// (<c>1970-01-01T00:00:00Z</c> where none, as Feast sends). A result some of whose rows were served from an entity
+/// grain's cache while the online store was unreachable also carries Granary's <c>"granary_served_from_cache":[bool...]</c>
+/// (one per row); Feast's clients read the other keys by name and skip it.
 /// </summary>
 public static class OnlineFeaturesJson
 {
@@ -20,6 +22,9 @@ public static class OnlineFeaturesJson
         FeatureStatus.OutsideMaxAge => "OUTSIDE_MAX_AGE",
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, "unknown feature status"),
     };
+
+    /// <summary>The key of Granary's per-row served-from-cache flags in a result (absent when no row was).</summary>
+    public const string ServedFromCacheKey = "granary_served_from_cache";
 
     /// <summary>Writes <paramref name="response"/> in Feast's shape.</summary>
     public static void Write(Utf8JsonWriter json, OnlineFeaturesResponse response)
@@ -57,6 +62,12 @@ public static class OnlineFeaturesJson
                 }
             }
             json.WriteEndArray();
+            if (column.ServedFromCache is { } fromCache)
+            {
+                json.WriteStartArray(ServedFromCacheKey);
+                foreach (var flag in fromCache) json.WriteBooleanValue(flag);
+                json.WriteEndArray();
+            }
             json.WriteEndObject();
         }
         json.WriteEndArray();

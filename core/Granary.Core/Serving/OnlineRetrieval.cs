@@ -26,7 +26,23 @@ public sealed record OnlineFeaturesRequest
 public sealed record OnlineFeaturesResponse(IReadOnlyList<string> FeatureNames, IReadOnlyList<OnlineFeatureColumn> Results);
 
 /// <summary>One column of <see cref="OnlineFeaturesResponse"/>: per entity row, value, status and event timestamp (null when none).</summary>
-public sealed record OnlineFeatureColumn(object?[] Values, FeatureStatus[] Statuses, DateTimeOffset?[] EventTimestamps);
+public sealed record OnlineFeatureColumn(object?[] Values, FeatureStatus[] Statuses, DateTimeOffset?[] EventTimestamps)
+{
+    /// <summary>
+    /// Per entity row, whether the value came from an entity grain's cache while the online store was unreachable
+    /// (the last-known-good answer); null when no row of the column did, which is the usual case.
+    /// </summary>
+    public bool[]? ServedFromCache { get; set; }
+
+    /// <summary>Whether any row of the column was served from cache.</summary>
+    public bool AnyServedFromCache => ServedFromCache is not null;
+
+    /// <summary>Whether row <paramref name="row"/> was served from cache.</summary>
+    public bool IsServedFromCache(int row) => ServedFromCache is { } flags && flags[row];
+
+    /// <summary>Flags row <paramref name="row"/> as served from cache.</summary>
+    public void MarkServedFromCache(int row) => (ServedFromCache ??= new bool[Values.Length])[row] = true;
+}
 
 /// <summary>What the online path reads feature values from (the entity grains, or a store directly).</summary>
 public interface IOnlineFeatureSource
@@ -107,6 +123,7 @@ public static class OnlineRetrieval
                         column.Values[r] = result.Value;
                         column.Statuses[r] = result.Status;
                         column.EventTimestamps[r] = result.EventTimestamp;
+                        if (result.ServedFromCache) column.MarkServedFromCache(r);
                     }
                     offset++;
                     byColumnName[feature.ColumnName] = column;
@@ -123,6 +140,8 @@ public static class OnlineRetrieval
             var inputs = onDemand.Inputs.Select(i => i.FromEntityDataFrame
                 ? Column(request.Entities, i.ColumnName, $"request data of on-demand feature view '{onDemand.View.Name}'")
                 : byColumnName[i.ColumnName].Values).ToArray();
+            // An output computed from a value served from cache is itself a last-known-good answer.
+            var cachedInputs = onDemand.Inputs.Where(i => !i.FromEntityDataFrame).Select(i => byColumnName[i.ColumnName]).Where(c => c.AnyServedFromCache).ToArray();
             var row = new TransformRow();
             for (var r = 0; r < rowCount; r++)
             {
@@ -144,6 +163,12 @@ public static class OnlineRetrieval
                     var value = row[feature];
                     outputs[o].Values[r] = value;
                     outputs[o].Statuses[r] = value is null ? FeatureStatus.NullValue : FeatureStatus.Present;
+                }
+                foreach (var input in cachedInputs)
+                {
+                    if (!input.IsServedFromCache(r)) continue;
+                    foreach (var output in outputs) output.MarkServedFromCache(r);
+                    break;
                 }
             }
             for (var o = 0; o < outputs.Length; o++)

@@ -34,6 +34,7 @@ internal sealed class OnlineAnswer
     private static readonly uint ValuesTag = LengthTag(FeatureVector.ValuesFieldNumber);
     private static readonly uint StatusesTag = LengthTag(FeatureVector.StatusesFieldNumber);
     private static readonly uint StampsTag = LengthTag(FeatureVector.EventTimestampsFieldNumber);
+    private static readonly uint ServedFromCacheTag = LengthTag(FeatureVector.GranaryServedFromCacheFieldNumber);
     private static readonly uint SecondsTag = WireFormat.MakeTag(Timestamp.SecondsFieldNumber, WireFormat.WireType.Varint);
     private static readonly uint NanosTag = WireFormat.MakeTag(Timestamp.NanosFieldNumber, WireFormat.WireType.Varint);
     // Every Feast list message keeps its items in field 1 (packed for numbers and bools).
@@ -112,6 +113,8 @@ internal sealed class OnlineAnswer
             for (var r = 0; r < count; r++) statuses += CodedOutputStream.ComputeEnumSize((int)ProtoValues.Status(column.Statuses[r]));
             size += 1 + Delimited(statuses);
         }
+        // Packed bools, one byte each, only when some row was served from cache (as the generated code omits an empty list).
+        if (column.ServedFromCache is not null) size += CodedOutputStream.ComputeUInt32Size(ServedFromCacheTag) + Delimited(count);
         return size;
     }
 
@@ -140,6 +143,12 @@ internal sealed class OnlineAnswer
             var (seconds, nanos) = Stamp(time);
             if (seconds != 0) { o.Varint(SecondsTag); o.Varint((ulong)seconds); }
             if (nanos != 0) { o.Varint(NanosTag); o.Varint((ulong)(long)nanos); }
+        }
+        if (column.ServedFromCache is { } fromCache)
+        {
+            o.Varint(ServedFromCacheTag);
+            o.Varint((uint)count);
+            for (var r = 0; r < count; r++) o.Varint(fromCache[r] ? 1u : 0u);
         }
     }
 

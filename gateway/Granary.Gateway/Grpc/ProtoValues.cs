@@ -161,6 +161,7 @@ public static class ProtoValues
                 }
                 vector.EventTimestamps.Add(stamp);
             }
+            if (column.ServedFromCache is { } fromCache) vector.GranaryServedFromCache.Add(fromCache);
             proto.Results.Add(vector);
         }
         return proto;

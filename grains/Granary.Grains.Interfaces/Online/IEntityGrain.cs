@@ -14,8 +14,10 @@ public interface IEntityGrain : IGrainWithStringKey
     /// <summary>
     /// The requested features of the requested views, evaluated at the silo's clock (status, ttl, freshness SLA).
     /// Throws <see cref="OnlineStoreUnavailableException"/> only when a view is not cached and the store cannot be read.
+    /// A read answers in milliseconds, so its call times out after 2 s (not the client's default): a read in flight on a
+    /// silo that died fails soon enough for the caller to retry it on the grain's next activation within a 5 s budget.
     /// </summary>
-    [ReadOnly, Alias("read")]
+    [ReadOnly, Alias("read"), ResponseTimeout("00:00:02")]
     Task<EntityReadReply> ReadAsync(EntityReadRequest request);
 
     /// <summary>
@@ -58,6 +60,10 @@ public sealed record EntityReadReply(
 {
     /// <summary>Marks a view with no row held in <see cref="EventMicros"/>.</summary>
     public const long NoRow = long.MinValue;
+
+    /// <summary>True when the grain answered from its cache while the online store was unreachable (the last-known-good answer).</summary>
+    [Id(4)]
+    public bool ServedFromCache { get; init; }
 }
 
 /// <summary>Rows to write to one entity, all of the same entity key (the grain's).</summary>

@@ -44,9 +44,10 @@ public interface IRegistryGrain : IGrainWithStringKey
 
     /// <summary>
     /// Long poll: returns the current snapshot as soon as its version is greater than <paramref name="knownVersion"/>,
-    /// or null when <paramref name="maxWait"/> (at most 25 s, below the call timeout) passes without one.
+    /// or null when <paramref name="maxWait"/> (at most 25 s) passes without one. Its own call timeout (30 s) lets it
+    /// outlive a client's short default; callers bound each poll themselves, so a dead silo costs them one poll, not 30 s.
     /// Interleaves with everything, so waiting readers never block an apply.
     /// </summary>
-    [AlwaysInterleave, Alias("wait-for-version")]
+    [AlwaysInterleave, Alias("wait-for-version"), ResponseTimeout("00:00:30")]
     Task<RegistrySnapshot?> WaitForVersionAfterAsync(long knownVersion, TimeSpan maxWait);
 }

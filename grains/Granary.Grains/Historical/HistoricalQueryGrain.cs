@@ -65,8 +65,9 @@ public sealed partial class HistoricalQueryGrain(
                     Columns = result.Columns, FinishedAt = time.GetUtcNow(),
                 });
             }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            catch (Exception) when (token.IsCancellationRequested)
             {
+                // Cancelled, whatever the engine threw as its statement was interrupted (it need not be an OperationCanceledException).
                 Update(s => s with { State = HistoricalJobState.Cancelled, FinishedAt = time.GetUtcNow() });
             }
             catch (Exception e)

@@ -48,7 +48,7 @@ public sealed partial class EntityGrain(
         if (!snapshot.IsCompletedSuccessfully || !AllCached(request.Views)) return ReadLoadingAsync(snapshot, request);
         try
         {
-            return Task.FromResult(Evaluate(snapshot.Result, request));
+            return Task.FromResult(Evaluate(snapshot.Result, request, servedFromCache: !store.IsReachable));
         }
         catch (Exception e)
         {
@@ -60,11 +60,12 @@ public sealed partial class EntityGrain(
     private async Task<EntityReadReply> ReadLoadingAsync(ValueTask<RegistrySnapshot> pending, EntityReadRequest request)
     {
         var snapshot = await pending;
-        await LoadAsync(request.Views);
-        return Evaluate(snapshot, request);
+        var loaded = await LoadAsync(request.Views);
+        return Evaluate(snapshot, request, servedFromCache: !loaded || !store.IsReachable);
     }
 
-    private EntityReadReply Evaluate(RegistrySnapshot snapshot, EntityReadRequest request)
+    /// <summary>The answer from the cache; <paramref name="servedFromCache"/>: the store is unreachable, so it is the last-known-good one.</summary>
+    private EntityReadReply Evaluate(RegistrySnapshot snapshot, EntityReadRequest request, bool servedFromCache)
     {
         var now = time.GetUtcNow();
         var values = new object?[request.FeatureCount];
@@ -85,7 +86,7 @@ public sealed partial class EntityGrain(
                 stale[v] |= result.Stale;
             }
         }
-        return new EntityReadReply(values, statuses, eventMicros, stale);
+        return new EntityReadReply(values, statuses, eventMicros, stale) { ServedFromCache = servedFromCache };
     }
 
     private bool AllCached(string[] views)
@@ -163,8 +164,11 @@ public sealed partial class EntityGrain(
         }
     }
 
-    /// <summary>Loads the views not cached, or cached before the view's last invalidation, in one store read.</summary>
-    private async Task LoadAsync(string[] views)
+    /// <summary>
+    /// Loads the views not cached, or cached before the view's last invalidation, in one store read. False when the store
+    /// could not be read and every view is answered from what the cache already holds.
+    /// </summary>
+    private async Task<bool> LoadAsync(string[] views)
     {
         List<string>? missing = null;
         foreach (var view in views)
@@ -172,7 +176,7 @@ public sealed partial class EntityGrain(
             if (!_views.TryGetValue(view, out var cached) || cached.Epoch != epochs.Current(_key.Project, view))
                 (missing ??= []).Add(view);
         }
-        if (missing is null) return;
+        if (missing is null) return true;
         var loadedAt = missing.Select(v => epochs.Current(_key.Project, v)).ToArray();
         try
         {
@@ -185,12 +189,14 @@ public sealed partial class EntityGrain(
                     row = held;
                 _views[missing[v]] = new CachedView(row, loadedAt[v]);
             }
+            return true;
         }
         catch (OnlineStoreUnavailableException e)
         {
             // Serve what is held (the SLA flags it stale as it ages); a view never loaded has nothing to serve.
             if (missing.Any(v => !_views.ContainsKey(v))) throw ForCaller(e);
             LogServingCached(logger, _key.Canonical, e.Message);
+            return false;
         }
     }
 
