@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Feast.Types;
+using Granary.Contracts;
 using Granary.Definitions;
 using Granary.Gateway.Rest;
 using Granary.Gateway.V1;
@@ -141,25 +142,11 @@ namespace Granary.Gateway.Grpc
             };
         }
 
-        // A proto value as the push grain takes it: its own CLR type (the grain converts only when exact).
-        private static object? Raw(Value value, string where) => value.ValCase switch
+        // A proto value as the push grain takes it: its own .NET form (the grain converts only when exact).
+        private static object? Raw(Value value, string where)
         {
-            Value.ValOneofCase.None or Value.ValOneofCase.NullVal => null,
-            Value.ValOneofCase.StringVal => value.StringVal,
-            Value.ValOneofCase.Int32Val => value.Int32Val,
-            Value.ValOneofCase.Int64Val => value.Int64Val,
-            Value.ValOneofCase.DoubleVal => value.DoubleVal,
-            Value.ValOneofCase.FloatVal => value.FloatVal,
-            Value.ValOneofCase.BoolVal => value.BoolVal,
-            Value.ValOneofCase.BytesVal => value.BytesVal.ToByteArray(),
-            Value.ValOneofCase.UnixTimestampVal => DateTimeOffset.FromUnixTimeSeconds(value.UnixTimestampVal),
-            Value.ValOneofCase.Int64ListVal => value.Int64ListVal.Val.ToArray(),
-            Value.ValOneofCase.Int32ListVal => value.Int32ListVal.Val.ToArray(),
-            Value.ValOneofCase.DoubleListVal => value.DoubleListVal.Val.ToArray(),
-            Value.ValOneofCase.FloatListVal => value.FloatListVal.Val.ToArray(),
-            Value.ValOneofCase.StringListVal => value.StringListVal.Val.ToArray(),
-            Value.ValOneofCase.BoolListVal => value.BoolListVal.Val.ToArray(),
-            _ => throw new GatewayRequestException($"{where} is a {value.ValCase}, which push does not take", "send scalar or list values"),
-        };
+            if (value.ValCase is Value.ValOneofCase.None or Value.ValOneofCase.NullVal) return null;
+            return FeastValues.FromProto(value) ?? throw new GatewayRequestException($"{where} is a {value.ValCase}, which push does not take", "send scalar or list values");
+        }
     }
 }
