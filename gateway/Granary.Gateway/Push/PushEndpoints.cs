@@ -2,6 +2,7 @@ using System.Text.Json;
 using Feast.Types;
 using Granary.Contracts;
 using Granary.Definitions;
+using Granary.Push;
 using Granary.Gateway.Rest;
 using Granary.Gateway.V1;
 using Granary.Grains.Push;
@@ -21,8 +22,8 @@ namespace Granary.Gateway
     {
         static partial void MapPush(IEndpointRouteBuilder app)
         {
-            app.MapPost("/push", Guard(PushAsync));
-            app.MapPost("/write-to-online-store", Guard(WriteToOnlineStoreAsync));
+            app.MapPost("/push", FeastGuard(PushAsync));
+            app.MapPost("/write-to-online-store", FeastGuard(WriteToOnlineStoreAsync));
         }
 
         // Feast: {"push_source_name", "df": {col: [..]}, "to": "online" | "offline" | "online_and_offline"}; 200 with no body.
@@ -34,7 +35,7 @@ namespace Granary.Gateway
             var toText = FeastRestEndpoints.OptionalString(root, "to") ?? "online";
             if (!PushModes.TryParse(toText, out var to))
                 throw new GatewayRequestException($"'to' '{toText}' is not a push mode", "send \"to\": \"online\", \"offline\" or \"online_and_offline\"");
-            await Pushes.PushAsync(context.RequestServices, source, JsonTable(FeastRestEndpoints.Required(root, "df")), to);
+            await Pushes.PushAsync(context.RequestServices, source, JsonTable(FeastRestEndpoints.Required(root, "df")), to, dropUnread: !FeastCompatibility.IsStrict(context));
             context.Response.StatusCode = StatusCodes.Status200OK;
         }
 
@@ -46,11 +47,11 @@ namespace Granary.Gateway
             var viewName = FeastRestEndpoints.RequiredString(root, "feature_view_name");
             var snapshot = await context.RequestServices.GetRequiredService<OnlineFeatureQueries>().SnapshotAsync();
             var view = snapshot.FeatureViews.FirstOrDefault(v => v.Name == viewName)
-                ?? throw new GatewayNotFoundException($"'feature_view_name' '{viewName}' is not a feature view of project '{snapshot.Project}'; known: {OnlineFeatureQueries.Known(snapshot.FeatureViews.Select(v => v.Name))}");
+                ?? throw new GatewayNotFoundException($"'feature_view_name' '{viewName}' is not a feature view of project '{snapshot.Project}'; known: {OnlineFeatureQueries.Known(snapshot.FeatureViews.Select(v => v.Name))}", feastClass: FeastErrors.FeatureViewNotFound);
             if (snapshot.DataSources.FirstOrDefault(d => d.Name == view.Source) is not PushSource)
                 throw new GatewayRequestException($"feature view '{viewName}' reads '{view.Source}', which is not a push source; the gateway writes online rows through push sources only",
                     "give the view a push source, or materialize it from its batch source");
-            await Pushes.PushAsync(context.RequestServices, view.Source, JsonTable(FeastRestEndpoints.Required(root, "df")), PushMode.Online);
+            await Pushes.PushAsync(context.RequestServices, view.Source, JsonTable(FeastRestEndpoints.Required(root, "df")), PushMode.Online, dropUnread: !FeastCompatibility.IsStrict(context));
             context.Response.ContentType = "application/json";
             await context.Response.WriteAsync("null");
         }
@@ -99,14 +100,40 @@ namespace Granary.Gateway
     /// <summary>The push call REST and gRPC share: the push source checked (404), then one call to its push grain.</summary>
     internal static class Pushes
     {
-        public static async Task<PushResult> PushAsync(IServiceProvider services, string source, (string[] Columns, object?[][] Rows) table, PushMode to)
+        /// <param name="services">The request's services.</param>
+        /// <param name="source">The push source.</param>
+        /// <param name="table">The rows as sent.</param>
+        /// <param name="to">Online, offline or both.</param>
+        /// <param name="dropUnread">
+        /// Leave out columns no view of the source reads (and that are not the event-id column) before validating, as
+        /// Feast's push does: its online write keeps the view's columns, and its offline write wants the batch source's,
+        /// which may hold more than the views read. Granary's own gRPC push and strict mode refuse them instead.
+        /// </param>
+        public static async Task<PushResult> PushAsync(IServiceProvider services, string source, (string[] Columns, object?[][] Rows) table, PushMode to, bool dropUnread = false)
         {
             var queries = services.GetRequiredService<OnlineFeatureQueries>();
             var snapshot = await queries.SnapshotAsync();
             if (snapshot.DataSources.FirstOrDefault(d => d.Name == source) is not PushSource)
-                throw new GatewayNotFoundException($"push source '{source}' is not in the registry of project '{snapshot.Project}'; known: {OnlineFeatureQueries.Known(snapshot.DataSources.OfType<PushSource>().Select(s => s.Name))}");
+                throw new GatewayNotFoundException($"push source '{source}' is not in the registry of project '{snapshot.Project}'; known: {OnlineFeatureQueries.Known(snapshot.DataSources.OfType<PushSource>().Select(s => s.Name))}",
+                    feastClass: FeastErrors.PushSourceNotFound);
+            if (dropUnread) table = ReadColumnsOnly(PushPlan.For(snapshot, source), table);
             var grains = services.GetRequiredService<IGrainFactory>();
             return await grains.GetGrain<IPushGrain>($"{snapshot.Project}/{source}").PushAsync(new PushRequest(table.Columns, table.Rows, to));
+        }
+
+        private static (string[] Columns, object?[][] Rows) ReadColumnsOnly(PushPlan plan, (string[] Columns, object?[][] Rows) table)
+        {
+            var read = plan.Columns.Select(c => c.Name).Append(PushOptions.DefaultEventIdColumn).ToHashSet(StringComparer.Ordinal);
+            var keep = Enumerable.Range(0, table.Columns.Length).Where(i => read.Contains(table.Columns[i])).ToArray();
+            if (keep.Length == table.Columns.Length) return table;
+            var rows = new object?[table.Rows.Length][];
+            for (var r = 0; r < rows.Length; r++)
+            {
+                var row = table.Rows[r];
+                rows[r] = new object?[keep.Length];
+                for (var k = 0; k < keep.Length; k++) rows[r][k] = keep[k] < row.Length ? row[keep[k]] : null;
+            }
+            return (keep.Select(i => table.Columns[i]).ToArray(), rows);
         }
     }
 }
