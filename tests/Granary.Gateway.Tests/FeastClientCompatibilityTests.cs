@@ -142,6 +142,24 @@ public sealed class FeastClientCompatibilityTests(GatewayServer server) : IClass
         Assert.Contains("\"2024-02-01T00:00:00.250Z\"", read);
     }
 
+    [Fact]
+    public async Task Materialize_through_a_remote_online_store_writes_a_view_over_a_batch_source()
+    {
+        // The same body for a view over a file source (remote.py 265-291): Feast's server accepts it (feature_server.py
+        // 920-933 calls store.write_to_online_store for any feature view).
+        var (status, body) = await PostAsync("/write-to-online-store",
+            """{"feature_view_name":"driver_stats","df":{"driver_id":[51],"conv_rate":[0.75],"trips":[9],"rating":[2.0],"event_timestamp":["2024-03-01T00:00:00"],"created":["2024-03-01T00:00:01"]},"allow_registry_cache":false}""");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("null", body);
+        var (_, read) = await PostAsync("/get-online-features", """{"entities":{"driver_id":[51]},"features":["driver_stats:conv_rate","driver_stats:trips","driver_stats:rating"]}""");
+        Assert.Equal("driver_id=int:51|PRESENT;conv_rate=float:0.75|PRESENT;trips=int:9|PRESENT;rating=float:2.0|PRESENT", await PythonAsync(ReadOnlineAnswer, read));
+
+        // Strict mode keeps Granary's rule: online rows only through push sources.
+        var (strict, refusal) = await PostAsync("/write-to-online-store", """{"feature_view_name":"driver_stats","df":{"driver_id":[52],"conv_rate":[0.5],"event_timestamp":["2024-03-01T00:00:00"]}}""", strict: true);
+        Assert.Equal(HttpStatusCode.BadRequest, strict);
+        Assert.Contains("which is not a push source", refusal);
+    }
+
     // How Feast's REST client turns an error answer back into the exception (rest_error_handler.py 97-103:
     // response.json() to FeastError.from_error_detail, errors.py 54-69: json.loads, module/class/message), and the
     // server's bytes for it (errors.py 38-51 json.dumps; feature_server.py 1076-1079 JSONResponse, compact, non-ASCII kept).

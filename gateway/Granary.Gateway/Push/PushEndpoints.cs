@@ -3,6 +3,8 @@ using Feast.Types;
 using Granary.Contracts;
 using Granary.Definitions;
 using Granary.Push;
+using Granary.Grains.Online;
+using Granary.Online;
 using Granary.Gateway.Rest;
 using Granary.Gateway.V1;
 using Granary.Grains.Push;
@@ -12,6 +14,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using PushRequest = Granary.Grains.Push.PushRequest;
+using ValueType = Granary.Definitions.ValueType;
 
 // Everything of the gateway that needs the push grain (grains/Granary.Grains.Interfaces/Push): REST /push and
 // /write-to-online-store, gRPC Granary/Push. The project file leaves this folder out while that interface is absent.
@@ -48,10 +51,14 @@ namespace Granary.Gateway
             var snapshot = await context.RequestServices.GetRequiredService<OnlineFeatureQueries>().SnapshotAsync();
             var view = snapshot.FeatureViews.FirstOrDefault(v => v.Name == viewName)
                 ?? throw new GatewayNotFoundException($"'feature_view_name' '{viewName}' is not a feature view of project '{snapshot.Project}'; known: {OnlineFeatureQueries.Known(snapshot.FeatureViews.Select(v => v.Name))}", feastClass: FeastErrors.FeatureViewNotFound);
-            if (snapshot.DataSources.FirstOrDefault(d => d.Name == view.Source) is not PushSource)
-                throw new GatewayRequestException($"feature view '{viewName}' reads '{view.Source}', which is not a push source; the gateway writes online rows through push sources only",
+            var table = JsonTable(FeastRestEndpoints.Required(root, "df"));
+            if (snapshot.DataSources.FirstOrDefault(d => d.Name == view.Source) is PushSource)
+                await Pushes.PushAsync(context.RequestServices, view.Source, table, PushMode.Online, dropUnread: !FeastCompatibility.IsStrict(context));
+            else if (FeastCompatibility.IsStrict(context))
+                throw new GatewayRequestException($"feature view '{viewName}' reads '{view.Source}', which is not a push source; in strict mode the gateway writes online rows through push sources only",
                     "give the view a push source, or materialize it from its batch source");
-            await Pushes.PushAsync(context.RequestServices, view.Source, JsonTable(FeastRestEndpoints.Required(root, "df")), PushMode.Online, dropUnread: !FeastCompatibility.IsStrict(context));
+            else
+                await OnlineWrites.WriteAsync(context.RequestServices.GetRequiredService<IGrainFactory>(), snapshot, view, table);
             context.Response.ContentType = "application/json";
             await context.Response.WriteAsync("null");
         }
@@ -95,6 +102,51 @@ namespace Granary.Gateway
             JsonValueKind.Number => value.GetRawText(),
             _ => throw new GatewayRequestException($"{where} is {JsonEntityValues.Describe(value)}; push values are scalars", "send text, numbers, booleans or null"),
         };
+    }
+
+    /// <summary>
+    /// Rows written straight to the online store for a view over a batch source, as Feast's <c>materialize</c> sends them
+    /// through a remote online store (feast 0.66 <c>infra/online_stores/remote.py</c> 265-291): join keys and features by
+    /// name, <c>event_timestamp</c>, optional <c>created</c>; other columns are ignored. Typed by the registry like a push,
+    /// written through the entity grains (newest wins), nothing offline.
+    /// </summary>
+    internal static class OnlineWrites
+    {
+        public static async Task WriteAsync(IGrainFactory grains, RegistrySnapshot snapshot, FeatureView view, (string[] Columns, object?[][] Rows) table)
+        {
+            var at = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (var i = 0; i < table.Columns.Length; i++) at.TryAdd(table.Columns[i], i);
+            int Column(string name, string what) => at.TryGetValue(name, out var i) ? i
+                : throw new GatewayRequestException($"df has no column '{name}' ({what} of feature view '{view.Name}'); it has: {string.Join(", ", table.Columns)}", $"send df.{name}, one value per row");
+            var keys = view.Entities.Select(name => snapshot.FindEntity(name)
+                ?? throw new GatewayRequestException($"feature view '{view.Name}' names entity '{name}', which is not in the registry")).ToArray();
+            var keyAt = keys.Select(k => Column(k.JoinKey, "join key")).ToArray();
+            var eventAt = Column("event_timestamp", "event timestamp");
+            var createdAt = at.TryGetValue("created", out var c) ? c : -1;
+            var features = view.Features.Where(f => at.ContainsKey(f.Name)).ToArray();
+            if (features.Length == 0)
+                throw new GatewayRequestException($"df has none of the features of feature view '{view.Name}' ({string.Join(", ", view.Features.Select(f => f.Name))})", "send the features by name");
+            var timestamp = new ValueType(ScalarType.UnixTimestamp);
+            object? Typed(object? raw, ValueType type, string column, int row, bool required)
+            {
+                if (!PushValues.TryConvert(raw, type, out var value, out var problem))
+                    throw new GatewayRequestException($"df.{column}[{row}] {PushValues.Show(raw)} {problem}; the column is declared {type}", $"send df.{column} as {type}");
+                return value is null && required ? throw new GatewayRequestException($"df.{column}[{row}] is null", $"every row needs a {column}") : value;
+            }
+            var perEntity = new Dictionary<string, List<EntityWriteRow>>(StringComparer.Ordinal);
+            for (var r = 0; r < table.Rows.Length; r++)
+            {
+                var row = table.Rows[r];
+                var key = EntityKey.FromValues(snapshot.Project, keys.Select((k, i) => new KeyValuePair<string, object>(k.JoinKey, Typed(row[keyAt[i]], k.ValueType, k.JoinKey, r, required: true)!)));
+                var eventTime = (DateTimeOffset)Typed(row[eventAt], timestamp, "event_timestamp", r, required: true)!;
+                var created = createdAt < 0 ? null : (DateTimeOffset?)Typed(row[createdAt], timestamp, "created", r, required: false);
+                var values = features.Select(f => Typed(row[at[f.Name]], f.Type, f.Name, r, required: false)).ToArray();
+                var write = new EntityWriteRow(view.Name, OnlineTime.ToMicros(eventTime), created is { } t ? OnlineTime.ToMicros(t) : long.MinValue, features.Select(f => f.Name).ToArray(), values);
+                if (!perEntity.TryGetValue(key.Canonical, out var rows)) perEntity[key.Canonical] = rows = [];
+                rows.Add(write);
+            }
+            await Task.WhenAll(perEntity.Select(e => grains.GetGrain<IEntityGrain>(e.Key).WriteAsync(new EntityWrite([.. e.Value]))));
+        }
     }
 
     /// <summary>The push call REST and gRPC share: the push source checked (404), then one call to its push grain.</summary>
