@@ -1,6 +1,7 @@
 using Feast.Serving;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using Granary.Contracts;
 using Granary.Gateway.V1;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
@@ -232,7 +233,7 @@ public sealed class GranaryClient : IDisposable
         for (var r = 0; r < count; r++)
         {
             var row = new object?[chunk.Columns.Count];
-            for (var c = 0; c < row.Length; c++) row[c] = Values.FromProto(chunk.Columns[c].Val[r]);
+            for (var c = 0; c < row.Length; c++) row[c] = FeastValues.FromProto(chunk.Columns[c].Val[r]);
             rows.Add(row);
         }
     }
@@ -328,7 +329,7 @@ public sealed class GranaryClient : IDisposable
             {
                 var column = response.Results[j];
                 row[j] = new FeatureValue(
-                    Values.FromProto(column.Values[i]),
+                    FeastValues.FromProto(column.Values[i]),
                     column.Statuses[i] switch
                     {
                         FieldStatus.NullValue => FeatureStatus.NullValue,

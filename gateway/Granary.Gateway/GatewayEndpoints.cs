@@ -44,8 +44,16 @@ public static partial class GatewayEndpoints
     /// <summary>Maps <c>/push</c> and <c>/write-to-online-store</c>; implemented in Push/ (needs the push grain).</summary>
     static partial void MapPush(IEndpointRouteBuilder app);
 
-    /// <summary>Runs <paramref name="handler"/>, answering any error as Feast's JSON error body with the status of its kind; never a bare 500.</summary>
-    public static RequestDelegate Guard(RequestDelegate handler) => async context =>
+    /// <summary>Runs <paramref name="handler"/>, answering any error as Granary's JSON error object with the status of its kind; never a bare 500.</summary>
+    public static RequestDelegate Guard(RequestDelegate handler) => Guard(handler, feast: false);
+
+    /// <summary>
+    /// <see cref="Guard(RequestDelegate)"/> for Feast's routes: errors in Feast's body and status
+    /// (<see cref="GatewayError.WriteFeastAsync"/>), Granary's in strict mode (<see cref="FeastCompatibility.IsStrict"/>).
+    /// </summary>
+    public static RequestDelegate FeastGuard(RequestDelegate handler) => Guard(handler, feast: true);
+
+    private static RequestDelegate Guard(RequestDelegate handler, bool feast) => async context =>
     {
         try
         {
@@ -60,7 +68,8 @@ public static partial class GatewayEndpoints
             var error = GatewayErrors.From(e);
             if (error.HttpStatus >= 500 && error.Class == "InternalError")
                 context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Granary.Gateway").LogError(e, "{Method} {Path} failed", context.Request.Method, context.Request.Path);
-            await error.WriteAsync(context.Response);
+            if (feast && !FeastCompatibility.IsStrict(context)) await error.WriteFeastAsync(context.Response);
+            else await error.WriteAsync(context.Response);
         }
     };
 }

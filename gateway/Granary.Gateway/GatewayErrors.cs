@@ -15,7 +15,14 @@ namespace Granary.Gateway;
 public sealed class GatewayRequestException(string message, string? hint = null) : GranaryException(message, hint);
 
 /// <summary>A request naming something the registry does not hold (404 / NOT_FOUND).</summary>
-public sealed class GatewayNotFoundException(string message, string? hint = null) : GranaryException(message, hint);
+/// <param name="message">What is missing, and what is known.</param>
+/// <param name="hint">What to do, when known.</param>
+/// <param name="feastClass">The class of <c>feast.errors</c> Feast raises for the same miss (e.g. <c>FeatureViewNotFoundException</c>).</param>
+public sealed class GatewayNotFoundException(string message, string? hint = null, string feastClass = FeastErrors.ObjectNotFound) : GranaryException(message, hint)
+{
+    /// <summary>The class of <c>feast.errors</c> a Feast client turns this answer into.</summary>
+    public string FeastClass { get; } = feastClass;
+}
 
 /// <summary>A request that conflicts with work in progress, e.g. another materialization window of the same view (409 / FAILED_PRECONDITION).</summary>
 public sealed class GatewayConflictException(string message, string? hint = null) : GranaryException(message, hint);
@@ -52,6 +59,9 @@ public sealed class GatewayJobFailedException : GranaryException
 /// </remarks>
 public sealed record GatewayError(int HttpStatus, StatusCode GrpcStatus, string Class, string Message, string? Hint)
 {
+    /// <summary>The class of <c>feast.errors</c> a Feast client raises for this answer (<see cref="FeastErrors"/>).</summary>
+    public string FeastClass { get; init; } = FeastErrors.Base;
+
     /// <summary>The longest message (and hint) an error carries, in characters.</summary>
     public const int MaxMessageLength = 2048;
 
@@ -79,6 +89,19 @@ public sealed record GatewayError(int HttpStatus, StatusCode GrpcStatus, string 
         json.WriteEndObject();
     }
 
+    /// <summary>
+    /// Feast's error body, as its feature server sends a <c>FeastError</c> (feast 0.66 <c>feature_server.py</c> 1070-1079,
+    /// <c>errors.py</c> 38-51): a JSON string holding <c>{"module": "feast.errors", "class": ..., "message": ...}</c>, which
+    /// Feast's REST client turns back into that exception (<c>rest_error_handler.py</c> 101, <c>errors.py</c> 54-69).
+    /// The hint, when known, follows the message. The status is Feast's for the class (422 for an unknown push source).
+    /// </summary>
+    public async Task WriteFeastAsync(HttpResponse response)
+    {
+        response.StatusCode = FeastClass == FeastErrors.PushSourceNotFound ? StatusCodes.Status422UnprocessableEntity : HttpStatus;
+        response.ContentType = "application/json";
+        await response.WriteAsync(FeastErrors.Body(FeastClass, Hint is null ? Message : $"{Message} (hint: {Hint})"));
+    }
+
     /// <summary>The gRPC form: status code and the message (with the hint after it).</summary>
     public RpcException ToRpcException() => new(new Status(GrpcStatus, Hint is null ? Message : $"{Message} (hint: {Hint})"));
 }
@@ -104,6 +127,18 @@ public static class GatewayErrors
 
     /// <summary>The answer for <paramref name="error"/>; unknown exceptions are 500 with a generic message (the caller logs them).</summary>
     public static GatewayError From(Exception error)
+    {
+        var answer = Answer(error);
+        return error switch
+        {
+            GatewayNotFoundException missing => answer with { FeastClass = missing.FeastClass },
+            _ when answer.HttpStatus == StatusCodes.Status404NotFound => answer with { FeastClass = FeastErrors.ObjectNotFound },
+            _ when answer.HttpStatus == StatusCodes.Status403Forbidden => answer with { FeastClass = FeastErrors.Permission },
+            _ => answer,
+        };
+    }
+
+    private static GatewayError Answer(Exception error)
     {
         var hint = (error as GranaryException)?.Hint;
         var name = error.GetType().Name;
@@ -148,4 +183,64 @@ public static class GatewayErrors
                                         hint ?? "retry later; check that the silos and the stores are running"),
         _ => new(StatusCodes.Status500InternalServerError, StatusCode.Internal, name, message, hint),
     };
+}
+
+/// <summary>
+/// Feast's error classes (module <c>feast.errors</c>, feast 0.66 <c>errors.py</c>) the gateway answers with, and their
+/// body. Each name is a class Feast's client can import, so <c>from_error_detail</c> rebuilds it.
+/// </summary>
+public static class FeastErrors
+{
+    /// <summary><c>FeastError</c>, the base class: errors with no closer Feast class.</summary>
+    public const string Base = "FeastError";
+
+    /// <summary><c>FeastObjectNotFoundException</c> (404): a missing object of no more specific kind.</summary>
+    public const string ObjectNotFound = "FeastObjectNotFoundException";
+
+    /// <summary><c>FeatureViewNotFoundException</c> (404).</summary>
+    public const string FeatureViewNotFound = "FeatureViewNotFoundException";
+
+    /// <summary><c>FeatureServiceNotFoundException</c> (404).</summary>
+    public const string FeatureServiceNotFound = "FeatureServiceNotFoundException";
+
+    /// <summary><c>PushSourceNotFoundException</c> (422 in Feast, errors.py 510-515).</summary>
+    public const string PushSourceNotFound = "PushSourceNotFoundException";
+
+    /// <summary><c>FeastPermissionError</c> (403).</summary>
+    public const string Permission = "FeastPermissionError";
+
+    /// <summary>
+    /// The body bytes Feast's server writes for an error: FastAPI's compact JSON encoding of the string Python's
+    /// <c>json.dumps</c> makes of the error (its ", " and ": " separators, non-ASCII as <c>\uXXXX</c>).
+    /// </summary>
+    public static string Body(string feastClass, string message)
+    {
+        var inner = $"{{\"module\": \"feast.errors\", \"class\": {PythonString(feastClass)}, \"message\": {PythonString(message)}}}";
+        // The outer encoding: inner is ASCII with no control characters, so only quotes and backslashes need escaping.
+        return "\"" + inner.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+    }
+
+    // Python's json.dumps of a str with ensure_ascii (its default).
+    private static string PythonString(string text)
+    {
+        var b = new System.Text.StringBuilder(text.Length + 2).Append('"');
+        foreach (var c in text)
+        {
+            switch (c)
+            {
+                case '"': b.Append("\\\""); break;
+                case '\\': b.Append("\\\\"); break;
+                case '\n': b.Append("\\n"); break;
+                case '\r': b.Append("\\r"); break;
+                case '\t': b.Append("\\t"); break;
+                case '\b': b.Append("\\b"); break;
+                case '\f': b.Append("\\f"); break;
+                default:
+                    if (c < 0x20 || c > 0x7e) b.Append("\\u").Append(((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture));
+                    else b.Append(c);
+                    break;
+            }
+        }
+        return b.Append('"').ToString();
+    }
 }

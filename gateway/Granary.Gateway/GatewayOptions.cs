@@ -24,6 +24,14 @@ public sealed class GatewayOptions
     /// <summary>The <see cref="WebPort"/> value that turns the web endpoint off.</summary>
     public const int WebPortOff = EndpointsConfig.WebPortOff;
 
+    /// <summary>
+    /// Granary's stricter answers on Feast's REST routes for every request (otherwise per request with the header
+    /// <see cref="Rest.FeastCompatibility.StrictHeader"/>): an entity or push column no view reads is 400 instead of
+    /// ignored, and errors are Granary's JSON object (<c>module</c>, <c>class</c>, <c>message</c>, <c>hint</c>,
+    /// <c>status</c>) instead of Feast's. Default false: the routes answer as Feast's feature server does.
+    /// </summary>
+    public bool StrictFeastRoutes { get; set; }
+
     /// <summary>The project requests are served from (Feast requests carry none). Required.</summary>
     public string Project { get; set; } = "";
 

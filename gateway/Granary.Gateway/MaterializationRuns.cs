@@ -19,7 +19,7 @@ public sealed class MaterializationRuns(IGrainFactory grains, OnlineFeatureQueri
         for (var i = 0; i < requested.Count; i++)
         {
             var view = snapshot.FeatureViews.FirstOrDefault(v => v.Name == requested[i])
-                ?? throw new GatewayNotFoundException($"{field}[{i}] '{GatewayErrors.Echo(requested[i])}' is not a feature view of project '{snapshot.Project}'; known: {OnlineFeatureQueries.Known(snapshot.FeatureViews.Select(v => v.Name))}");
+                ?? throw new GatewayNotFoundException($"{field}[{i}] '{GatewayErrors.Echo(requested[i])}' is not a feature view of project '{snapshot.Project}'; known: {OnlineFeatureQueries.Known(snapshot.FeatureViews.Select(v => v.Name))}", feastClass: FeastErrors.FeatureViewNotFound);
             if (!view.Online)
                 throw new GatewayRequestException($"{field}[{i}] '{view.Name}' has online: false, so it cannot be materialized", "set online: true on the view and apply, or leave it out");
         }

@@ -46,7 +46,7 @@ public sealed class OnlineFeatureQueries(IGrainFactory grains, RegistryCache reg
         if (hasService)
         {
             if (!snapshot.FeatureServices.Any(s => s.Name == service))
-                throw new GatewayNotFoundException($"feature service '{GatewayErrors.Echo(service)}' is not in the registry of project '{snapshot.Project}'; known: {Known(snapshot.FeatureServices.Select(s => s.Name))}");
+                throw new GatewayNotFoundException($"feature service '{GatewayErrors.Echo(service)}' is not in the registry of project '{snapshot.Project}'; known: {Known(snapshot.FeatureServices.Select(s => s.Name))}", feastClass: FeastErrors.FeatureServiceNotFound);
             var servicePlan = HistoricalRetrievalPlanner.ForService(snapshot, service!, fullFeatureNames, transform);
             FeatureHealth.FeatureLogger.NoteService(servicePlan, service!); // feature logging's per-service sample rate
             return servicePlan;
@@ -66,7 +66,7 @@ public sealed class OnlineFeatureQueries(IGrainFactory grains, RegistryCache reg
             var fields = snapshot.FeatureViews.FirstOrDefault(v => v.Name == reference.View)?.Features
                 ?? snapshot.OnDemandFeatureViews.FirstOrDefault(v => v.Name == reference.View)?.Features
                 ?? throw new GatewayNotFoundException($"features[{i}] '{GatewayErrors.Echo(features[i])}': feature view '{GatewayErrors.Echo(reference.View)}' is not in the registry of project '{snapshot.Project}'; " +
-                                                      $"known: {Known(snapshot.FeatureViews.Select(v => v.Name).Concat(snapshot.OnDemandFeatureViews.Select(v => v.Name)))}");
+                                                      $"known: {Known(snapshot.FeatureViews.Select(v => v.Name).Concat(snapshot.OnDemandFeatureViews.Select(v => v.Name)))}", feastClass: FeastErrors.FeatureViewNotFound);
             if (reference.Feature != "*" && !fields.Any(f => f.Name == reference.Feature))
                 throw new GatewayNotFoundException($"features[{i}] '{GatewayErrors.Echo(features[i])}': feature view '{reference.View}' has no feature '{GatewayErrors.Echo(reference.Feature)}'; known: {Known(fields.Select(f => f.Name))}");
             references.Add(reference);
@@ -80,14 +80,22 @@ public sealed class OnlineFeatureQueries(IGrainFactory grains, RegistryCache reg
     /// </summary>
     public static ValueType InputType(RegistrySnapshot snapshot, HistoricalRetrievalPlan plan, string column, string where)
     {
+        if (TryInputType(snapshot, plan, column, out var type)) return type;
         var types = InputTypes.GetValue(snapshot, BuildInputTypes);
-        if (types.TryGetValue(column, out var type)) return type;
+        throw new GatewayRequestException($"{where} '{GatewayErrors.Echo(column)}' is neither a join key nor a request data field of project '{snapshot.Project}'; known: {Known(types.Keys)}",
+            "send only join keys and on-demand views' request data");
+    }
+
+    /// <summary>The declared type of an entity-row column (<see cref="InputType"/>); false for a column that is neither a join key nor a request data field.</summary>
+    public static bool TryInputType(RegistrySnapshot snapshot, HistoricalRetrievalPlan plan, string column, out ValueType type)
+    {
+        var types = InputTypes.GetValue(snapshot, BuildInputTypes);
+        if (types.TryGetValue(column, out type)) return true;
         // A feature service's join-key map renames a join key's column (e.g. 'origin' for 'location_id').
         foreach (var view in plan.Views)
             foreach (var key in view.JoinKeys)
-                if (key.EntityColumn == column && types.TryGetValue(key.JoinKey, out type)) return type;
-        throw new GatewayRequestException($"{where} '{GatewayErrors.Echo(column)}' is neither a join key nor a request data field of project '{snapshot.Project}'; known: {Known(types.Keys)}",
-            "send only join keys and on-demand views' request data");
+                if (key.EntityColumn == column && types.TryGetValue(key.JoinKey, out type)) return true;
+        return false;
     }
 
     /// <summary>The declared type of every output column of <paramref name="plan"/> (join keys, features, on-demand outputs).</summary>

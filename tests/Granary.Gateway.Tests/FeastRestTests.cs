@@ -17,7 +17,7 @@ public sealed class FeastRestTests(GatewayServer server) : IClassFixture<Gateway
         var (status, json) = await PostAsync("/get-online-features", """{"features":["driver_stats:conv_rate","driver_stats:trips"],"entities":{"driver_id":[1,2,3]}}""");
         Assert.Equal(HttpStatusCode.OK, status);
         var root = json.RootElement;
-        Assert.Equal(["metadata", "results"], root.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["results", "metadata"], root.EnumerateObject().Select(p => p.Name));
         Assert.Equal(["driver_id", "conv_rate", "trips"], Strings(root.GetProperty("metadata").GetProperty("feature_names")));
         var results = root.GetProperty("results").EnumerateArray().ToList();
         Assert.Equal(3, results.Count);
@@ -86,7 +86,7 @@ public sealed class FeastRestTests(GatewayServer server) : IClassFixture<Gateway
     [InlineData("", "the request body is empty or not JSON")]
     public async Task Bad_requests_are_400_with_a_message_naming_the_field_and_value(string body, string message)
     {
-        var (status, json) = await PostAsync("/get-online-features", body);
+        var (status, json) = await PostAsync("/get-online-features", body, strict: true);
         Assert.Equal(HttpStatusCode.BadRequest, status);
         AssertError(json, 400, message);
     }
@@ -97,7 +97,7 @@ public sealed class FeastRestTests(GatewayServer server) : IClassFixture<Gateway
     [InlineData("""{"feature_service":"nope","entities":{"driver_id":[1]}}""", "feature service 'nope' is not in the registry", "known: driver_service")]
     public async Task Unknown_objects_are_404_listing_what_is_known(string body, string message, string known)
     {
-        var (status, json) = await PostAsync("/get-online-features", body);
+        var (status, json) = await PostAsync("/get-online-features", body, strict: true);
         Assert.Equal(HttpStatusCode.NotFound, status);
         AssertError(json, 404, message);
         Assert.Contains(known, json.RootElement.GetProperty("message").GetString());
@@ -108,7 +108,7 @@ public sealed class FeastRestTests(GatewayServer server) : IClassFixture<Gateway
     {
         var body = """{"features":["driver_stats:conv_rate"],"entities":{"driver_id":[""" + string.Join(",", Enumerable.Range(0, 60_000)) + "]}}";
         Assert.True(Encoding.UTF8.GetByteCount(body) > 256 * 1024);
-        var (status, json) = await PostAsync("/get-online-features", body);
+        var (status, json) = await PostAsync("/get-online-features", body, strict: true);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
         AssertError(json, 413, "");
         Assert.Equal("RequestTooLarge", json.RootElement.GetProperty("class").GetString());
@@ -148,7 +148,7 @@ public sealed class FeastRestTests(GatewayServer server) : IClassFixture<Gateway
             Assert.Equal("accepted", accepted.RootElement.GetProperty("status").GetString());
             Assert.Equal(["big_stats"], Strings(accepted.RootElement.GetProperty("feature_views")));
         }
-        var (conflict, json) = await PostAsync("/materialize", """{"start_ts":"2023-01-01T00:00:00Z","end_ts":"2024-01-02T00:00:00Z","feature_views":["big_stats"]}""");
+        var (conflict, json) = await PostAsync("/materialize", """{"start_ts":"2023-01-01T00:00:00Z","end_ts":"2024-01-02T00:00:00Z","feature_views":["big_stats"]}""", strict: true);
         Assert.Equal(HttpStatusCode.Conflict, conflict);
         AssertError(json, 409, "feature view 'big_stats' is already materializing [2024-01-01T00:00:00.0000000+00:00, 2024-01-02T00:00:00.0000000+00:00]");
     }
@@ -164,7 +164,7 @@ public sealed class FeastRestTests(GatewayServer server) : IClassFixture<Gateway
     [InlineData("/materialize-incremental", """{"end_ts":"2024-01-02T00:00:00Z","feature_views":[3]}""", 400, "feature_views[0] is the number 3, not a string")]
     public async Task Bad_materialize_requests_name_the_field(string path, string body, int expected, string message)
     {
-        var (status, json) = await PostAsync(path, body);
+        var (status, json) = await PostAsync(path, body, strict: true);
         Assert.Equal(expected, (int)status);
         AssertError(json, expected, message);
     }
@@ -178,15 +178,18 @@ public sealed class FeastRestTests(GatewayServer server) : IClassFixture<Gateway
         Assert.Equal(status, root.GetProperty("status").GetInt32());
     }
 
-    private async Task<(HttpStatusCode, JsonDocument)> PostAsync(string path, string body)
+    // strict: Granary's own error object (FeastCompatibility.StrictHeader); Feast's error body is FeastClientCompatibilityTests'.
+    private async Task<(HttpStatusCode, JsonDocument)> PostAsync(string path, string body, bool strict = false)
     {
-        var (status, text) = await PostRawAsync(path, body);
+        var (status, text) = await PostRawAsync(path, body, strict);
         return (status, JsonDocument.Parse(text));
     }
 
-    private async Task<(HttpStatusCode, string)> PostRawAsync(string path, string body)
+    private async Task<(HttpStatusCode, string)> PostRawAsync(string path, string body, bool strict = false)
     {
-        using var response = await server.Http.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        if (strict) request.Headers.Add("Granary-Strict", "true");
+        using var response = await server.Http.SendAsync(request);
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Granary.Contracts;
 using Granary.Definitions;
 using Granary.Grains.Online;
 using Granary.Grains.Registry;
@@ -125,18 +126,7 @@ public sealed class GetOnlineFeaturesCommand : ICliCommand
     }
 
     /// <summary>Granary's type of a Feast <c>ValueType</c> name as the server lists it (list types are never given as --entity text).</summary>
-    private static ValueType? FeastValueType(string name) => name switch
-    {
-        "Int32" => new ValueType(ScalarType.Int32),
-        "Int64" => new ValueType(ScalarType.Int64),
-        "Float" => new ValueType(ScalarType.Float32),
-        "Double" => new ValueType(ScalarType.Float64),
-        "Bool" => new ValueType(ScalarType.Bool),
-        "String" => new ValueType(ScalarType.String),
-        "Bytes" => new ValueType(ScalarType.Bytes),
-        "UnixTimestamp" => new ValueType(ScalarType.UnixTimestamp),
-        _ => null,
-    };
+    private static ValueType? FeastValueType(string name) => FeastValues.TryParseTypeName(name, out var type) && !type.IsList ? type : null;
 
     /// <summary>Each <c>--entity</c> is one row; values are typed by the entity's join key or the request source's field, never guessed.</summary>
     private static Dictionary<string, IReadOnlyList<object?>> ParseRows(string[] rows, IReadOnlyDictionary<string, ValueType> types)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Granary.Contracts;
 using Granary.Client;
 using Granary.Definitions;
 using Granary.Repository;
@@ -86,23 +87,8 @@ internal static class ServerOption
 
     /// <summary>Granary's type of a Feast <c>ValueType</c> name as the server lists it.</summary>
     private static ValueType TypeOf(string feastName, string what)
-    {
-        var list = feastName.EndsWith("List", StringComparison.Ordinal);
-        ScalarType? scalar = (list ? feastName[..^4] : feastName) switch
-        {
-            "Int32" => ScalarType.Int32,
-            "Int64" => ScalarType.Int64,
-            "Float" => ScalarType.Float32,
-            "Double" => ScalarType.Float64,
-            "Bool" => ScalarType.Bool,
-            "String" => ScalarType.String,
-            "Bytes" => ScalarType.Bytes,
-            "UnixTimestamp" => ScalarType.UnixTimestamp,
-            _ => null,
-        };
-        return scalar is { } s ? new ValueType(s, list)
+        => FeastValues.TryParseTypeName(feastName, out var type) ? type
             : throw new CliException($"the server lists {what} with type '{feastName}', which this granary does not know", "use a granary CLI of the server's version");
-    }
 
     /// <summary>Runs <paramref name="call"/>, turning the client's errors into <see cref="CliException"/>s that say which server answered or did not.</summary>
     public static async Task<T> CallAsync<T>(string url, Func<Task<T>> call)

@@ -1,5 +1,6 @@
 using Feast.Serving;
 using Google.Protobuf.WellKnownTypes;
+using Granary.Contracts;
 using Granary.Definitions;
 using Granary.Gateway.V1;
 using Granary.Grains.Online;
@@ -65,7 +66,7 @@ public sealed partial class GranaryGrpcService(OnlineFeatureQueries queries, Mat
         var snapshot = await queries.SnapshotAsync();
         var listing = new RegistryListing { Project = snapshot.Project, Version = snapshot.Version, CreatedAt = Timestamp.FromDateTimeOffset(snapshot.CreatedAt) };
         foreach (var e in snapshot.Entities)
-            listing.Entities.Add(new EntityInfo { Name = e.Name, JoinKey = e.JoinKey, ValueType = ProtoValues.TypeEnum(e.ValueType), Description = e.Description ?? "" });
+            listing.Entities.Add(new EntityInfo { Name = e.Name, JoinKey = e.JoinKey, ValueType = FeastValues.TypeEnum(e.ValueType), Description = e.Description ?? "" });
         foreach (var v in snapshot.FeatureViews)
         {
             var info = new FeatureViewInfo { Name = v.Name, Source = v.Source, Online = v.Online, Description = v.Description ?? "" };
@@ -103,7 +104,7 @@ public sealed partial class GranaryGrpcService(OnlineFeatureQueries queries, Mat
         return listing;
     }
 
-    private static FieldInfo Field(Granary.Definitions.Field f) => new() { Name = f.Name, ValueType = ProtoValues.TypeEnum(f.Type) };
+    private static FieldInfo Field(Granary.Definitions.Field f) => new() { Name = f.Name, ValueType = FeastValues.TypeEnum(f.Type) };
 
     private static MaterializationStatusList ToProto(IReadOnlyList<MaterializationStatus> statuses)
     {

@@ -1,6 +1,10 @@
 using System.Text.Json;
 using Feast.Types;
+using Granary.Contracts;
 using Granary.Definitions;
+using Granary.Push;
+using Granary.Grains.Online;
+using Granary.Online;
 using Granary.Gateway.Rest;
 using Granary.Gateway.V1;
 using Granary.Grains.Push;
@@ -10,6 +14,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using PushRequest = Granary.Grains.Push.PushRequest;
+using ValueType = Granary.Definitions.ValueType;
 
 // Everything of the gateway that needs the push grain (grains/Granary.Grains.Interfaces/Push): REST /push and
 // /write-to-online-store, gRPC Granary/Push. The project file leaves this folder out while that interface is absent.
@@ -20,8 +25,8 @@ namespace Granary.Gateway
     {
         static partial void MapPush(IEndpointRouteBuilder app)
         {
-            app.MapPost("/push", Guard(PushAsync));
-            app.MapPost("/write-to-online-store", Guard(WriteToOnlineStoreAsync));
+            app.MapPost("/push", FeastGuard(PushAsync));
+            app.MapPost("/write-to-online-store", FeastGuard(WriteToOnlineStoreAsync));
         }
 
         // Feast: {"push_source_name", "df": {col: [..]}, "to": "online" | "offline" | "online_and_offline"}; 200 with no body.
@@ -33,7 +38,7 @@ namespace Granary.Gateway
             var toText = FeastRestEndpoints.OptionalString(root, "to") ?? "online";
             if (!PushModes.TryParse(toText, out var to))
                 throw new GatewayRequestException($"'to' '{toText}' is not a push mode", "send \"to\": \"online\", \"offline\" or \"online_and_offline\"");
-            await Pushes.PushAsync(context.RequestServices, source, JsonTable(FeastRestEndpoints.Required(root, "df")), to);
+            await Pushes.PushAsync(context.RequestServices, source, JsonTable(FeastRestEndpoints.Required(root, "df")), to, dropUnread: !FeastCompatibility.IsStrict(context));
             context.Response.StatusCode = StatusCodes.Status200OK;
         }
 
@@ -45,11 +50,15 @@ namespace Granary.Gateway
             var viewName = FeastRestEndpoints.RequiredString(root, "feature_view_name");
             var snapshot = await context.RequestServices.GetRequiredService<OnlineFeatureQueries>().SnapshotAsync();
             var view = snapshot.FeatureViews.FirstOrDefault(v => v.Name == viewName)
-                ?? throw new GatewayNotFoundException($"'feature_view_name' '{viewName}' is not a feature view of project '{snapshot.Project}'; known: {OnlineFeatureQueries.Known(snapshot.FeatureViews.Select(v => v.Name))}");
-            if (snapshot.DataSources.FirstOrDefault(d => d.Name == view.Source) is not PushSource)
-                throw new GatewayRequestException($"feature view '{viewName}' reads '{view.Source}', which is not a push source; the gateway writes online rows through push sources only",
+                ?? throw new GatewayNotFoundException($"'feature_view_name' '{viewName}' is not a feature view of project '{snapshot.Project}'; known: {OnlineFeatureQueries.Known(snapshot.FeatureViews.Select(v => v.Name))}", feastClass: FeastErrors.FeatureViewNotFound);
+            var table = JsonTable(FeastRestEndpoints.Required(root, "df"));
+            if (snapshot.DataSources.FirstOrDefault(d => d.Name == view.Source) is PushSource)
+                await Pushes.PushAsync(context.RequestServices, view.Source, table, PushMode.Online, dropUnread: !FeastCompatibility.IsStrict(context));
+            else if (FeastCompatibility.IsStrict(context))
+                throw new GatewayRequestException($"feature view '{viewName}' reads '{view.Source}', which is not a push source; in strict mode the gateway writes online rows through push sources only",
                     "give the view a push source, or materialize it from its batch source");
-            await Pushes.PushAsync(context.RequestServices, view.Source, JsonTable(FeastRestEndpoints.Required(root, "df")), PushMode.Online);
+            else
+                await OnlineWrites.WriteAsync(context.RequestServices.GetRequiredService<IGrainFactory>(), snapshot, view, table);
             context.Response.ContentType = "application/json";
             await context.Response.WriteAsync("null");
         }
@@ -95,17 +104,88 @@ namespace Granary.Gateway
         };
     }
 
+    /// <summary>
+    /// Rows written straight to the online store for a view over a batch source, as Feast's <c>materialize</c> sends them
+    /// through a remote online store (feast 0.66 <c>infra/online_stores/remote.py</c> 265-291): join keys and features by
+    /// name, <c>event_timestamp</c>, optional <c>created</c>; other columns are ignored. Typed by the registry like a push,
+    /// written through the entity grains (newest wins), nothing offline.
+    /// </summary>
+    internal static class OnlineWrites
+    {
+        public static async Task WriteAsync(IGrainFactory grains, RegistrySnapshot snapshot, FeatureView view, (string[] Columns, object?[][] Rows) table)
+        {
+            var at = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (var i = 0; i < table.Columns.Length; i++) at.TryAdd(table.Columns[i], i);
+            int Column(string name, string what) => at.TryGetValue(name, out var i) ? i
+                : throw new GatewayRequestException($"df has no column '{name}' ({what} of feature view '{view.Name}'); it has: {string.Join(", ", table.Columns)}", $"send df.{name}, one value per row");
+            var keys = view.Entities.Select(name => snapshot.FindEntity(name)
+                ?? throw new GatewayRequestException($"feature view '{view.Name}' names entity '{name}', which is not in the registry")).ToArray();
+            var keyAt = keys.Select(k => Column(k.JoinKey, "join key")).ToArray();
+            var eventAt = Column("event_timestamp", "event timestamp");
+            var createdAt = at.TryGetValue("created", out var c) ? c : -1;
+            var features = view.Features.Where(f => at.ContainsKey(f.Name)).ToArray();
+            if (features.Length == 0)
+                throw new GatewayRequestException($"df has none of the features of feature view '{view.Name}' ({string.Join(", ", view.Features.Select(f => f.Name))})", "send the features by name");
+            var timestamp = new ValueType(ScalarType.UnixTimestamp);
+            object? Typed(object? raw, ValueType type, string column, int row, bool required)
+            {
+                if (!PushValues.TryConvert(raw, type, out var value, out var problem))
+                    throw new GatewayRequestException($"df.{column}[{row}] {PushValues.Show(raw)} {problem}; the column is declared {type}", $"send df.{column} as {type}");
+                return value is null && required ? throw new GatewayRequestException($"df.{column}[{row}] is null", $"every row needs a {column}") : value;
+            }
+            var perEntity = new Dictionary<string, List<EntityWriteRow>>(StringComparer.Ordinal);
+            for (var r = 0; r < table.Rows.Length; r++)
+            {
+                var row = table.Rows[r];
+                var key = EntityKey.FromValues(snapshot.Project, keys.Select((k, i) => new KeyValuePair<string, object>(k.JoinKey, Typed(row[keyAt[i]], k.ValueType, k.JoinKey, r, required: true)!)));
+                var eventTime = (DateTimeOffset)Typed(row[eventAt], timestamp, "event_timestamp", r, required: true)!;
+                var created = createdAt < 0 ? null : (DateTimeOffset?)Typed(row[createdAt], timestamp, "created", r, required: false);
+                var values = features.Select(f => Typed(row[at[f.Name]], f.Type, f.Name, r, required: false)).ToArray();
+                var write = new EntityWriteRow(view.Name, OnlineTime.ToMicros(eventTime), created is { } t ? OnlineTime.ToMicros(t) : long.MinValue, features.Select(f => f.Name).ToArray(), values);
+                if (!perEntity.TryGetValue(key.Canonical, out var rows)) perEntity[key.Canonical] = rows = [];
+                rows.Add(write);
+            }
+            await Task.WhenAll(perEntity.Select(e => grains.GetGrain<IEntityGrain>(e.Key).WriteAsync(new EntityWrite([.. e.Value]))));
+        }
+    }
+
     /// <summary>The push call REST and gRPC share: the push source checked (404), then one call to its push grain.</summary>
     internal static class Pushes
     {
-        public static async Task<PushResult> PushAsync(IServiceProvider services, string source, (string[] Columns, object?[][] Rows) table, PushMode to)
+        /// <param name="services">The request's services.</param>
+        /// <param name="source">The push source.</param>
+        /// <param name="table">The rows as sent.</param>
+        /// <param name="to">Online, offline or both.</param>
+        /// <param name="dropUnread">
+        /// Leave out columns no view of the source reads (and that are not the event-id column) before validating, as
+        /// Feast's push does: its online write keeps the view's columns, and its offline write wants the batch source's,
+        /// which may hold more than the views read. Granary's own gRPC push and strict mode refuse them instead.
+        /// </param>
+        public static async Task<PushResult> PushAsync(IServiceProvider services, string source, (string[] Columns, object?[][] Rows) table, PushMode to, bool dropUnread = false)
         {
             var queries = services.GetRequiredService<OnlineFeatureQueries>();
             var snapshot = await queries.SnapshotAsync();
             if (snapshot.DataSources.FirstOrDefault(d => d.Name == source) is not PushSource)
-                throw new GatewayNotFoundException($"push source '{source}' is not in the registry of project '{snapshot.Project}'; known: {OnlineFeatureQueries.Known(snapshot.DataSources.OfType<PushSource>().Select(s => s.Name))}");
+                throw new GatewayNotFoundException($"push source '{source}' is not in the registry of project '{snapshot.Project}'; known: {OnlineFeatureQueries.Known(snapshot.DataSources.OfType<PushSource>().Select(s => s.Name))}",
+                    feastClass: FeastErrors.PushSourceNotFound);
+            if (dropUnread) table = ReadColumnsOnly(PushPlan.For(snapshot, source), table);
             var grains = services.GetRequiredService<IGrainFactory>();
             return await grains.GetGrain<IPushGrain>($"{snapshot.Project}/{source}").PushAsync(new PushRequest(table.Columns, table.Rows, to));
+        }
+
+        private static (string[] Columns, object?[][] Rows) ReadColumnsOnly(PushPlan plan, (string[] Columns, object?[][] Rows) table)
+        {
+            var read = plan.Columns.Select(c => c.Name).Append(PushOptions.DefaultEventIdColumn).ToHashSet(StringComparer.Ordinal);
+            var keep = Enumerable.Range(0, table.Columns.Length).Where(i => read.Contains(table.Columns[i])).ToArray();
+            if (keep.Length == table.Columns.Length) return table;
+            var rows = new object?[table.Rows.Length][];
+            for (var r = 0; r < rows.Length; r++)
+            {
+                var row = table.Rows[r];
+                rows[r] = new object?[keep.Length];
+                for (var k = 0; k < keep.Length; k++) rows[r][k] = keep[k] < row.Length ? row[keep[k]] : null;
+            }
+            return (keep.Select(i => table.Columns[i]).ToArray(), rows);
         }
     }
 }
@@ -141,25 +221,11 @@ namespace Granary.Gateway.Grpc
             };
         }
 
-        // A proto value as the push grain takes it: its own CLR type (the grain converts only when exact).
-        private static object? Raw(Value value, string where) => value.ValCase switch
+        // A proto value as the push grain takes it: its own .NET form (the grain converts only when exact).
+        private static object? Raw(Value value, string where)
         {
-            Value.ValOneofCase.None or Value.ValOneofCase.NullVal => null,
-            Value.ValOneofCase.StringVal => value.StringVal,
-            Value.ValOneofCase.Int32Val => value.Int32Val,
-            Value.ValOneofCase.Int64Val => value.Int64Val,
-            Value.ValOneofCase.DoubleVal => value.DoubleVal,
-            Value.ValOneofCase.FloatVal => value.FloatVal,
-            Value.ValOneofCase.BoolVal => value.BoolVal,
-            Value.ValOneofCase.BytesVal => value.BytesVal.ToByteArray(),
-            Value.ValOneofCase.UnixTimestampVal => DateTimeOffset.FromUnixTimeSeconds(value.UnixTimestampVal),
-            Value.ValOneofCase.Int64ListVal => value.Int64ListVal.Val.ToArray(),
-            Value.ValOneofCase.Int32ListVal => value.Int32ListVal.Val.ToArray(),
-            Value.ValOneofCase.DoubleListVal => value.DoubleListVal.Val.ToArray(),
-            Value.ValOneofCase.FloatListVal => value.FloatListVal.Val.ToArray(),
-            Value.ValOneofCase.StringListVal => value.StringListVal.Val.ToArray(),
-            Value.ValOneofCase.BoolListVal => value.BoolListVal.Val.ToArray(),
-            _ => throw new GatewayRequestException($"{where} is a {value.ValCase}, which push does not take", "send scalar or list values"),
-        };
+            if (value.ValCase is Value.ValOneofCase.None or Value.ValOneofCase.NullVal) return null;
+            return FeastValues.FromProto(value) ?? throw new GatewayRequestException($"{where} is a {value.ValCase}, which push does not take", "send scalar or list values");
+        }
     }
 }

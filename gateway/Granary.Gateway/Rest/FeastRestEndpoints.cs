@@ -20,9 +20,9 @@ public static class FeastRestEndpoints
     /// <summary>Maps <c>POST /get-online-features</c>, <c>/materialize</c>, <c>/materialize-incremental</c> and <c>GET /health</c>.</summary>
     public static IEndpointRouteBuilder MapFeastRest(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/get-online-features", GatewayEndpoints.Guard(GetOnlineFeaturesAsync));
-        app.MapPost("/materialize", GatewayEndpoints.Guard(context => MaterializeAsync(context, incremental: false)));
-        app.MapPost("/materialize-incremental", GatewayEndpoints.Guard(context => MaterializeAsync(context, incremental: true)));
+        app.MapPost("/get-online-features", GatewayEndpoints.FeastGuard(GetOnlineFeaturesAsync));
+        app.MapPost("/materialize", GatewayEndpoints.FeastGuard(context => MaterializeAsync(context, incremental: false)));
+        app.MapPost("/materialize-incremental", GatewayEndpoints.FeastGuard(context => MaterializeAsync(context, incremental: true)));
         app.MapGet("/health", GatewayEndpoints.Guard(HealthAsync));
         return app;
     }
@@ -42,8 +42,11 @@ public static class FeastRestEndpoints
         var snapshot = await queries.SnapshotAsync();
         var plan = queries.Plan(snapshot, features, service, fullNames);
         var columns = new Dictionary<string, IReadOnlyList<object?>>(StringComparer.Ordinal);
+        // Feast reads only the columns its views join on and ignores the rest; strict mode refuses them (400).
+        var strict = FeastCompatibility.IsStrict(context);
         foreach (var column in entities.EnumerateObject())
         {
+            if (!strict && !OnlineFeatureQueries.TryInputType(snapshot, plan, column.Name, out _)) continue;
             var type = OnlineFeatureQueries.InputType(snapshot, plan, column.Name, "entities");
             columns[column.Name] = JsonEntityValues.ReadColumn(column.Value, type, $"entities.{column.Name}");
         }
@@ -52,6 +55,7 @@ public static class FeastRestEndpoints
         {
             foreach (var column in requestContext.EnumerateObject())
             {
+                if (!strict && !OnlineFeatureQueries.TryInputType(snapshot, plan, column.Name, out _)) continue;
                 var type = OnlineFeatureQueries.InputType(snapshot, plan, column.Name, "request_context");
                 columns[column.Name] = JsonEntityValues.ReadColumn(column.Value, type, $"request_context.{column.Name}");
             }

@@ -40,7 +40,7 @@ public sealed class PushTests(GatewayServer server) : IClassFixture<GatewayServe
     [InlineData("""{"push_source_name":"driver_push","df":{"driver_id":["x"],"event_timestamp":["2024-02-01T00:00:00Z"],"speed":[1.0]}}""", 400, "push to 'driver_push' rejected")]
     public async Task Bad_pushes_are_refused_with_the_field_named(string body, int expected, string message)
     {
-        var (status, text) = await PostAsync("/push", body);
+        var (status, text) = await PostAsync("/push", body, strict: true);
         Assert.Equal(expected, (int)status);
         using var json = JsonDocument.Parse(text);
         Assert.Contains(message, json.RootElement.GetProperty("message").GetString());
@@ -74,9 +74,12 @@ public sealed class PushTests(GatewayServer server) : IClassFixture<GatewayServe
         return response.Results[1].Values[0].DoubleVal;
     }
 
-    private async Task<(HttpStatusCode, string)> PostAsync(string path, string body)
+    // strict: Granary's own error object and column checks (FeastCompatibility.StrictHeader).
+    private async Task<(HttpStatusCode, string)> PostAsync(string path, string body, bool strict = false)
     {
-        using var response = await server.Http.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        if (strict) request.Headers.Add("Granary-Strict", "true");
+        using var response = await server.Http.SendAsync(request);
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 }
