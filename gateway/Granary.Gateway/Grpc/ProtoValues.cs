@@ -80,7 +80,7 @@ public static class ProtoValues
                 (ScalarType.Bool, Value.ValOneofCase.BoolListVal) => value.BoolListVal.Val.ToArray(),
                 (ScalarType.String, Value.ValOneofCase.StringListVal) => value.StringListVal.Val.ToArray(),
                 (ScalarType.Bytes, Value.ValOneofCase.BytesListVal) => value.BytesListVal.Val.Select(b => b.ToByteArray()).ToArray(),
-                (ScalarType.UnixTimestamp, Value.ValOneofCase.UnixTimestampListVal) => value.UnixTimestampListVal.Val.Select(DateTimeOffset.FromUnixTimeSeconds).ToArray(),
+                (ScalarType.UnixTimestamp, Value.ValOneofCase.UnixTimestampListVal) => value.UnixTimestampListVal.Val.Select((s, i) => RequestTimes.FromEpochSeconds(s, $"{where}[{i}]")).ToArray(),
                 _ => null,
             };
             return list ?? throw Mismatch(value, type, where);
@@ -98,7 +98,7 @@ public static class ProtoValues
             (ScalarType.Bool, Value.ValOneofCase.BoolVal) => value.BoolVal,
             (ScalarType.String, Value.ValOneofCase.StringVal) => value.StringVal,
             (ScalarType.Bytes, Value.ValOneofCase.BytesVal) => value.BytesVal.ToByteArray(),
-            (ScalarType.UnixTimestamp, Value.ValOneofCase.UnixTimestampVal) => DateTimeOffset.FromUnixTimeSeconds(value.UnixTimestampVal),
+            (ScalarType.UnixTimestamp, Value.ValOneofCase.UnixTimestampVal) => RequestTimes.FromEpochSeconds(value.UnixTimestampVal, where),
             _ => null,
         };
         return scalar ?? throw Mismatch(value, type, where);

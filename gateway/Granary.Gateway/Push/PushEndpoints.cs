@@ -152,7 +152,7 @@ namespace Granary.Gateway.Grpc
             Value.ValOneofCase.FloatVal => value.FloatVal,
             Value.ValOneofCase.BoolVal => value.BoolVal,
             Value.ValOneofCase.BytesVal => value.BytesVal.ToByteArray(),
-            Value.ValOneofCase.UnixTimestampVal => DateTimeOffset.FromUnixTimeSeconds(value.UnixTimestampVal),
+            Value.ValOneofCase.UnixTimestampVal => RequestTimes.FromEpochSeconds(value.UnixTimestampVal, where),
             Value.ValOneofCase.Int64ListVal => value.Int64ListVal.Val.ToArray(),
             Value.ValOneofCase.Int32ListVal => value.Int32ListVal.Val.ToArray(),
             Value.ValOneofCase.DoubleListVal => value.DoubleListVal.Val.ToArray(),
