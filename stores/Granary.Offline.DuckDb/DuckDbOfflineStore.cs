@@ -43,7 +43,9 @@ public sealed partial class DuckDbOfflineStore : IOfflineStore, IDisposable
             connection = _database.Duplicate();
             connection.Open();
         }
-        connection.Execute("SET TimeZone = 'UTC'; SET enable_progress_bar = true; SET enable_progress_bar_print = false;");
+        // No external file cache: it checks a cached file against its modification time to the second, so a Parquet file an
+        // append replaced within the same second (written aside, then renamed) would be read as old blocks plus a new footer.
+        connection.Execute("SET TimeZone = 'UTC'; SET enable_progress_bar = true; SET enable_progress_bar_print = false; SET enable_external_file_cache = false;");
         return connection;
     }
 

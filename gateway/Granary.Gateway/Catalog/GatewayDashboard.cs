@@ -67,8 +67,13 @@ public static class GatewayDashboard
         var http = invocation.HttpContext;
         foreach (var name in SiloAddressParameters)
         {
-            if (http.Request.RouteValues.TryGetValue(name, out var value) && value is string text && !IsSiloAddress(text))
-                return await RefuseAsync(http, $"'{GatewayErrors.Echo(text)}' in '{GatewayErrors.Echo(http.Request.Path)}' is not a silo address");
+            if (!http.Request.RouteValues.TryGetValue(name, out var value) || value is not string text) continue;
+            if (ParseSiloAddress(text) is not { } silo)
+                return await RefuseAsync(http, StatusCodes.Status400BadRequest, $"'{GatewayErrors.Echo(text)}' in '{GatewayErrors.Echo(http.Request.Path)}' is not a silo address");
+            // The dashboard answers a silo outside the cluster with 503 ("lost connectivity"); it is an unknown name, a 404.
+            var hosts = await http.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+            if (!hosts.ContainsKey(silo))
+                return await RefuseAsync(http, StatusCodes.Status404NotFound, $"silo '{GatewayErrors.Echo(text)}' is not an active silo of the cluster; active: {string.Join(", ", hosts.Keys.Select(k => k.ToParsableString()))}");
         }
         try
         {
@@ -76,25 +81,25 @@ public static class GatewayDashboard
         }
         catch (Exception e) when (e is FormatException or ArgumentException or IndexOutOfRangeException or InvalidCastException && !http.Response.HasStarted)
         {
-            return await RefuseAsync(http, $"'{GatewayErrors.Echo(http.Request.Path)}' is not a dashboard path the dashboard can answer: {e.Message}");
+            return await RefuseAsync(http, StatusCodes.Status400BadRequest, $"'{GatewayErrors.Echo(http.Request.Path)}' is not a dashboard path the dashboard can answer: {e.Message}");
         }
     }
 
-    private static bool IsSiloAddress(string text)
+    private static SiloAddress? ParseSiloAddress(string text)
     {
         try
         {
-            return SiloAddress.FromParsableString(text) is not null;
+            return SiloAddress.FromParsableString(text);
         }
         catch (Exception e) when (e is FormatException or ArgumentException or IndexOutOfRangeException or OverflowException)
         {
-            return false;
+            return null;
         }
     }
 
-    private static async Task<object?> RefuseAsync(HttpContext http, string message)
+    private static async Task<object?> RefuseAsync(HttpContext http, int status, string message)
     {
-        await new GatewayError(StatusCodes.Status400BadRequest, StatusCode.InvalidArgument, "BadDashboardPath", message,
+        await new GatewayError(status, status == StatusCodes.Status404NotFound ? StatusCode.NotFound : StatusCode.InvalidArgument, "BadDashboardPath", message,
             "open the dashboard at /dashboard/ and follow its links; silo addresses look like 10.0.0.5:11111@123456789").WriteAsync(http.Response);
         return Results.Empty;
     }

@@ -170,7 +170,7 @@ internal static class PathMutations
         {
             case 0: parts[^1] = Hostile.Pick(random, Segments); break;
             case 1: parts.Add(Hostile.Pick(random, Segments)); break;
-            case 2: parts[random.Next(2, Math.Max(3, parts.Count))] = Hostile.Pick(random, Segments); break;
+            case 2: parts[random.Next(1, parts.Count)] = Hostile.Pick(random, Segments); break;
             default:
                 return path + "?" + Hostile.Pick(random, ["q", "kind", "tag", "grainId", "grainType", "owner"]) + "=" + Hostile.Pick(random, Segments)
                        + (random.Next(2) == 0 ? "&q=a&q=b" : "");
