@@ -170,7 +170,11 @@ internal static class PathMutations
         {
             case 0: parts[^1] = Hostile.Pick(random, Segments); break;
             case 1: parts.Add(Hostile.Pick(random, Segments)); break;
-            case 2: parts[random.Next(1, parts.Count)] = Hostile.Pick(random, Segments); break;
+            case 2:
+                var at = random.Next(1, parts.Count);
+                // An empty first segment would make "//name", which a client reads as a host name, not a path.
+                parts[at] = at == 1 ? Hostile.Pick(random, Segments.Where(s => s.Length > 0).ToArray()) : Hostile.Pick(random, Segments);
+                break;
             default:
                 return path + "?" + Hostile.Pick(random, ["q", "kind", "tag", "grainId", "grainType", "owner"]) + "=" + Hostile.Pick(random, Segments)
                        + (random.Next(2) == 0 ? "&q=a&q=b" : "");
