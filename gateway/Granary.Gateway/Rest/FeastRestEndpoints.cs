@@ -138,9 +138,10 @@ public static class FeastRestEndpoints
         {
             throw new GatewayRequestException("the request body is empty or not JSON", "send a JSON object as Feast's feature server documents it");
         }
-        catch (IOException e) when (!context.RequestAborted.IsCancellationRequested)
+        catch (IOException e) when (e is not BadHttpRequestException && !context.RequestAborted.IsCancellationRequested)
         {
-            // Kestrel's framing errors while the body is read (a chunk size of ffffffffffffffff overflows): the client's request is malformed.
+            // Kestrel's framing errors while the body is read (a chunk size of ffffffffffffffff overflows): the client's request
+            // is malformed. BadHttpRequestException (an IOException too: 413 over the limit) keeps its own status.
             throw new GatewayRequestException($"the request body could not be read: {e.Message}", "send the body with a correct Content-Length or valid chunked encoding");
         }
         try
