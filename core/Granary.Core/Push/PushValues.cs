@@ -99,9 +99,6 @@ public static class PushValues
         problem = scalar switch
         {
             ScalarType.Int32 or ScalarType.Int64 => "is not a whole number in range",
-            // A number that parses but is NaN, infinite, or beyond the type (1e400; 1e39 for Float32) is refused as such.
-            ScalarType.Float32 or ScalarType.Float64 when double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out _)
-                => $"is not a finite {scalar} (NaN, infinities and values beyond the type's range are refused)",
             ScalarType.Float32 or ScalarType.Float64 => "is not a number (use '.' for decimals)",
             ScalarType.Bool => "is not true or false",
             ScalarType.UnixTimestamp => "is not an ISO 8601 timestamp (e.g. 2024-01-01T08:00:00Z; no offset means UTC)",
