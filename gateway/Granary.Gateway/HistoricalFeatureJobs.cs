@@ -169,6 +169,8 @@ public static class HistoricalFeatureJobs
         foreach (var (name, column) in rows.Columns.OrderBy(c => c.Key, StringComparer.Ordinal))
         {
             var where = $"entity_rows.{name}";
+            if (name.Length == 0)
+                throw new GatewayRequestException("entity_rows has a column with an empty name", "name every column: the join keys, event_timestamp, and any labels");
             if (count is { } n && column.Val.Count != n)
                 throw new GatewayRequestException($"{where} has {column.Val.Count} values but entity_rows.{first} has {n}", "give every column one value per row");
             count ??= column.Val.Count;

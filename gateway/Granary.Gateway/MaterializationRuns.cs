@@ -4,10 +4,18 @@ namespace Granary.Gateway;
 
 /// <summary>
 /// Materialization as REST and gRPC start it: views checked against the registry first (404 unknown, 400 offline-only),
-/// a view already running another window refused (409), every run started through its <see cref="IMaterializationGrain"/>.
+/// a view already running another window refused (409), a window ending in the future refused (400), every run started
+/// through its <see cref="IMaterializationGrain"/>.
 /// </summary>
-public sealed class MaterializationRuns(IGrainFactory grains, OnlineFeatureQueries queries)
+public sealed class MaterializationRuns(IGrainFactory grains, OnlineFeatureQueries queries, TimeProvider time)
 {
+    /// <summary>
+    /// How far past the gateway's clock a window may end (clocks of caller and gateway differ a little). A window ending
+    /// later would mark the view fresh up to a time whose rows do not exist yet, and every later incremental run would
+    /// start after it.
+    /// </summary>
+    public static readonly TimeSpan MaxFutureSkew = TimeSpan.FromMinutes(5);
+
     /// <summary>How often a waiting caller polls the runs.</summary>
     public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
 
@@ -31,6 +39,10 @@ public sealed class MaterializationRuns(IGrainFactory grains, OnlineFeatureQueri
     {
         if (start is { } s && end < s)
             throw new GatewayRequestException($"end_ts {end:O} is before start_ts {s:O}", "send a window whose end is after its start");
+        var now = time.GetUtcNow();
+        if (end > now + MaxFutureSkew)
+            throw new GatewayRequestException($"end_ts {end:O} is in the future (the gateway's clock reads {now:O}); a materialization window ends at most {MaxFutureSkew.TotalMinutes:0} minutes from now",
+                "materialize up to now; rows with later event times are materialized by a later run");
         foreach (var view in views)
         {
             var status = await Grain(view).GetStatusAsync();

@@ -11,7 +11,8 @@ namespace Granary.Push;
 /// Nothing is guessed from the data: text is parsed strictly as the declared type (integers and floats in invariant
 /// culture, booleans as true/false, timestamps as ISO 8601 with naive = UTC and offsets honoured, bytes as base64, lists
 /// as a JSON array); typed values are accepted only when the conversion is exact (an Int64 of 7 for a Float64 feature,
-/// yes; 1.5 for an Int64, or 3e9 for an Int32, no).
+/// yes; 1.5 for an Int64, or 3e9 for an Int32, no). Floats must be finite: NaN, infinities and text beyond the type's
+/// range (1e400) are refused, never stored.
 /// </summary>
 public static class PushValues
 {
@@ -66,11 +67,11 @@ public static class PushValues
             case ScalarType.Int32 when int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var i):
                 value = i;
                 return true;
-            case ScalarType.Float64 when double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d):
+            case ScalarType.Float64 when double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d):
                 value = d;
                 return true;
             // Parsed as a double first, so a finite value too large for Float32 is refused instead of becoming infinity.
-            case ScalarType.Float32 when double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var f) && !(double.IsFinite(f) && float.IsInfinity((float)f)):
+            case ScalarType.Float32 when double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var f) && float.IsFinite((float)f):
                 value = (float)f;
                 return true;
             case ScalarType.Bool when text.Equals("true", StringComparison.OrdinalIgnoreCase):
@@ -143,8 +144,8 @@ public static class PushValues
         {
             switch (raw)
             {
-                case double d: value = d; return true;
-                case float f: value = (double)f; return true;
+                case double d when double.IsFinite(d): value = d; return true;
+                case float f when float.IsFinite(f): value = (double)f; return true;
                 case decimal m: value = (double)m; return true;
             }
             if (AsInteger(raw) is { } n && Math.Abs(n) <= 1L << 53) { value = (double)n; return true; }
@@ -153,13 +154,15 @@ public static class PushValues
         {
             switch (raw)
             {
-                case float f: value = f; return true;
-                case double d when (double)(float)d == d || double.IsNaN(d): value = (float)d; return true;
+                case float f when float.IsFinite(f): value = f; return true;
+                case double d when double.IsFinite(d) && (double)(float)d == d: value = (float)d; return true;
                 case decimal m when (decimal)(float)m == m: value = (float)m; return true;
             }
             if (AsInteger(raw) is { } n && Math.Abs(n) <= 1L << 24) { value = (float)n; return true; }
         }
-        problem = $"is of type {raw.GetType().Name}, which does not convert exactly";
+        problem = (raw is double nd && !double.IsFinite(nd)) || (raw is float nf && !float.IsFinite(nf))
+            ? "is not a finite number (NaN and infinities are refused)"
+            : $"is of type {raw.GetType().Name}, which does not convert exactly";
         return false;
     }
 
@@ -194,7 +197,7 @@ public static class PushValues
                     _ => (object?)e.GetRawText(),
                 }).ToList();
             }
-            catch (JsonException)
+            catch (Exception e) when (e is JsonException or InvalidOperationException) // InvalidOperationException: a string that is not UTF-8 text
             {
                 problem = "is not a JSON array (e.g. [1, 2, 3])";
                 return false;

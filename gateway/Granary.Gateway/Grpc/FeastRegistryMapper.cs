@@ -6,6 +6,7 @@ using Feast.Core;
 using Google.Protobuf;
 using Google.Protobuf.Collections;
 using Google.Protobuf.WellKnownTypes;
+using Granary.Contracts;
 using Granary.Definitions;
 using DataSource = Granary.Definitions.DataSource;
 using Entity = Granary.Definitions.Entity;
@@ -93,7 +94,7 @@ public static class FeastRegistryMapper
         {
             Name = entity.Name,
             Project = snapshot.Project,
-            ValueType = ProtoValues.TypeEnum(entity.ValueType),
+            ValueType = FeastValues.TypeEnum(entity.ValueType),
             JoinKey = entity.JoinKey,
             Description = entity.Description ?? "",
         };
@@ -185,7 +186,7 @@ public static class FeastRegistryMapper
         spec.Entities.AddRange(view.Entities);
         foreach (var name in view.Entities)
             if (snapshot.FindEntity(name) is { } entity)
-                spec.EntityColumns.Add(new FeatureSpecV2 { Name = entity.JoinKey, ValueType = ProtoValues.TypeEnum(entity.ValueType) });
+                spec.EntityColumns.Add(new FeatureSpecV2 { Name = entity.JoinKey, ValueType = FeastValues.TypeEnum(entity.ValueType) });
         foreach (var field in view.Features) spec.Features.Add(Feature(field));
         AddAll(spec.Tags, view.Tags);
         if (snapshot.FindDataSource(view.Source) is { } source)
@@ -307,7 +308,7 @@ public static class FeastRegistryMapper
     public static FeatureSpecV2 Feature(Field field) => new()
     {
         Name = field.Name,
-        ValueType = ProtoValues.TypeEnum(field.Type),
+        ValueType = FeastValues.TypeEnum(field.Type),
         Description = field.Description ?? "",
     };
 

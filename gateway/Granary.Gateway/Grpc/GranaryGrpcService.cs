@@ -38,7 +38,7 @@ public sealed partial class GranaryGrpcService(OnlineFeatureQueries queries, Mat
         if (request.Start is null) throw new GatewayRequestException("'start' is not set", "set start and end (google.protobuf.Timestamp)");
         if (request.End is null) throw new GatewayRequestException("'end' is not set", "set start and end (google.protobuf.Timestamp)");
         var views = await runs.ChooseAsync(request.FeatureViews, "feature_views");
-        return ToProto(await runs.StartAsync(views, request.Start.ToDateTimeOffset(), request.End.ToDateTimeOffset()));
+        return ToProto(await runs.StartAsync(views, RequestTimes.FromTimestamp(request.Start, "start"), RequestTimes.FromTimestamp(request.End, "end")));
     }
 
     /// <inheritdoc/>
@@ -46,7 +46,7 @@ public sealed partial class GranaryGrpcService(OnlineFeatureQueries queries, Mat
     {
         if (request.End is null) throw new GatewayRequestException("'end' is not set", "set end (google.protobuf.Timestamp)");
         var views = await runs.ChooseAsync(request.FeatureViews, "feature_views");
-        return ToProto(await runs.StartAsync(views, start: null, request.End.ToDateTimeOffset()));
+        return ToProto(await runs.StartAsync(views, start: null, RequestTimes.FromTimestamp(request.End, "end")));
     }
 
     /// <inheritdoc/>

@@ -32,7 +32,7 @@ public static class ProtoValues
 
     /// <summary>One request value as <paramref name="type"/> (<see cref="FeastValues.TryFromProto"/>); a member that fits neither is a 400 naming it.</summary>
     public static object? FromProto(Value value, ValueType type, string where)
-        => FeastValues.TryFromProto(value, type, out var result) ? result : throw Mismatch(value, type, where);
+        => RequestTimes.CheckEpochSeconds(value, where) && FeastValues.TryFromProto(value, type, out var result) ? result : throw Mismatch(value, type, where);
 
     /// <summary>Feast's response message for <paramref name="response"/>, each column's values in its declared type.</summary>
     public static GetOnlineFeaturesResponse ToProto(OnlineFeaturesResponse response, IReadOnlyDictionary<string, ValueType> types)

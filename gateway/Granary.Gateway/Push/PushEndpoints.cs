@@ -225,6 +225,7 @@ namespace Granary.Gateway.Grpc
         private static object? Raw(Value value, string where)
         {
             if (value.ValCase is Value.ValOneofCase.None or Value.ValOneofCase.NullVal) return null;
+            RequestTimes.CheckEpochSeconds(value, where);
             return FeastValues.FromProto(value) ?? throw new GatewayRequestException($"{where} is a {value.ValCase}, which push does not take", "send scalar or list values");
         }
     }

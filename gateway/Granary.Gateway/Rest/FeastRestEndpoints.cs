@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Granary.Grains.Online;
 using Granary.Serving;
@@ -141,13 +142,63 @@ public static class FeastRestEndpoints
         {
             throw new GatewayRequestException("the request body is empty or not JSON", "send a JSON object as Feast's feature server documents it");
         }
-        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        catch (IOException e) when (e is not BadHttpRequestException && !context.RequestAborted.IsCancellationRequested)
         {
-            var kind = JsonEntityValues.Describe(document.RootElement);
+            // Kestrel's framing errors while the body is read (a chunk size of ffffffffffffffff overflows): the client's request
+            // is malformed. BadHttpRequestException (an IOException too: 413 over the limit) keeps its own status.
+            throw new GatewayRequestException($"the request body could not be read: {e.Message}", "send the body with a correct Content-Length or valid chunked encoding");
+        }
+        try
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+                throw new GatewayRequestException($"the request body is {JsonEntityValues.Describe(document.RootElement)}, not a JSON object", "send a JSON object as Feast's feature server documents it");
+            CheckText(document.RootElement, "");
+        }
+        catch
+        {
             document.Dispose();
-            throw new GatewayRequestException($"the request body is {kind}, not a JSON object", "send a JSON object as Feast's feature server documents it");
+            throw;
         }
         return document;
+    }
+
+    // System.Text.Json checks a string's UTF-8 and its \u escapes only when the string is read, and then throws
+    // InvalidOperationException wherever a handler first reads it; every string and name is checked here instead, once.
+    // Plain ASCII without escapes (nearly every string) needs no decoding.
+    private static void CheckText(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    var name = NeedsDecoding(JsonMarshal.GetRawUtf8PropertyName(property)) ? Decoded(() => property.Name, path + " (a member name)") : property.Name;
+                    CheckText(property.Value, path.Length == 0 ? name : $"{path}.{name}");
+                }
+                break;
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in element.EnumerateArray()) CheckText(item, $"{path}[{i++}]");
+                break;
+            case JsonValueKind.String when NeedsDecoding(JsonMarshal.GetRawUtf8Value(element)):
+                Decoded(element.GetString, path);
+                break;
+        }
+    }
+
+    private static bool NeedsDecoding(ReadOnlySpan<byte> raw) => raw.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7E) >= 0 || raw.IndexOf((byte)'\\') >= 0;
+
+    private static string Decoded(Func<string?> read, string path)
+    {
+        try
+        {
+            return read() ?? "";
+        }
+        catch (InvalidOperationException)
+        {
+            throw new GatewayRequestException($"{GatewayErrors.Echo(path)} is a JSON string that is not valid UTF-8 text (invalid bytes, or a \\u escape of a lone surrogate)",
+                "send UTF-8 text; escape characters outside the Basic Multilingual Plane as a surrogate pair (\\ud83d\\ude80)");
+        }
     }
 
     internal static JsonElement Required(JsonElement root, string name)

@@ -50,18 +50,29 @@ public static class JsonEntityValues
         {
             case ScalarType.Int32 when value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var i): return i;
             case ScalarType.Int64 when value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var l): return l;
-            case ScalarType.Float32 when value.ValueKind == JsonValueKind.Number: return (float)value.GetDouble();
-            case ScalarType.Float64 when value.ValueKind == JsonValueKind.Number: return value.GetDouble();
+            case ScalarType.Float32 or ScalarType.Float64 when value.ValueKind == JsonValueKind.Number: return Finite(value, type, where);
             case ScalarType.String when value.ValueKind == JsonValueKind.String: return value.GetString()!;
             case ScalarType.Bool when value.ValueKind is JsonValueKind.True or JsonValueKind.False: return value.GetBoolean();
             case ScalarType.Bytes when value.ValueKind == JsonValueKind.String && value.TryGetBytesFromBase64(out var bytes): return bytes;
             case ScalarType.UnixTimestamp when value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var seconds):
-                return DateTimeOffset.FromUnixTimeSeconds(seconds);
+                return RequestTimes.FromEpochSeconds(seconds, where);
             case ScalarType.UnixTimestamp when value.ValueKind == JsonValueKind.String
                 && DateTimeOffset.TryParse(value.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at):
                 return at;
             default: throw Mismatch(value, type, where);
         }
+    }
+
+    // A JSON number beyond the type's range (1e400, or 1e39 for Float32) is refused, never stored as an infinity.
+    private static object Finite(JsonElement value, ValueType type, string where)
+    {
+        if (value.TryGetDouble(out var d))
+        {
+            if (type.Scalar == ScalarType.Float64) return d;
+            if (float.IsFinite((float)d)) return (float)d;
+        }
+        throw new GatewayRequestException($"{where} is {Describe(value)}, which is outside the range of {type}",
+            $"send finite {type} values (at most {(type.Scalar == ScalarType.Float64 ? double.MaxValue : float.MaxValue):R} in magnitude)");
     }
 
     private static GatewayRequestException Mismatch(JsonElement value, ValueType type, string where)
