@@ -5,8 +5,7 @@ namespace Granary.Streams;
 /// <summary>One event as read from a stream: its position (Redis entry id; for Kafka <c>partition:offset</c>) and its fields.</summary>
 /// <param name="Position">Where the event is in the stream; what <see cref="IStreamSource.AcknowledgeAsync"/> takes.</param>
 /// <param name="Fields">The event's fields as written, in order.</param>
-/// <param name="Deliveries">How often the group has handed this event to a worker (1 on first delivery).</param>
-public sealed record StreamEvent(string Position, IReadOnlyList<KeyValuePair<string, string>> Fields, long Deliveries = 1);
+public sealed record StreamEvent(string Position, IReadOnlyList<KeyValuePair<string, string>> Fields);
 
 /// <summary>An event that could not be mapped or validated, as kept in the dead-letter stream.</summary>
 /// <param name="Position">The event's position in its stream.</param>
