@@ -59,11 +59,11 @@ public sealed partial class StreamIngestTests(StreamServer server) : IClassFixtu
     [Fact]
     public async Task Ten_thousand_events_with_ten_percent_duplicates_and_a_SIGKILLed_worker_take_effect_exactly_once_online_and_offline()
     {
-        const int Distinct = 9_000, Users = 500;
+        const int distinct = 9_000, users = 500;
         // 9,000 events, then 1,000 of them again (an at-least-once producer's redeliveries): 10,000 entries.
         var random = new Random(7);
-        var redelivered = Enumerable.Range(0, Distinct).OrderBy(_ => random.Next()).Take(1_000).ToList();
-        await AddAsync("clicks-a", Enumerable.Range(0, Distinct).Concat(redelivered).Select(seq => Event("a", seq, Users)));
+        var redelivered = Enumerable.Range(0, distinct).OrderBy(_ => random.Next()).Take(1_000).ToList();
+        await AddAsync("clicks-a", Enumerable.Range(0, distinct).Concat(redelivered).Select(seq => Event("a", seq, users)));
         Assert.Equal(10_000, await server.Redis.GetDatabase().StreamLengthAsync("clicks-a"));
 
         // A worker process, killed with SIGKILL once part of the stream is stored offline: its read and unacknowledged
@@ -75,7 +75,7 @@ public sealed partial class StreamIngestTests(StreamServer server) : IClassFixtu
             first.Kill();
         }
         var (pendingAfterKill, _) = await GroupAsync("clicks-a");
-        Assert.True(server.OfflineRows("a").Count < Distinct, "the kill came after everything was stored; the test proves nothing");
+        Assert.True(server.OfflineRows("a").Count < distinct, "the kill came after everything was stored; the test proves nothing");
 
         // A second worker claims the dead worker's pending events after claim_after and reads the rest.
         using (var second = WorkerProcess.Start(Ingest("a", "--consumer", "survivor", "--until-caught-up")))
@@ -84,14 +84,14 @@ public sealed partial class StreamIngestTests(StreamServer server) : IClassFixtu
             if (pendingAfterKill > 0) Assert.Matches(@"claimed [1-9]", second.Output);
         }
         Assert.Equal((0L, 0L), await GroupAsync("clicks-a"));
-        await AssertExactlyOnceAsync("a", Enumerable.Range(0, Distinct).ToList(), Users);
+        await AssertExactlyOnceAsync("a", Enumerable.Range(0, distinct).ToList(), users);
     }
 
     [Fact]
     public async Task A_poison_event_lands_in_the_dead_letter_stream_with_its_reason_while_the_rest_flow()
     {
-        const int Users = 10;
-        var events = Enumerable.Range(0, 60).Select(seq => Event("b", seq, Users)).ToList();
+        const int users = 10;
+        var events = Enumerable.Range(0, 60).Select(seq => Event("b", seq, users)).ToList();
         // A click count that is not a number (refused by the push path's validation) and an event without its id (unmappable).
         events.Insert(20, [new("id", "b-poison"), new("ts", "2024-03-01T00:00:30Z"), new("uid", "3"), new("n", "lots"), new("page", "x")]);
         events.Insert(40, [new("ts", "2024-03-01T00:00:40Z"), new("uid", "4"), new("n", "1"), new("page", "x")]);
@@ -100,7 +100,7 @@ public sealed partial class StreamIngestTests(StreamServer server) : IClassFixtu
         var (code, output) = await CliRunner.RunAsync(250, Ingest("b", "--until-caught-up"), new CancellationTokenSource(Limit).Token);
         Assert.True(code == 0, output);
         Assert.Contains("dead-lettered 2", output);
-        await AssertExactlyOnceAsync("b", Enumerable.Range(0, 60).ToList(), Users);
+        await AssertExactlyOnceAsync("b", Enumerable.Range(0, 60).ToList(), users);
 
         var (listed, letters) = await CliRunner.RunAsync(250, Ingest("b", "--dead-letters"), new CancellationTokenSource(Limit).Token);
         Assert.True(listed == 0, letters);
@@ -114,8 +114,8 @@ public sealed partial class StreamIngestTests(StreamServer server) : IClassFixtu
     [Fact]
     public async Task Two_workers_on_one_stream_process_each_event_once()
     {
-        const int Count = 3_000, Users = 100;
-        await AddAsync("clicks-c", Enumerable.Range(0, Count).Select(seq => Event("c", seq, Users)));
+        const int count = 3_000, users = 100;
+        await AddAsync("clicks-c", Enumerable.Range(0, count).Select(seq => Event("c", seq, users)));
 
         using var deadline = new CancellationTokenSource(Limit);
         var workers = await Task.WhenAll(
@@ -125,10 +125,10 @@ public sealed partial class StreamIngestTests(StreamServer server) : IClassFixtu
 
         // Each event was pushed by one worker only: the pushed counts add up to the stream and no push met a duplicate.
         var finals = workers.Select(w => FinalCounts().Matches(w.Output).Last()).ToList();
-        Assert.Equal(Count, finals.Sum(m => long.Parse(m.Groups["pushed"].Value, CultureInfo.InvariantCulture)));
+        Assert.Equal(count, finals.Sum(m => long.Parse(m.Groups["pushed"].Value, CultureInfo.InvariantCulture)));
         Assert.All(finals, m => Assert.Equal("0", m.Groups["duplicates"].Value));
         Assert.Equal((0L, 0L), await GroupAsync("clicks-c"));
-        await AssertExactlyOnceAsync("c", Enumerable.Range(0, Count).ToList(), Users);
+        await AssertExactlyOnceAsync("c", Enumerable.Range(0, count).ToList(), users);
     }
 
     [GeneratedRegex(@"pushed (?<pushed>\d+), duplicates (?<duplicates>\d+)")]

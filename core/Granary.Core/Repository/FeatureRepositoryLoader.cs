@@ -262,7 +262,7 @@ public static class FeatureRepositoryLoader
         if (o.String("batch_size") is { } sizeText
             && (!int.TryParse(sizeText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out batchSize) || batchSize is < 1 or > 100_000))
             o.Error("batch_size", $"{o.What}: batch_size '{sizeText}' must be a whole number from 1 to 100000 (events per push)");
-        var batchTime = o.Duration("batch_time") ?? StreamDefinition.DefaultBatchTime;
+        var batchTime = Milliseconds(o, "batch_time") ?? StreamDefinition.DefaultBatchTime;
         if (batchTime <= TimeSpan.Zero) o.Error("batch_time", $"{o.What}: batch_time must be longer than 0 (how long a micro-batch waits to fill), e.g. 5s");
         var claimAfter = o.Duration("claim_after") ?? StreamDefinition.DefaultClaimAfter;
         if (claimAfter < TimeSpan.FromSeconds(1))
@@ -277,6 +277,19 @@ public static class FeatureRepositoryLoader
             Type = type, Connection = o.String("connection"), Key = key, Group = group, EventIdField = eventId, EventTimeField = eventTime,
             FieldMapping = mapping, BatchSize = batchSize, BatchTime = batchTime, ClaimAfter = claimAfter, DeadLetterKey = o.String("dead_letter_key"), To = to,
         };
+    }
+
+    /// <summary>A duration that may be shorter than a second: <c>&lt;n&gt;ms</c>, or any form <see cref="YamlObject.Duration"/> reads.</summary>
+    private static TimeSpan? Milliseconds(YamlObject o, string key)
+    {
+        if (o.String(key) is { } text && text.EndsWith("ms", StringComparison.Ordinal))
+        {
+            if (int.TryParse(text.AsSpan(0, text.Length - 2), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms))
+                return TimeSpan.FromMilliseconds(ms);
+            o.Error(key, $"{o.What}: {key} '{text}' is not a duration; use a whole number of milliseconds (e.g. 200ms) or {DurationText.Forms}");
+            return null;
+        }
+        return o.Duration(key);
     }
 
     private static DataSource Timed(YamlObject o, DataSource source) => source with
