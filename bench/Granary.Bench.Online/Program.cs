@@ -20,12 +20,16 @@ using Microsoft.Extensions.Logging;
 //   offline           push grain: validation, claims, one new Parquet file per batch
 //   online_and_offline
 // --pushers batches are in flight at once.
+// Stream ingestion (a redis-server of its own; see StreamBench.cs):
+//   dotnet run -c Release --project bench/Granary.Bench.Online -- stream [--events 100000] [--batch 200] [--entities 20000] [--rate 2000] [--seconds 10]
 var mode = args.FirstOrDefault() ?? "";
 int Option(string name, int fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() is { } v ? int.Parse(v) : fallback;
 string Text(string name, string fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
+if (mode == "stream")
+    return await StreamBench.RunAsync(Option("--events", 100_000), Option("--batch", 200), Option("--entities", 20_000), Option("--rate", 2_000), Option("--seconds", 10));
 if (mode != "push")
 {
-    Console.Error.WriteLine("usage: Granary.Bench.Online push [--rows N] [--batch N] [--entities N] [--pushers N] [--store redis|sqlite]");
+    Console.Error.WriteLine("usage: Granary.Bench.Online push [--rows N] [--batch N] [--entities N] [--pushers N] [--store redis|sqlite] | stream [--events N] [--batch N] [--entities N] [--rate N] [--seconds N]");
     return 2;
 }
 var (rows, batch, entities, pushers, storeKind) = (Option("--rows", 100_000), Option("--batch", 1000), Option("--entities", 20_000), Option("--pushers", 4), Text("--store", "redis"));
