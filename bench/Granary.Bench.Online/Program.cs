@@ -22,12 +22,16 @@ using Microsoft.Extensions.Logging;
 // --pushers batches are in flight at once. Every round runs the baseline and each mode again (newer rows each time); the
 // summary gives per mode the median rate and the median of its per-round ratio to that round's baseline, which a shared,
 // busy machine disturbs less than one run.
+// Stream ingestion (a redis-server of its own; see StreamBench.cs):
+//   dotnet run -c Release --project bench/Granary.Bench.Online -- stream [--events 100000] [--batch 200] [--entities 20000] [--rate 2000] [--seconds 10]
 var mode = args.FirstOrDefault() ?? "";
 int Option(string name, int fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() is { } v ? int.Parse(v) : fallback;
 string Text(string name, string fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
+if (mode == "stream")
+    return await StreamBench.RunAsync(Option("--events", 100_000), Option("--batch", 200), Option("--entities", 20_000), Option("--rate", 2_000), Option("--seconds", 10));
 if (mode != "push")
 {
-    Console.Error.WriteLine("usage: Granary.Bench.Online push [--rows N] [--batch N] [--entities N] [--pushers N] [--store redis|sqlite] [--rounds N]");
+    Console.Error.WriteLine("usage: Granary.Bench.Online push [--rows N] [--batch N] [--entities N] [--pushers N] [--store redis|sqlite] [--rounds N] | stream [--events N] [--batch N] [--entities N] [--rate N] [--seconds N]");
     return 2;
 }
 var (rows, batch, entities, pushers, storeKind) = (Option("--rows", 100_000), Option("--batch", 1000), Option("--entities", 20_000), Option("--pushers", 4), Text("--store", "redis"));

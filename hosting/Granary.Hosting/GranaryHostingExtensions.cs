@@ -37,6 +37,9 @@ public static class GranaryHostingExtensions
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<OnlineStoreLifecycle>());
         silo.Services.AddSingleton<IOnlineStore>(sp => sp.GetRequiredService<OnlineStoreLifecycle>().Store);
         silo.AddGranaryGrains();
+        // Streams that name no connection read from the online store's Redis (used when the host adds AddGranaryStreamIngest).
+        silo.Services.AddOptions<Granary.Grains.Streams.StreamIngestOptions>().Configure<IOptions<GranaryOptions>>((streams, granary) =>
+            streams.DefaultConnection ??= granary.Value.OnlineStore.Kind == OnlineStoreKind.Redis ? granary.Value.OnlineStore.ConnectionString : null);
         return silo;
     }
 

@@ -1,3 +1,4 @@
+using Granary.Grains.Hosting;
 using Granary.Hosting;
 using Granary.Offline.DuckDb;
 using Granary.Offline.Postgres;
@@ -103,6 +104,8 @@ public static class SiloHost
                 silo.Services.AddGranarySqlRegistryStores().AddGranarySqliteOnlineStore().AddGranaryRedisOnlineStore()
                     .AddGranaryDuckDbOfflineStore().AddGranaryPostgresOfflineStore();
                 silo.AddGranary(repository);
+                // Every push source that names a stream is read by one silo of the cluster at a time.
+                silo.AddGranaryStreamIngest();
             }
 
             silo.AddDashboard();

@@ -1,6 +1,8 @@
 using Granary.Online;
 using Granary.Repository;
 using Granary.Stores;
+using Granary.Streams;
+using Granary.Definitions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -13,7 +15,22 @@ public static class RedisOnlineStoreRegistration
     public static IServiceCollection AddGranaryRedisOnlineStore(this IServiceCollection services)
     {
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IOnlineStoreProvider, Provider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStreamSourceProvider, StreamProvider>());
         return services;
+    }
+
+    /// <summary>Redis Streams (a push source's <c>stream: { type: redis }</c>), on the stream's connection or else the online store's.</summary>
+    private sealed class StreamProvider : IStreamSourceProvider
+    {
+        public string Type => "redis";
+
+        public async Task<IStreamSource> OpenAsync(StreamDefinition stream, string consumer, string? defaultConnection, CancellationToken cancellationToken)
+        {
+            var connection = stream.Connection ?? defaultConnection
+                ?? throw new StreamDefinitionException($"stream '{stream.Key}' names no connection and the online store is not Redis",
+                    "add 'connection: host:port' to the stream, or configure online_store: { type: redis } in granary.yaml");
+            return await RedisStreamSource.ConnectAsync(connection, stream, consumer);
+        }
     }
 
     private sealed class Provider : IOnlineStoreProvider

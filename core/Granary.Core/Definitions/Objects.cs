@@ -63,6 +63,57 @@ public sealed record PushSource : DataSource
 {
     /// <summary>Name of the batch source (file or PostgreSQL) that offline reads use and offline pushes append to.</summary>
     public required string BatchSource { get; init; }
+    /// <summary>The stream a <c>granary ingest</c> worker (or the silos) reads into this push source; null when rows arrive only by push.</summary>
+    public StreamDefinition? Stream { get; init; }
+}
+
+/// <summary>
+/// A stream read into a push source through a consumer group: events are mapped to push rows (fields renamed by
+/// <see cref="FieldMapping"/>, the event id field becoming the push's event id column), pushed in micro-batches of
+/// <see cref="BatchSize"/> events or <see cref="BatchTime"/>, whichever comes first, and acknowledged only once pushed.
+/// </summary>
+public sealed record StreamDefinition
+{
+    /// <summary>The stream kind; <c>redis</c> (Redis Streams) is the one built.</summary>
+    public required string Type { get; init; }
+    /// <summary>Where the stream lives (for Redis a StackExchange.Redis configuration string); null: the online store's connection.</summary>
+    public string? Connection { get; init; }
+    /// <summary>The stream's key (Redis) or topic.</summary>
+    public required string Key { get; init; }
+    /// <summary>The consumer group the workers share.</summary>
+    public required string Group { get; init; }
+    /// <summary>The event field holding each event's unique id (deduplication key of the push path).</summary>
+    public required string EventIdField { get; init; }
+    /// <summary>The event field holding each event's event time (as written by the producer, before renaming).</summary>
+    public required string EventTimeField { get; init; }
+    /// <summary>Renames event fields to push columns: event field -> column; fields not named keep their names.</summary>
+    public IReadOnlyDictionary<string, string> FieldMapping { get; init; } = RegistryObject.EmptyTags;
+    /// <summary>Events per push at most.</summary>
+    public int BatchSize { get; init; } = DefaultBatchSize;
+    /// <summary>How long the first event of a micro-batch waits for more before the batch is pushed.</summary>
+    public TimeSpan BatchTime { get; init; } = DefaultBatchTime;
+    /// <summary>How long an event may stay read but unacknowledged by a worker before another worker claims it.</summary>
+    public TimeSpan ClaimAfter { get; init; } = DefaultClaimAfter;
+    /// <summary>Where events that cannot be mapped or validated go, with their reason and position; null: <c>&lt;key&gt;:dead-letter</c>.</summary>
+    public string? DeadLetterKey { get; init; }
+    /// <summary>Where pushed rows go: <c>online</c>, <c>offline</c> or <c>online_and_offline</c> (the default).</summary>
+    public string To { get; init; } = DefaultTo;
+
+    /// <summary>The dead-letter stream's key.</summary>
+    public string DeadLetters => DeadLetterKey ?? $"{Key}:dead-letter";
+
+    /// <summary>Default <see cref="BatchSize"/>.</summary>
+    public const int DefaultBatchSize = 200;
+    /// <summary>Default <see cref="BatchTime"/>.</summary>
+    public static readonly TimeSpan DefaultBatchTime = TimeSpan.FromSeconds(5);
+    /// <summary>Default <see cref="ClaimAfter"/>.</summary>
+    public static readonly TimeSpan DefaultClaimAfter = TimeSpan.FromSeconds(60);
+    /// <summary>Default <see cref="To"/>.</summary>
+    public const string DefaultTo = "online_and_offline";
+    /// <summary>The stream kinds built.</summary>
+    public static readonly IReadOnlyList<string> Types = ["redis"];
+    /// <summary>The values <see cref="To"/> takes.</summary>
+    public static readonly IReadOnlyList<string> Modes = ["online", "offline", "online_and_offline"];
 }
 
 /// <summary>Fields supplied with each request (online) or as entity-dataframe columns (offline), feeding on-demand views.</summary>

@@ -79,8 +79,26 @@ public static class GranaryMetrics
         "Pushed rows dropped because their event id was already seen in the deduplication window, by push source.",
         Labels.PushSource);
 
+    private static readonly Totals StreamEventsRead = new("stream_events_read_total",
+        "Events read from a stream by this process's ingest workers (first deliveries), by push source.",
+        Labels.PushSource);
+    private static readonly Totals StreamEventsPushed = new("stream_events_pushed_total",
+        "Stream events stored by an acknowledged push, by push source.",
+        Labels.PushSource);
+    private static readonly Totals StreamEventsDuplicate = new("stream_events_duplicate_total",
+        "Stream events dropped by the push path as already stored (redeliveries, repeated ids), by push source.",
+        Labels.PushSource);
+    private static readonly Totals StreamEventsDeadLettered = new("stream_events_dead_lettered_total",
+        "Stream events set aside in the dead-letter stream (unmappable or refused by validation), by push source.",
+        Labels.PushSource);
+    private static readonly Histogram<double> StreamLatency = Meter.CreateHistogram<double>(
+        "stream_end_to_end_latency_seconds", "s", "Time from an event's event time to its push being acknowledged (written online), by push source.");
+    private static readonly ConcurrentDictionary<string, (long Pending, long Unread)> StreamLags = new(StringComparer.Ordinal);
+
     static GranaryMetrics()
     {
+        Meter.CreateObservableGauge("stream_lag_events", ObserveStreamLag, null,
+            "Events of a stream's consumer group not yet taken into effect, by push source and state (pending: read, not acknowledged; unread), as last measured by this process.");
         Meter.CreateObservableGauge("feature_freshness_seconds", () => Observe(v => v.NewestServedMicros == long.MinValue ? null : Now() - v.NewestServedMicros / 1e6),
             "s", "Seconds between now and the newest event timestamp this process served, by feature view.");
         Meter.CreateObservableGauge("feature_view_freshness_sla_seconds", () => Observe(v => v.FreshnessSlaSeconds),
@@ -179,6 +197,40 @@ public static class GranaryMetrics
         // Zero is recorded too, so a source's rejected and dropped series exist (at 0) from its first push on.
         PushRejectedRows.Add(rejected, source);
         PushDuplicates.Add(duplicates, source);
+    }
+
+    /// <summary>Records <paramref name="count"/> events read from the stream of <paramref name="source"/>.</summary>
+    public static void RecordStreamRead(string source, long count)
+    {
+        StreamEventsRead.Add(count, source);
+        StreamEventsPushed.Add(0, source);
+        StreamEventsDuplicate.Add(0, source);
+        StreamEventsDeadLettered.Add(0, source);
+    }
+
+    /// <summary>Records an acknowledged push of stream events and, per event pushed, seconds from its event time to now.</summary>
+    public static void RecordStreamPushed(string source, long stored, long duplicates, ReadOnlySpan<double> latencySeconds)
+    {
+        StreamEventsPushed.Add(stored, source);
+        StreamEventsDuplicate.Add(duplicates, source);
+        var label = new KeyValuePair<string, object?>(Labels.PushSource, source);
+        foreach (var seconds in latencySeconds) StreamLatency.Record(seconds, label);
+    }
+
+    /// <summary>Records <paramref name="count"/> stream events set aside in the dead-letter stream.</summary>
+    public static void RecordStreamDeadLettered(string source, long count) => StreamEventsDeadLettered.Add(count, source);
+
+    /// <summary>Sets the lag of the stream of <paramref name="source"/> as just measured.</summary>
+    public static void RecordStreamLag(string source, long pending, long unread) => StreamLags[source] = (pending, unread);
+
+    private static IEnumerable<Measurement<long>> ObserveStreamLag()
+    {
+        foreach (var (source, (pending, unread)) in StreamLags)
+        {
+            var label = new KeyValuePair<string, object?>(Labels.PushSource, source);
+            yield return new Measurement<long>(pending, label, new KeyValuePair<string, object?>("state", "pending"));
+            yield return new Measurement<long>(unread, label, new KeyValuePair<string, object?>("state", "unread"));
+        }
     }
 
     private static ViewState State(string view) => Views.GetOrAdd(view, static _ => new ViewState());

@@ -218,10 +218,12 @@ public static class FeatureRepositoryLoader
                 }
                 return Timed(o, new PostgresSource { Name = name, Table = table, Query = query, Description = description, Tags = tags });
             case "push":
-                o.RejectUnknownKeys([.. common, "batch_source"]);
+                o.RejectUnknownKeys([.. common, "batch_source", "stream"]);
                 var batch = o.String("batch_source", required: true);
-                if (batch is null) return null;
-                return new PushSource { Name = name, BatchSource = batch, Description = description, Tags = tags };
+                fields["stream"] = o.LocationOf("stream");
+                var stream = o.Has("stream") ? ReadStream(o) : null;
+                if (batch is null || (o.Has("stream") && stream is null)) return null;
+                return new PushSource { Name = name, BatchSource = batch, Stream = stream, Description = description, Tags = tags };
             case "request":
                 o.RejectUnknownKeys([.. common, "schema"]);
                 var schema = ReadSchema(o, "schema", fields);
@@ -233,6 +235,61 @@ public static class FeatureRepositoryLoader
                 o.Error("type", $"{o.What}: type '{type}' is unknown; known: {string.Join(", ", SourceTypes)}");
                 return null;
         }
+    }
+
+    private static readonly string[] StreamKeys =
+        ["type", "connection", "key", "group", "event_id_field", "event_time_field", "field_mapping", "batch_size", "batch_time", "claim_after", "dead_letter_key", "to"];
+
+    /// <summary>A push source's <c>stream:</c> mapping; null (with errors at their lines) when it does not fit.</summary>
+    private static StreamDefinition? ReadStream(YamlObject source)
+    {
+        if (source.Node("stream") is not YamlMappingNode map)
+        {
+            source.Error("stream", $"{source.What}: 'stream' must be a mapping with type, key, group, event_id_field and event_time_field");
+            return null;
+        }
+        var o = new YamlObject(source.File, map, $"{source.What} stream", source.Errors);
+        var before = o.Errors.Count;
+        o.RejectUnknownKeys(StreamKeys);
+        var type = o.String("type", required: true);
+        if (type is not null && !StreamDefinition.Types.Contains(type))
+            o.Error("type", $"{o.What}: type '{type}' is unknown; known: {string.Join(", ", StreamDefinition.Types)} (a Kafka source is not built)");
+        var key = o.String("key", required: true);
+        var group = o.String("group", required: true);
+        var eventId = o.String("event_id_field", required: true);
+        var eventTime = o.String("event_time_field", required: true);
+        var batchSize = StreamDefinition.DefaultBatchSize;
+        if (o.String("batch_size") is { } sizeText
+            && (!int.TryParse(sizeText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out batchSize) || batchSize is < 1 or > 100_000))
+            o.Error("batch_size", $"{o.What}: batch_size '{sizeText}' must be a whole number from 1 to 100000 (events per push)");
+        var batchTime = Milliseconds(o, "batch_time") ?? StreamDefinition.DefaultBatchTime;
+        if (batchTime <= TimeSpan.Zero) o.Error("batch_time", $"{o.What}: batch_time must be longer than 0 (how long a micro-batch waits to fill), e.g. 5s");
+        var claimAfter = o.Duration("claim_after") ?? StreamDefinition.DefaultClaimAfter;
+        if (claimAfter < TimeSpan.FromSeconds(1))
+            o.Error("claim_after", $"{o.What}: claim_after {DurationText.Format(claimAfter)} is shorter than 1s; a live worker's events would be taken from it; use 1s or more (default {DurationText.Format(StreamDefinition.DefaultClaimAfter)})");
+        var to = o.String("to") ?? StreamDefinition.DefaultTo;
+        if (!StreamDefinition.Modes.Contains(to))
+            o.Error("to", $"{o.What}: to '{to}' is not a push mode; use {string.Join(", ", StreamDefinition.Modes)}");
+        var mapping = o.Map("field_mapping");
+        if (type is null || key is null || group is null || eventId is null || eventTime is null || o.Errors.Count > before) return null;
+        return new StreamDefinition
+        {
+            Type = type, Connection = o.String("connection"), Key = key, Group = group, EventIdField = eventId, EventTimeField = eventTime,
+            FieldMapping = mapping, BatchSize = batchSize, BatchTime = batchTime, ClaimAfter = claimAfter, DeadLetterKey = o.String("dead_letter_key"), To = to,
+        };
+    }
+
+    /// <summary>A duration that may be shorter than a second: <c>&lt;n&gt;ms</c>, or any form <see cref="YamlObject.Duration"/> reads.</summary>
+    private static TimeSpan? Milliseconds(YamlObject o, string key)
+    {
+        if (o.String(key) is { } text && text.EndsWith("ms", StringComparison.Ordinal))
+        {
+            if (int.TryParse(text.AsSpan(0, text.Length - 2), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms))
+                return TimeSpan.FromMilliseconds(ms);
+            o.Error(key, $"{o.What}: {key} '{text}' is not a duration; use a whole number of milliseconds (e.g. 200ms) or {DurationText.Forms}");
+            return null;
+        }
+        return o.Duration(key);
     }
 
     private static DataSource Timed(YamlObject o, DataSource source) => source with

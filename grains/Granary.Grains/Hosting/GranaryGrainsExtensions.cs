@@ -48,6 +48,21 @@ public static class GranaryGrainsExtensions
         return silo;
     }
 
+    /// <summary>
+    /// Runs the ingest worker of every push source that names a stream, one owner per stream in the cluster
+    /// (<see cref="Streams.IStreamIngestGrain"/>), moved to a live silo when its silo dies. For silos that serve a repository;
+    /// needs the stream engines (<see cref="Granary.Streams.IStreamSourceProvider"/>) registered by the host.
+    /// </summary>
+    public static ISiloBuilder AddGranaryStreamIngest(this ISiloBuilder silo, Action<Streams.StreamIngestOptions>? configure = null)
+    {
+        var services = silo.Services;
+        var options = services.AddOptions<Streams.StreamIngestOptions>().BindConfiguration(Streams.StreamIngestOptions.SectionName).ValidateOnStart();
+        if (configure is not null) options.Configure(configure);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Streams.StreamIngestOptions>>(new ProblemsValidator<Streams.StreamIngestOptions>(o => o.Problems())));
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Streams.StreamIngestLifecycle>();
+        return silo;
+    }
+
     /// <summary>Fails start-up with each problem the options report (<c>Problems()</c>: the key, the value and the fix).</summary>
     private sealed class ProblemsValidator<TOptions>(Func<TOptions, IReadOnlyList<string>> problems) : IValidateOptions<TOptions> where TOptions : class
     {
