@@ -46,14 +46,19 @@ public sealed class MaterializationFailureTests(ITestOutputHelper output) : IAsy
         // Put the coordinator on a secondary silo before the run (the first silo stays up).
         await grain.GetStatusAsync();
         var primary = cluster.Silos[0].SiloAddress;
-        var victim = cluster.Silos.First(s => !s.SiloAddress.Equals(primary));
         var management = _cluster.Grains.GetGrain<IManagementGrain>(0);
-        if (!victim.SiloAddress.Equals(await management.GetActivationAddress(grain)))
+        // The victim is the secondary silo the coordinator lives on. A migration request can be dropped (the grain busy, the
+        // directory still settling), so it is asked again on every check until the coordinator is off the primary silo.
+        var secondary = cluster.Silos.First(s => !s.SiloAddress.Equals(primary));
+        SiloAddress? at = null;
+        await Until.HoldsAsync(async () =>
         {
-            // Migration completes after the call returns: wait until the directory places the grain there.
-            await cluster.MigrateAsync(grain, victim.SiloAddress);
-            await Until.HoldsAsync(async () => victim.SiloAddress.Equals(await management.GetActivationAddress(grain)), "the coordinator to move to the victim silo");
-        }
+            at = await management.GetActivationAddress(grain);
+            if (at is not null && !at.Equals(primary)) return true;
+            await cluster.MigrateAsync(grain, secondary.SiloAddress);
+            return false;
+        }, "the coordinator to move off the primary silo");
+        var victim = cluster.Silos.First(s => s.SiloAddress.Equals(at));
 
         var (start, end) = (Day, Day.AddDays(2));
         var status = await grain.StartAsync(start, end, incremental: false);
