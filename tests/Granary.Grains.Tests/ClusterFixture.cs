@@ -55,7 +55,10 @@ public sealed class ThreeSiloCluster : IAsyncDisposable
                 .AddGranaryDuckDbOfflineStore().AddGranaryPostgresOfflineStore();
             silo.AddGranary(repository);
         });
-        builder.ConfigureClient(client => client.AddGranaryClient());
+        // The test calls long grain methods directly (a large push, a retry that waits out a dead attempt's lease), which the
+        // shipped client's 3 s response timeout would cut; the gateway's own path is tested with the shipped timings.
+        builder.ConfigureClient(client => client.AddGranaryClient().Services
+            .Configure<ClusterClientTimingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(30)));
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return new ThreeSiloCluster(cluster, repositoryRoot);

@@ -55,7 +55,9 @@ public sealed class MaterializationFailureTests(ITestOutputHelper output) : IAsy
         {
             at = await management.GetActivationAddress(grain);
             if (at is not null && !at.Equals(primary)) return true;
-            await cluster.MigrateAsync(grain, secondary.SiloAddress);
+            // TestingHost's MigrateAsync waits for the move it asked for and never returns when the request was dropped.
+            try { await cluster.MigrateAsync(grain, secondary.SiloAddress).WaitAsync(TimeSpan.FromSeconds(10)); }
+            catch (TimeoutException) { /* asked again on the next check */ }
             return false;
         }, "the coordinator to move off the primary silo");
         var victim = cluster.Silos.First(s => s.SiloAddress.Equals(at));
