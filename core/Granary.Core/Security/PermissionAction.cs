@@ -6,12 +6,20 @@ namespace Granary.Core.Security;
 /// </summary>
 public enum PermissionAction
 {
+    /// <summary>Register a new object (<c>apply</c>).</summary>
     Create,
+    /// <summary>Read an object's definition (registry listing, catalog).</summary>
     Describe,
+    /// <summary>Change an object's definition (<c>apply</c>, <c>rollback</c>).</summary>
     Update,
+    /// <summary>Remove an object (<c>apply</c> without it).</summary>
     Delete,
+    /// <summary>Read feature values from the online store.</summary>
     ReadOnline,
+    /// <summary>Read feature values from the offline store (historical retrieval, parity, drift).</summary>
     ReadOffline,
+    /// <summary>Write values to the online store (push, stream ingestion, materialization).</summary>
     WriteOnline,
+    /// <summary>Write values to the offline store (push to offline).</summary>
     WriteOffline,
 }
