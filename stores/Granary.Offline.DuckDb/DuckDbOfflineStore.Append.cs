@@ -14,10 +14,12 @@ public sealed partial class DuckDbOfflineStore
     /// A folder source gets a new Parquet file <c>push-&lt;UTC time&gt;-&lt;id&gt;.parquet</c> (read from then on by the
     /// folder's <c>**/*.parquet</c> glob). A single-file source is rewritten as the old rows plus the new ones. Either way
     /// the file is written under a temporary name that the glob does not match and then renamed into place, so a reader
-    /// sees the whole file or none of it. Integer and timestamp columns the source already has keep their stored types (a
-    /// pushed BIGINT lands in an INTEGER column as INTEGER, an out-of-range value fails the append), so a folder's files
-    /// agree on key and time types; floats are never narrowed (readers unify FLOAT, DOUBLE and DECIMAL files by name). A path that does not exist yet
-    /// becomes a folder, or a single file when it ends in <c>.parquet</c>.
+    /// sees the whole file or none of it; and a reader of a single file in this process finishes its operation before the
+    /// file is replaced (<see cref="SingleFileGates"/>), since DuckDB opens the path more than once per operation.
+    /// Integer and timestamp columns the source already has keep their stored types (a pushed BIGINT lands in an INTEGER
+    /// column as INTEGER, an out-of-range value fails the append), so a folder's files agree on key and time types; floats
+    /// are never narrowed (readers unify FLOAT, DOUBLE and DECIMAL files by name). A path that does not exist yet becomes
+    /// a folder, or a single file when it ends in <c>.parquet</c>.
     /// </remarks>
     public Task<long> AppendRowsAsync(DataSource source, OfflineRowBatch rows, CancellationToken cancellationToken = default)
         => Task.Run(() => Append(source, rows, cancellationToken), cancellationToken);
@@ -53,10 +55,9 @@ public sealed partial class DuckDbOfflineStore
                 }
             }
             cancellationToken.ThrowIfCancellationRequested();
-            var existing = ExistingColumns(connection, source, path, singleFile);
-            var select = $"SELECT {string.Join(", ", batch.Columns.Select(c => Cast(c, existing)))} FROM {staging}";
             if (!singleFile)
             {
+                var select = Select(batch, staging, ExistingColumns(connection, source, path, singleFile));
                 connection.Execute($"COPY ({select}) TO {Sql.Literal(temp)} (FORMAT parquet)");
                 File.Move(temp, Path.Combine(folder, $"push-{DateTime.UtcNow:yyyyMMdd'T'HHmmssfffffff}Z-{Guid.NewGuid():N}.parquet"));
                 return batch.Rows.Count;
@@ -65,9 +66,12 @@ public sealed partial class DuckDbOfflineStore
             gate.Wait(cancellationToken);
             try
             {
+                // Inside the gate: no other append of this process replaces the file while this one reads it.
+                var existing = ExistingColumns(connection, source, path, singleFile);
+                var select = Select(batch, staging, existing);
                 var union = existing is null ? select : $"SELECT * FROM read_parquet({Sql.Literal(path)}) UNION ALL BY NAME {select}";
                 connection.Execute($"COPY ({union}) TO {Sql.Literal(temp)} (FORMAT parquet)");
-                File.Move(temp, path, overwrite: true);
+                SingleFileGates.Replace(path, () => File.Move(temp, path, overwrite: true), cancellationToken);
             }
             finally
             {
@@ -82,6 +86,9 @@ public sealed partial class DuckDbOfflineStore
             File.Delete(temp);
         }
     }
+
+    private static string Select(OfflineRowBatch batch, string staging, Dictionary<string, string>? existing)
+        => $"SELECT {string.Join(", ", batch.Columns.Select(c => Cast(c, existing)))} FROM {staging}";
 
     // The stored column types of the source, or null when it has no Parquet file yet.
     private Dictionary<string, string>? ExistingColumns(DuckDBConnection connection, DataSource source, string path, bool singleFile)
