@@ -57,10 +57,17 @@ public sealed partial class DuckDbOfflineStore
             cancellationToken.ThrowIfCancellationRequested();
             if (!singleFile)
             {
-                var select = Select(batch, staging, ExistingColumns(connection, source, path, singleFile));
-                connection.Execute($"COPY ({select}) TO {Sql.Literal(temp)} (FORMAT parquet)");
+                var existing = ExistingColumns(connection, source, path, singleFile);
+                var select = Select(batch, staging, existing);
+                if (batch.SkipStoredCopies && existing is not null)
+                {
+                    // Concurrent appends to a folder add files and never replace one, so this read needs no gate.
+                    select = WithoutStoredCopies(connection, batch, select, ParquetSources.ReadExpression(source, RepositoryPath));
+                    if (select is null) return 0;
+                }
+                var copied = connection.Execute($"COPY ({select}) TO {Sql.Literal(temp)} (FORMAT parquet)");
                 File.Move(temp, Path.Combine(folder, $"push-{DateTime.UtcNow:yyyyMMdd'T'HHmmssfffffff}Z-{Guid.NewGuid():N}.parquet"));
-                return batch.Rows.Count;
+                return batch.SkipStoredCopies ? copied : batch.Rows.Count;
             }
             var gate = SingleFileLocks.GetOrAdd(path, _ => new SemaphoreSlim(1, 1));
             gate.Wait(cancellationToken);
@@ -69,15 +76,20 @@ public sealed partial class DuckDbOfflineStore
                 // Inside the gate: no other append of this process replaces the file while this one reads it.
                 var existing = ExistingColumns(connection, source, path, singleFile);
                 var select = Select(batch, staging, existing);
+                if (batch.SkipStoredCopies && existing is not null)
+                {
+                    select = WithoutStoredCopies(connection, batch, select, $"read_parquet({Sql.Literal(path)})");
+                    if (select is null) return 0;
+                }
                 var union = existing is null ? select : $"SELECT * FROM read_parquet({Sql.Literal(path)}) UNION ALL BY NAME {select}";
                 connection.Execute($"COPY ({union}) TO {Sql.Literal(temp)} (FORMAT parquet)");
                 SingleFileGates.Replace(path, () => File.Move(temp, path, overwrite: true), cancellationToken);
+                return batch.SkipStoredCopies ? (long)connection.QueryScalar($"SELECT count(*) FROM ({select})")! : batch.Rows.Count;
             }
             finally
             {
                 gate.Release();
             }
-            return batch.Rows.Count;
         }
         finally
         {
@@ -85,6 +97,16 @@ public sealed partial class DuckDbOfflineStore
             // A failed write leaves no temporary file behind (after a rename there is none).
             File.Delete(temp);
         }
+    }
+
+    // The batch's rows minus those the source already holds (EXCEPT ALL: an equal row stored once removes one copy),
+    // materialized as a temporary table; null when nothing is left to append.
+    private static string? WithoutStoredCopies(DuckDBConnection connection, OfflineRowBatch batch, string select, string read)
+    {
+        var fresh = "granary_fresh_" + Guid.NewGuid().ToString("N");
+        var columns = string.Join(", ", batch.Columns.Select(c => Sql.Identifier(c.Name)));
+        connection.Execute($"CREATE TEMP TABLE {fresh} AS ({select}) EXCEPT ALL (SELECT {columns} FROM {read})");
+        return (long)connection.QueryScalar($"SELECT count(*) FROM {fresh}")! == 0 ? null : $"SELECT * FROM {fresh}";
     }
 
     private static string Select(OfflineRowBatch batch, string staging, Dictionary<string, string>? existing)

@@ -148,6 +148,40 @@ public sealed class OfflineAppendTests : IDisposable
     }
 
     [Fact]
+    public async Task An_append_that_skips_stored_copies_adds_only_the_rows_a_single_file_or_a_table_lacks()
+    {
+        // What a push retry that took over from a dead attempt appends: the dead attempt's rows may be there already.
+        var file = Path.Combine(_root, "retry.parquet");
+        Query($"COPY (SELECT 1::BIGINT AS driver_id, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS event_timestamp, 0.5 AS conv_rate, [1]::BIGINT[] AS tags) TO '{file}' (FORMAT parquet)");
+        using var store = new DuckDbOfflineStore(new DuckDbEngineOptions { RepositoryPath = _root });
+        var source = new FileSource { Name = "retry", Path = "retry.parquet", TimestampField = "event_timestamp" };
+        var first = Rows((10, Day, 0.1, [1]), (11, Day, 0.2, []));
+        Assert.Equal(2, await store.AppendRowsAsync(source, first));
+        var retry = Rows((10, Day, 0.1, [1]), (11, Day, 0.2, []), (12, Day, 0.3, [3])) with { SkipStoredCopies = true };
+        Assert.Equal(1, await store.AppendRowsAsync(source, retry));
+        Assert.Equal(0, await store.AppendRowsAsync(source, retry));
+        Assert.Equal("1;10;11;12", Query($"SELECT string_agg(driver_id::VARCHAR, ';' ORDER BY driver_id) FROM read_parquet('{file}')"));
+
+        var connectionString = Environment.GetEnvironmentVariable("GRANARY_TEST_POSTGRES")
+            ?? throw new InvalidOperationException("GRANARY_TEST_POSTGRES is not set: eval \"$(deploy/test-services.sh env)\" first");
+        var schema = "granary_skip_" + Guid.NewGuid().ToString("N")[..12];
+        await ExecuteAsync(connectionString, $"CREATE SCHEMA {schema}; CREATE TABLE {schema}.stats (driver_id bigint, event_timestamp timestamptz, conv_rate double precision, tags bigint[])");
+        try
+        {
+            using var postgres = new PostgresOfflineStore(new PostgresOfflineStoreOptions { ConnectionString = connectionString });
+            var table = new PostgresSource { Name = "stats", Table = $"{schema}.stats", TimestampField = "event_timestamp" };
+            Assert.Equal(2, await postgres.AppendRowsAsync(table, first));
+            Assert.Equal(1, await postgres.AppendRowsAsync(table, retry));
+            Assert.Equal(0, await postgres.AppendRowsAsync(table, retry));
+            Assert.Equal("10;11;12", await QueryAsync(connectionString, $"SELECT string_agg(driver_id::text, ';' ORDER BY driver_id) FROM {schema}.stats"));
+        }
+        finally
+        {
+            await ExecuteAsync(connectionString, $"DROP SCHEMA {schema} CASCADE");
+        }
+    }
+
+    [Fact]
     public async Task A_postgres_table_takes_the_rows_in_one_copy_and_a_bad_value_leaves_it_unchanged()
     {
         var connectionString = Environment.GetEnvironmentVariable("GRANARY_TEST_POSTGRES")
