@@ -48,10 +48,10 @@ public sealed class RequestTimeLimitTests(StalledRedisGatewayServer server) : IC
         try
         {
             // Driver 5 was never read, so its entity grain must ask the store; a push must claim its event id there.
-            using var read = await server.Http.SendAsync(Strict("/get-online-features", """{"features":["driver_stats:conv_rate"],"entities":{"driver_id":[5]}}"""));
+            using var read = await server.Http.SendAsync(StrictRequest.Post("/get-online-features", """{"features":["driver_stats:conv_rate"],"entities":{"driver_id":[5]}}"""));
             await AssertTimedOutAsync(read, "POST /get-online-features");
 
-            using var push = await server.Http.SendAsync(Strict("/push",
+            using var push = await server.Http.SendAsync(StrictRequest.Post("/push",
                 """{"push_source_name":"driver_push","df":{"driver_id":[7],"event_timestamp":["2024-01-03T00:00:00Z"],"speed":[1.5],"event_id":["stalled-1"]},"to":"online"}"""));
             await AssertTimedOutAsync(push, "POST /push");
 
@@ -77,7 +77,7 @@ public sealed class RequestTimeLimitTests(StalledRedisGatewayServer server) : IC
         // Once the store answers again, so does the gateway.
         await Eventually.WaitUntil(async () =>
         {
-            using var read = await server.Http.SendAsync(Strict("/get-online-features", """{"features":["driver_stats:conv_rate"],"entities":{"driver_id":[9]}}"""));
+            using var read = await server.Http.SendAsync(StrictRequest.Post("/get-online-features", """{"features":["driver_stats:conv_rate"],"entities":{"driver_id":[9]}}"""));
             return read.StatusCode == HttpStatusCode.OK;
         }, TimeSpan.FromSeconds(60), "an online read to succeed after the store resumed");
     }
@@ -89,13 +89,5 @@ public sealed class RequestTimeLimitTests(StalledRedisGatewayServer server) : IC
         using var json = JsonDocument.Parse(body);
         Assert.Equal("RequestTimeout", json.RootElement.GetProperty("class").GetString());
         Assert.Equal($"{route}: the gateway's limit of 1 s per request passed before it answered", json.RootElement.GetProperty("message").GetString());
-    }
-
-    // Granary's own error object (FeastCompatibility.StrictHeader).
-    private static HttpRequestMessage Strict(string path, string body)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        request.Headers.Add("Granary-Strict", "true");
-        return request;
     }
 }
