@@ -187,7 +187,8 @@ public abstract class SqlRegistryStore : IRegistryStore
         return result;
     }
 
-    private static DbCommand Command(DbConnection connection, string sql, params (string Name, object Value)[] parameters)
+    /// <summary>A command with named parameters, for both engines.</summary>
+    internal static DbCommand Command(DbConnection connection, string sql, params (string Name, object Value)[] parameters)
     {
         var command = connection.CreateCommand();
         command.CommandText = sql;

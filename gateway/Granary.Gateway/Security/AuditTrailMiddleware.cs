@@ -1,0 +1,153 @@
+using System.Globalization;
+using Granary.Audit;
+using Granary.Core.Security;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Granary.Gateway.Security;
+
+/// <summary>
+/// Records audited requests once they are answered, and holds the answer's completion until the records are stored:
+/// every write (push, write-to-online-store, materialize, over REST and gRPC), every refused request (401, 403, 413,
+/// 429 and their gRPC statuses, and any authorization decision that denied), and every allowed read of an object an
+/// authorization decision marked sensitive. What is recorded are names (principal, action, object, route), the caller's
+/// address and the outcome; never a body, a header value, a feature or entity value.
+/// </summary>
+public sealed class AuditTrailMiddleware(AuditTrail trail) : IMiddleware
+{
+    // The routes that write, REST and gRPC, with the action they take when no authorization decision names one.
+    private static readonly Dictionary<string, PermissionAction> Writes = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["/push"] = PermissionAction.WriteOnline,
+        ["/write-to-online-store"] = PermissionAction.WriteOnline,
+        ["/materialize"] = PermissionAction.WriteOnline,
+        ["/materialize-incremental"] = PermissionAction.WriteOnline,
+        ["/granary.gateway.v1.Granary/Push"] = PermissionAction.WriteOnline,
+        ["/granary.gateway.v1.Granary/Materialize"] = PermissionAction.WriteOnline,
+        ["/granary.gateway.v1.Granary/MaterializeIncremental"] = PermissionAction.WriteOnline,
+    };
+
+    /// <inheritdoc/>
+    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
+    {
+        var failed = false;
+        try
+        {
+            await next(context);
+        }
+        catch
+        {
+            failed = true;
+            throw;
+        }
+        finally
+        {
+            var entries = Entries(context, failed);
+            if (entries.Count > 0) await trail.RecordAsync(entries);
+        }
+    }
+
+    /// <summary>The records one answered request makes: none for an unrefused read of nothing sensitive.</summary>
+    public static IReadOnlyList<AuditEntry> Entries(HttpContext context, bool failed)
+    {
+        var path = context.Request.Path.Value ?? "";
+        var write = Writes.TryGetValue(path, out var writeAction) && HttpMethods.IsPost(context.Request.Method);
+        var (status, outcome) = Outcome(context, failed);
+        var decisions = context.Features.Get<RequestAccess>()?.Decisions ?? [];
+        var refused = outcome is "denied" or "refused";
+        var result = new List<AuditEntry>();
+        foreach (var decision in decisions)
+        {
+            if (!write && !refused && decision.Allowed && !decision.Sensitive && !IsWriteAction(decision.Action)) continue;
+            result.Add(Entry(context, ActionName(decision.Action), decision.ObjectType, decision.ObjectName, decision.Allowed ? outcome : "denied", status));
+        }
+        if (result.Count == 0 && (write || refused))
+            result.Add(Entry(context, write ? ActionName(writeAction) : "REQUEST", "", "", outcome, status));
+        return result;
+    }
+
+    private static bool IsWriteAction(PermissionAction action)
+        => action is PermissionAction.Create or PermissionAction.Update or PermissionAction.Delete or PermissionAction.WriteOnline or PermissionAction.WriteOffline;
+
+    /// <summary>Feast's name of an action (<c>WRITE_ONLINE</c>).</summary>
+    public static string ActionName(PermissionAction action) => action switch
+    {
+        PermissionAction.Create => "CREATE",
+        PermissionAction.Describe => "DESCRIBE",
+        PermissionAction.Update => "UPDATE",
+        PermissionAction.Delete => "DELETE",
+        PermissionAction.ReadOnline => "READ_ONLINE",
+        PermissionAction.ReadOffline => "READ_OFFLINE",
+        PermissionAction.WriteOnline => "WRITE_ONLINE",
+        PermissionAction.WriteOffline => "WRITE_OFFLINE",
+        _ => action.ToString().ToUpperInvariant(),
+    };
+
+    private static AuditEntry Entry(HttpContext context, string action, string objectType, string objectName, string outcome, string status)
+    {
+        var identity = context.User.Identity;
+        var authenticated = identity is { IsAuthenticated: true, Name.Length: > 0 };
+        return new AuditEntry
+        {
+            Time = DateTimeOffset.UtcNow,
+            Principal = authenticated ? identity!.Name! : AuditEntry.Anonymous,
+            AuthMethod = authenticated ? identity!.AuthenticationType ?? "unknown" : "none",
+            Action = action,
+            ObjectType = objectType,
+            ObjectName = objectName,
+            Route = $"{context.Request.Method} {Bounded(context.Request.Path.Value ?? "")}",
+            Address = context.Connection.RemoteIpAddress?.ToString() ?? "",
+            Result = outcome,
+            Status = status,
+        };
+    }
+
+    // A path is the client's text; keep records bounded.
+    private static string Bounded(string path) => path.Length <= 256 ? path : path[..256];
+
+    private static readonly string[] GrpcNames =
+    [
+        "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+    ];
+
+    /// <summary>The answer's status as recorded, and the outcome: allowed, denied (401/403), refused (413/429) or failed.</summary>
+    private static (string Status, string Outcome) Outcome(HttpContext context, bool failed)
+    {
+        if (failed) return ("500", "failed");
+        var http = context.Response.StatusCode;
+        if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) == true && http == StatusCodes.Status200OK)
+        {
+            var value = context.Features.Get<IHttpResponseTrailersFeature>()?.Trailers["grpc-status"].ToString();
+            if (string.IsNullOrEmpty(value)) value = context.Response.Headers["grpc-status"].ToString();
+            var code = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var c) && c < GrpcNames.Length ? c : 2;
+            var outcome = code switch
+            {
+                0 => "allowed",
+                7 or 16 => "denied",
+                8 => "refused",
+                _ => "failed",
+            };
+            return ("grpc:" + GrpcNames[code], outcome);
+        }
+        return (http.ToString(CultureInfo.InvariantCulture), http switch
+        {
+            < 400 => "allowed",
+            401 or 403 => "denied",
+            413 or 429 => "refused",
+            _ => "failed",
+        });
+    }
+}
+
+/// <summary>Puts the audit trail outermost but for the request metrics, so it sees every refusal (authentication, limits) and every answer.</summary>
+internal sealed class AuditTrailStartupFilter : IStartupFilter
+{
+    public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+    {
+        app.UseMiddleware<AuditTrailMiddleware>();
+        next(app);
+    };
+}
