@@ -53,7 +53,7 @@ public sealed class AuditTrailMiddleware(AuditTrail trail) : IMiddleware
     public static IReadOnlyList<AuditEntry> Entries(HttpContext context, bool failed)
     {
         var path = context.Request.Path.Value ?? "";
-        var write = Writes.TryGetValue(path, out var writeAction) && HttpMethods.IsPost(context.Request.Method);
+        var write = (Writes.TryGetValue(path, out var writeAction) || IsRegistryWrite(path, out writeAction)) && HttpMethods.IsPost(context.Request.Method);
         var (status, outcome) = Outcome(context, failed);
         var decisions = context.Features.Get<RequestAccess>()?.Decisions ?? [];
         var refused = outcome is "denied" or "refused";
@@ -66,6 +66,15 @@ public sealed class AuditTrailMiddleware(AuditTrail trail) : IMiddleware
         if (result.Count == 0 && (write || refused))
             result.Add(Entry(context, write ? ActionName(writeAction) : "REQUEST", "", "", outcome, status));
         return result;
+    }
+
+    // Feast's registry server write methods (Apply*, Delete*): answered UNIMPLEMENTED, but a write attempt all the same.
+    private static bool IsRegistryWrite(string path, out PermissionAction action)
+    {
+        const string registry = "/feast.registry.RegistryServer/";
+        action = path.StartsWith(registry + "Delete", StringComparison.Ordinal) ? PermissionAction.Delete : PermissionAction.Update;
+        return path.StartsWith(registry, StringComparison.Ordinal)
+               && (path.AsSpan(registry.Length).StartsWith("Apply", StringComparison.Ordinal) || path.AsSpan(registry.Length).StartsWith("Delete", StringComparison.Ordinal));
     }
 
     private static bool IsWriteAction(PermissionAction action)

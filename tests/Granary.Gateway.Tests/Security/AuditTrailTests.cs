@@ -119,6 +119,28 @@ public sealed class AuditTrailTests(AuditServer server) : IClassFixture<AuditSer
     }
 
     [Fact]
+    public async Task A_grpc_push_and_a_failed_one_are_recorded_with_their_status()
+    {
+        var before = await LastAsync();
+        var client = new V1.Granary.GranaryClient(server.Channel);
+        var request = new V1.PushRequest { PushSourceName = "driver_push", To = "online" };
+        request.Columns["driver_id"] = new RepeatedValue { Val = { new Value { Int64Val = 8642097531 } } };
+        request.Columns["event_timestamp"] = new RepeatedValue { Val = { new Value { StringVal = "2024-02-01T00:00:00Z" } } };
+        request.Columns["speed"] = new RepeatedValue { Val = { new Value { DoubleVal = 98765.4321 } } };
+        await client.PushAsync(request, deadline: DateTime.UtcNow.AddSeconds(60));
+        var unknown = request.Clone();
+        unknown.PushSourceName = "no_such_source";
+        var e = await Assert.ThrowsAsync<RpcException>(() => client.PushAsync(unknown, deadline: DateTime.UtcNow.AddSeconds(60)).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, e.StatusCode);
+
+        var records = await NewRecordsAsync(before);
+        Assert.Equal(2, records.Count);
+        Assert.Equal(("WRITE_ONLINE", "POST /granary.gateway.v1.Granary/Push", "allowed", "grpc:OK"),
+            (records[0].Entry.Action, records[0].Entry.Route, records[0].Entry.Result, records[0].Entry.Status));
+        Assert.Equal(("failed", "grpc:NOT_FOUND"), (records[1].Entry.Result, records[1].Entry.Status));
+    }
+
+    [Fact]
     public async Task An_oversized_body_is_recorded_as_refused_413()
     {
         var before = await LastAsync();
