@@ -146,10 +146,8 @@ public sealed class SqliteAuditStore : SqlAuditStore
     /// <summary>A store in the file <paramref name="path"/>; its folder is created when missing.</summary>
     public SqliteAuditStore(string path)
     {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        _connectionString = SqlSchemas.SqliteConnectionString(path, out var full);
         DatabasePath = full;
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = full, Pooling = true, DefaultTimeout = 30 }.ToString();
     }
 
     /// <summary>The database file.</summary>
@@ -187,19 +185,8 @@ public sealed class PostgresAuditStore : SqlAuditStore, IAsyncDisposable
     protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => await _dataSource.OpenConnectionAsync(cancellationToken);
 
     /// <inheritdoc/>
-    protected override async Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken)
-    {
-        // Silos starting together would collide on CREATE TABLE IF NOT EXISTS; an advisory lock serializes them.
-        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
-        foreach (var sql in new[] { "SELECT pg_advisory_xact_lock(7242318002)", Schema })
-        {
-            await using var command = connection.CreateCommand();
-            command.Transaction = tx;
-            command.CommandText = sql;
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-        await tx.CommitAsync(cancellationToken);
-    }
+    protected override Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken)
+        => SqlSchemas.CreatePostgresAsync(connection, 7242318002, Schema, cancellationToken);
 
     /// <inheritdoc/>
     protected override bool IsUniqueViolation(DbException e) => e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };

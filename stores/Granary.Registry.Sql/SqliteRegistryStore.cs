@@ -11,10 +11,8 @@ public sealed class SqliteRegistryStore : SqlRegistryStore
     /// <summary>A store in the file <paramref name="path"/>; its folder is created when missing.</summary>
     public SqliteRegistryStore(string path, TimeProvider? time = null) : base(time ?? TimeProvider.System)
     {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        _connectionString = SqlSchemas.SqliteConnectionString(path, out var full);
         DatabasePath = full;
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = full, Pooling = true, DefaultTimeout = 30 }.ToString();
     }
 
     /// <summary>The database file.</summary>

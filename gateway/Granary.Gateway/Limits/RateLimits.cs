@@ -3,6 +3,7 @@ using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
 namespace Granary.Gateway.Limits;
@@ -11,16 +12,19 @@ namespace Granary.Gateway.Limits;
 /// Per-principal token buckets (System.Threading.RateLimiting): a principal is the authenticated identity's name, or the
 /// remote address for anonymous callers. A request over its bucket is answered at once: 429 with <c>Retry-After</c>
 /// (REST), RESOURCE_EXHAUSTED with the same header (gRPC). <c>/health</c> and the gRPC health service are never limited.
+/// It also names the body-size setting in gRPC's own over-the-limit message.
 /// </summary>
 public sealed class RateLimits : IDisposable
 {
     private readonly PartitionedRateLimiter<HttpContext>? _limiter;
     private readonly GatewayLimitsOptions _options;
+    private readonly long _bodyLimit;
 
     /// <summary>Buckets as <see cref="GatewayOptions.Limits"/> sets them (none when rate limiting is off).</summary>
     public RateLimits(IOptions<GatewayOptions> options)
     {
         _options = options.Value.Limits;
+        _bodyLimit = options.Value.MaxRequestBodyBytes;
         if (!_options.RateLimited) return;
         var perSecond = _options.RequestsPerSecond;
         var size = _options.Burst > 0 ? _options.Burst : perSecond;
@@ -39,13 +43,13 @@ public sealed class RateLimits : IDisposable
     {
         if (_limiter is null || IsHealth(context.Request.Path))
         {
-            await next(context);
+            await PassAsync(context, next);
             return;
         }
         using var lease = _limiter.AttemptAcquire(context);
         if (lease.IsAcquired)
         {
-            await next(context);
+            await PassAsync(context, next);
             return;
         }
         var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
@@ -54,7 +58,7 @@ public sealed class RateLimits : IDisposable
                       $"for {PrincipalKey(context)}; retry after {seconds} s";
         const string hint = "slow down, or raise Granary:Gateway:Limits:RequestsPerSecond / Burst";
         context.Response.Headers.RetryAfter = seconds;
-        if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) == true)
+        if (IsGrpc(context))
         {
             // A trailers-only gRPC answer: the status travels in the headers.
             context.Response.StatusCode = StatusCodes.Status200OK;
@@ -64,6 +68,34 @@ public sealed class RateLimits : IDisposable
             return;
         }
         await new GatewayError(StatusCodes.Status429TooManyRequests, global::Grpc.Core.StatusCode.ResourceExhausted, "RateLimited", message, hint).WriteAsync(context.Response);
+    }
+
+    private async Task PassAsync(HttpContext context, RequestDelegate next)
+    {
+        var grpc = IsGrpc(context);
+        // gRPC messages are bounded by gRPC's receive limit (the same size), which answers RESOURCE_EXHAUSTED; Kestrel's
+        // body limit would fail the read under the handler, which gRPC answers UNKNOWN.
+        if (grpc && context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size) size.MaxRequestBodySize = null;
+        await next(context);
+        if (grpc) NameBodyLimit(context);
+    }
+
+    private static bool IsGrpc(HttpContext context) => context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) == true;
+
+    // gRPC refuses a message over its receive limit before any interceptor runs, with a message that names no setting;
+    // the answer is not sent yet, so its message is replaced by one that names the limit and the setting.
+    private const string GrpcSizeMessage = "Received message exceeds the maximum configured message size";
+
+    private void NameBodyLimit(HttpContext context)
+    {
+        var message = $"the request message is larger than this gateway accepts ({_bodyLimit:N0} bytes, limit MaxRequestBodyBytes) " +
+                      "(hint: send fewer entity rows per request, or raise Granary:Gateway:MaxRequestBodyBytes)";
+        foreach (var headers in new[] { context.Features.Get<IHttpResponseTrailersFeature>()?.Trailers, context.Response.HasStarted ? null : context.Response.Headers })
+        {
+            if (headers is null || headers.IsReadOnly) continue;
+            if (headers["grpc-status"] == "8" && Uri.UnescapeDataString(headers["grpc-message"].ToString()).StartsWith(GrpcSizeMessage, StringComparison.Ordinal))
+                headers["grpc-message"] = Uri.EscapeDataString(message);
+        }
     }
 
     private static bool IsHealth(PathString path)
@@ -78,8 +110,8 @@ internal sealed class RateLimitsStartupFilter : IStartupFilter
 {
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
     {
-        var limits = app.ApplicationServices.GetService(typeof(RateLimits)) as RateLimits;
-        if (limits is not null) app.Use(inner => context => limits.InvokeAsync(context, inner));
+        var limits = (RateLimits)app.ApplicationServices.GetService(typeof(RateLimits))!;
+        app.Use(inner => context => limits.InvokeAsync(context, inner));
         next(app);
     };
 }

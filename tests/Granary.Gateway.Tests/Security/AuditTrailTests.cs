@@ -177,6 +177,17 @@ public sealed class AuditTrailTests(AuditServer server) : IClassFixture<AuditSer
     }
 
     [Fact]
+    public async Task A_grpc_message_over_the_body_limit_is_resource_exhausted_naming_the_setting()
+    {
+        var feast = new ServingService.ServingServiceClient(server.Channel);
+        var request = new GetOnlineFeaturesRequest { Features = new FeatureList { Val = { "driver_stats:" + new string('x', 300 * 1024) } } };
+        var e = await Assert.ThrowsAsync<RpcException>(() => feast.GetOnlineFeaturesAsync(request, deadline: DateTime.UtcNow.AddSeconds(60)).ResponseAsync);
+        Assert.True(e.StatusCode == StatusCode.ResourceExhausted, e.Status.ToString());
+        Assert.Contains("Granary:Gateway:MaxRequestBodyBytes", e.Status.Detail);
+        Assert.Contains("262,144 bytes", e.Status.Detail);
+    }
+
+    [Fact]
     public async Task Too_many_entity_rows_is_413_naming_the_setting()
     {
         var rows = string.Join(",", Enumerable.Range(1, 10_001));
