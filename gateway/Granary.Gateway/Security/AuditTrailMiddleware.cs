@@ -54,18 +54,21 @@ public sealed class AuditTrailMiddleware(AuditTrail trail) : IMiddleware
     {
         var path = context.Request.Path.Value ?? "";
         var write = (Writes.TryGetValue(path, out var writeAction) || IsRegistryWrite(path, out writeAction)) && HttpMethods.IsPost(context.Request.Method);
-        var (status, outcome) = Outcome(context, failed);
-        var decisions = context.Features.Get<RequestAccess>()?.Decisions ?? [];
+        var (code, grpc, outcome) = Outcome(context, failed);
         var refused = outcome is "denied" or "refused";
-        var result = new List<AuditEntry>();
-        foreach (var decision in decisions)
+        var access = context.Features.Get<RequestAccess>();
+        // The read path's common case: no write, no refusal, no decision: nothing to record, nothing allocated.
+        if (!write && !refused && access is null) return [];
+        var status = grpc ? "grpc:" + GrpcNames[code] : code.ToString(CultureInfo.InvariantCulture);
+        List<AuditEntry>? result = null;
+        foreach (var decision in access?.Decisions ?? [])
         {
             if (!write && !refused && decision.Allowed && !decision.Sensitive && !IsWriteAction(decision.Action)) continue;
-            result.Add(Entry(context, ActionName(decision.Action), decision.ObjectType, decision.ObjectName, decision.Allowed ? outcome : "denied", status));
+            (result ??= []).Add(Entry(context, ActionName(decision.Action), decision.ObjectType, decision.ObjectName, decision.Allowed ? outcome : "denied", status));
         }
-        if (result.Count == 0 && (write || refused))
-            result.Add(Entry(context, write ? ActionName(writeAction) : "REQUEST", "", "", outcome, status));
-        return result;
+        if (result is null && (write || refused))
+            result = [Entry(context, write ? ActionName(writeAction) : "REQUEST", "", "", outcome, status)];
+        return result ?? [];
     }
 
     // Feast's registry server write methods (Apply*, Delete*): answered UNIMPLEMENTED, but a write attempt all the same.
@@ -122,10 +125,10 @@ public sealed class AuditTrailMiddleware(AuditTrail trail) : IMiddleware
         "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
     ];
 
-    /// <summary>The answer's status as recorded, and the outcome: allowed, denied (401/403), refused (413/429) or failed.</summary>
-    private static (string Status, string Outcome) Outcome(HttpContext context, bool failed)
+    /// <summary>The answer's status (HTTP, or gRPC when <c>Grpc</c>), and the outcome: allowed, denied (401/403), refused (413/429) or failed.</summary>
+    private static (int Code, bool Grpc, string Outcome) Outcome(HttpContext context, bool failed)
     {
-        if (failed) return ("500", "failed");
+        if (failed) return (StatusCodes.Status500InternalServerError, false, "failed");
         var http = context.Response.StatusCode;
         if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) == true && http == StatusCodes.Status200OK)
         {
@@ -139,9 +142,9 @@ public sealed class AuditTrailMiddleware(AuditTrail trail) : IMiddleware
                 8 => "refused",
                 _ => "failed",
             };
-            return ("grpc:" + GrpcNames[code], outcome);
+            return (code, true, outcome);
         }
-        return (http.ToString(CultureInfo.InvariantCulture), http switch
+        return (http, false, http switch
         {
             < 400 => "allowed",
             401 or 403 => "denied",
