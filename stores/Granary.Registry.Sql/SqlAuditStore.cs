@@ -11,7 +11,7 @@ namespace Granary.Registry.Sql;
 /// The audit log on a SQL database: one row per record, keyed by its sequence number, so of two writers appending the
 /// same number exactly one gets in (the other re-reads the end). SQLite and PostgreSQL share the schema and statements.
 /// </summary>
-public abstract class SqlAuditStore : IAuditStore
+public abstract class SqlAuditStore : SqlStore, IAuditStore
 {
     /// <summary>The schema, valid on SQLite and PostgreSQL. Times are the chain's fixed UTC text (<see cref="AuditChain.FormatTime"/>).</summary>
     public const string Schema = """
@@ -36,26 +36,8 @@ public abstract class SqlAuditStore : IAuditStore
 
     private const string Columns = "sequence, recorded_at, principal, auth_method, action, object_type, object_name, route, address, result, status, previous_hash, hash";
 
-    /// <summary>Opens a new connection.</summary>
-    protected abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
-
-    /// <summary>Whether <paramref name="e"/> is a primary-key violation.</summary>
-    protected abstract bool IsUniqueViolation(DbException e);
-
-    /// <summary>Runs the schema statements.</summary>
-    protected virtual async Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = Schema;
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
     /// <inheritdoc/>
-    public async Task InitializeAsync(CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await CreateSchemaAsync(connection, cancellationToken);
-    }
+    protected override string SchemaText => Schema;
 
     /// <inheritdoc/>
     public async Task<AuditRecord?> GetLastAsync(CancellationToken cancellationToken = default)

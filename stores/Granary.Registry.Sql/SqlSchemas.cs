@@ -3,6 +3,34 @@ using Microsoft.Data.Sqlite;
 
 namespace Granary.Registry.Sql;
 
+/// <summary>A store on a SQL database: its connections, its schema and how its engine reports a duplicate key.</summary>
+public abstract class SqlStore
+{
+    /// <summary>The schema statements, valid on SQLite and PostgreSQL.</summary>
+    protected abstract string SchemaText { get; }
+
+    /// <summary>Opens a new connection.</summary>
+    protected abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>Whether <paramref name="e"/> is a primary-key violation.</summary>
+    protected abstract bool IsUniqueViolation(DbException e);
+
+    /// <summary>Runs the schema statements; engines differ in how they take several statements at once.</summary>
+    protected virtual async Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = SchemaText;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Creates the schema when missing.</summary>
+    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await CreateSchemaAsync(connection, cancellationToken);
+    }
+}
+
 /// <summary>What the SQL stores of this project (registry, audit log) share: opening a SQLite file, creating a PostgreSQL schema once.</summary>
 internal static class SqlSchemas
 {
