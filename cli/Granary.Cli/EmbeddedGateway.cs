@@ -49,7 +49,7 @@ public sealed class EmbeddedGateway : IAsyncDisposable
     /// granary.yaml) default to the repository's, and <paramref name="configure"/> overrides them.
     /// </summary>
     public static async Task<EmbeddedGateway> StartAsync(EmbeddedFeatureStore store, Action<GatewayOptions>? configure = null,
-        LogLevel minimumLogLevel = LogLevel.Warning, CancellationToken cancellationToken = default)
+        LogLevel minimumLogLevel = LogLevel.Warning, Action<IServiceCollection>? services = null, CancellationToken cancellationToken = default)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = store.RepositoryRoot, EnvironmentName = Environments.Production, Args = [] });
         builder.Logging.ClearProviders();
@@ -68,6 +68,7 @@ public sealed class EmbeddedGateway : IAsyncDisposable
             o.Project = store.Config.Project; // the silo holds this project only
             configure?.Invoke(o);
         }, store.Config);
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseRouting();
         app.MapGranaryGateway();

@@ -39,6 +39,9 @@ public sealed class LocalRegistry : IAsyncDisposable
     /// <summary>Reads real source columns through the configured offline stores (opened on first use).</summary>
     public ISourceSchemaReader SchemaReader => _services.GetRequiredService<ISourceSchemaReader>();
 
+    /// <summary>The repository's audit log (its schema created on first use by <see cref="Audit.IAuditStore.InitializeAsync"/>).</summary>
+    public Audit.IAuditStore AuditStore => _services.GetRequiredService<Audit.IAuditStore>();
+
     /// <summary>Compiles transforms once per set of sources for this process (validation and apply share it).</summary>
     public TransformCatalog Transforms => _services.GetRequiredService<TransformCatalog>();
 

@@ -1,3 +1,4 @@
+using Granary.Gateway.Limits;
 using System.Text.Json;
 using Granary.Grains.Historical;
 using Granary.Grains.Online;
@@ -146,6 +147,8 @@ public static class GatewayErrors
         {
             GatewayRequestException or OnlineRetrievalException or InvalidEntityKeyException or OnlineRowSchemaException or HistoricalRetrievalException
                 => new(StatusCodes.Status400BadRequest, StatusCode.InvalidArgument, name, error.Message, hint),
+            GatewayLimitException
+                => new(StatusCodes.Status413PayloadTooLarge, StatusCode.ResourceExhausted, name, error.Message, hint),
             GatewayNotFoundException
                 => new(StatusCodes.Status404NotFound, StatusCode.NotFound, name, error.Message, hint),
             GatewayConflictException

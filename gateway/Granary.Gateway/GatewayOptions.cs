@@ -66,7 +66,7 @@ public sealed class GatewayOptions
     /// <summary>Largest request body accepted, in bytes; larger ones get 413 (REST) or RESOURCE_EXHAUSTED (gRPC). Default 4 MiB.</summary>
     public long MaxRequestBodyBytes { get; set; } = 4 * 1024 * 1024;
 
-    /// <summary>Most entity rows one online read may ask for; more is refused as bad input. Default 10,000.</summary>
+    /// <summary>Most entity rows one online read may ask for; more is refused with 413 / RESOURCE_EXHAUSTED. Default 10,000.</summary>
     public int MaxEntityRows { get; set; } = 10_000;
 
     /// <summary>How long <c>/health</c> and the gRPC health service wait for the cluster and the online store. Default 2 s.</summary>
@@ -82,6 +82,9 @@ public sealed class GatewayOptions
 
     /// <summary>TLS for every endpoint; off unless a certificate is given.</summary>
     public GatewayTlsOptions Tls { get; set; } = new();
+
+    /// <summary>Per-request and per-principal limits (<c>Granary:Gateway:Limits</c>); body size and entity rows are the two settings above.</summary>
+    public Limits.GatewayLimitsOptions Limits { get; set; } = new();
 }
 
 /// <summary>A certificate (PKCS#12 / PFX file) for HTTPS and gRPC over TLS.</summary>
@@ -125,6 +128,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             failures.Add($"{section}:HealthTimeout is {options.HealthTimeout}; give a positive duration such as 00:00:02");
         if (options.RequestTimeout <= TimeSpan.Zero)
             failures.Add($"{section}:RequestTimeout is {options.RequestTimeout}; give a positive duration such as 00:00:30 (the default)");
+        options.Limits.Validate(failures);
         if (options.Tls.Enabled && !File.Exists(options.Tls.CertificatePath))
             failures.Add($"{section}:Tls:CertificatePath '{options.Tls.CertificatePath}' does not exist; give a .pfx file or remove the setting for cleartext");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -1,3 +1,4 @@
+using Granary.Gateway.Security;
 using System.Net;
 using Granary.Gateway.Grpc;
 using Granary.Gateway.FeatureHealth;
@@ -55,6 +56,7 @@ public static class GatewayServiceExtensions
         services.TryAddSingleton<Catalog.CatalogQueries>();
         services.AddFeatureHealth();
         services.AddGranaryRequestMetrics();
+        services.AddGranaryAuditTrail();
 
         services.AddGrpc(o => o.Interceptors.Add<GatewayErrorInterceptor>());
         DirectOnlineMethods.AddTo(services); // GetOnlineFeatures written straight to the wire (Grpc/OnlineAnswer.cs)

@@ -51,6 +51,7 @@ public static class HistoricalFeatureJobs
             FeatureService = string.IsNullOrEmpty(request.FeatureService) ? null : request.FeatureService,
             FullFeatureNames = request.FullFeatureNames,
             OutputPath = outputPath,
+            FromRequest = true, // the silo confines the paths to its request-files folder
         };
         job = request.EntitiesCase switch
         {
@@ -130,7 +131,7 @@ public static class HistoricalFeatureJobs
             if (!request.StreamRows)
                 throw new GatewayRequestException("the request gives neither 'output_path' nor 'stream_rows'",
                     "set output_path to a .parquet or .csv path on the server, or stream_rows: true to receive the rows, or both");
-            return (System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"granary-{jobId}.parquet"), true);
+            return ("", true); // the silo picks a temporary file
         }
         if (!System.IO.Path.IsPathFullyQualified(path))
             throw new GatewayRequestException($"'output_path' '{path}' is not an absolute path", "give the full path of the result file as the server sees it");

@@ -1,3 +1,4 @@
+using Granary.Gateway.Limits;
 using System.Runtime.CompilerServices;
 using Granary.Definitions;
 using Granary.Grains.Online;
@@ -42,6 +43,9 @@ public sealed class OnlineFeatureQueries(IGrainFactory grains, RegistryCache reg
         if (hasFeatures == hasService)
             throw new GatewayRequestException(hasFeatures ? "the request gives both 'features' and 'feature_service'" : "the request gives neither 'features' nor 'feature_service'",
                 "send \"features\": [\"view:feature\", ...] or \"feature_service\": \"name\", not both");
+        if (features is { Count: > 0 } && features.Count > Options.Limits.MaxFeatures)
+            throw new GatewayLimitException($"the request names {features.Count} features; this gateway serves at most {Options.Limits.MaxFeatures} per request (limit MaxFeatures)",
+                "split the request, or raise Granary:Gateway:Limits:MaxFeatures");
         Func<OnDemandFeatureView, IOnDemandTransform> transform = v => transforms.GetTransform(snapshot, v.Name);
         if (hasService)
         {
@@ -120,7 +124,7 @@ public sealed class OnlineFeatureQueries(IGrainFactory grains, RegistryCache reg
         foreach (var (name, values) in entities)
         {
             if (values.Count > Options.MaxEntityRows)
-                throw new GatewayRequestException($"entities '{name}' has {values.Count} rows; this gateway reads at most {Options.MaxEntityRows} per request",
+                throw new GatewayLimitException($"entities '{name}' has {values.Count} rows; this gateway reads at most {Options.MaxEntityRows} per request (limit MaxEntityRows)",
                     "split the request, or raise Granary:Gateway:MaxEntityRows");
         }
         var read = OnlineRetrieval.ExecuteAsync(new OnlineFeaturesRequest { Project = snapshot.Project, Plan = plan, Entities = entities }, _source, cancellationToken);

@@ -1,4 +1,6 @@
+using Granary.Audit;
 using Granary.FeatureHealth;
+using Granary.Security;
 using Granary.Grains;
 using Granary.Grains.Hosting;
 using Granary.Offline;
@@ -33,6 +35,7 @@ public static class GranaryHostingExtensions
         silo.Services.AddGranaryStores();
         silo.Services.AddGranarySerialization();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, RegistrySchemaLifecycle>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, AuditSchemaLifecycle>();
         silo.Services.AddSingleton<OnlineStoreLifecycle>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<OnlineStoreLifecycle>());
         silo.Services.AddSingleton<IOnlineStore>(sp => sp.GetRequiredService<OnlineStoreLifecycle>().Store);
@@ -70,6 +73,14 @@ public static class GranaryHostingExtensions
             var engine = StoreEngines.Pick(sp.GetServices<IRegistryStoreProvider>(), p => p.Kind, o.Registry.Kind, "registry");
             return engine.Create(StoreEngines.Settings(o, o.Registry, sp.GetRequiredService<TimeProvider>()));
         });
+        services.TryAddSingleton<IAuditStore>(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<GranaryOptions>>().Value;
+            var engine = StoreEngines.Pick(sp.GetServices<IAuditStoreProvider>(), p => p.Kind, o.Audit.Kind, "audit");
+            return engine.Create(StoreEngines.Settings(o, o.Audit, sp.GetRequiredService<TimeProvider>()));
+        });
+        services.TryAddSingleton(sp => new RequestPaths(sp.GetRequiredService<IOptions<GranaryOptions>>().Value.Resolve(
+            sp.GetRequiredService<IOptions<GranaryOptions>>().Value.RequestFilesFolder), "Granary:RequestFilesFolder"));
         services.TryAddSingleton<OfflineStores>();
         // Consumers take IEnumerable<IOfflineStore>; which engines run is known only once the options are.
         services.TryAddSingleton<IEnumerable<IOfflineStore>>(sp => sp.GetRequiredService<OfflineStores>().All);
@@ -86,5 +97,12 @@ public static class GranaryHostingExtensions
     {
         public void Participate(ISiloLifecycle lifecycle)
             => lifecycle.Subscribe(nameof(RegistrySchemaLifecycle), ServiceLifecycleStage.RuntimeServices, store.InitializeAsync, _ => Task.CompletedTask);
+    }
+
+    /// <summary>Creates the audit log's schema at the silo's RuntimeServices stage, before the audit grain can be called.</summary>
+    private sealed class AuditSchemaLifecycle(IAuditStore store) : ILifecycleParticipant<ISiloLifecycle>
+    {
+        public void Participate(ISiloLifecycle lifecycle)
+            => lifecycle.Subscribe(nameof(AuditSchemaLifecycle), ServiceLifecycleStage.RuntimeServices, store.InitializeAsync, _ => Task.CompletedTask);
     }
 }

@@ -31,6 +31,21 @@ public sealed class GranaryOptions
     /// <summary>The offline store (granary.yaml <c>offline_store</c>); default DuckDB over the repository's files.</summary>
     public StoreOptions<OfflineStoreKind> OfflineStore { get; set; } = new() { Kind = OfflineStoreKind.DuckDb };
 
+    /// <summary>
+    /// The audit log's store (section <c>Granary:Audit</c>). By default it follows the registry: a SQLite file
+    /// <see cref="DefaultAuditPath"/> beside an embedded registry, the registry's PostgreSQL database in a cluster.
+    /// </summary>
+    public StoreOptions<RegistryStoreKind> Audit { get; set; } = new() { Kind = RegistryStoreKind.Sqlite, Path = DefaultAuditPath };
+
+    /// <summary>The embedded audit log's file, relative to the repository root.</summary>
+    public const string DefaultAuditPath = "data/audit.db";
+
+    /// <summary>
+    /// The folder every file path a request names (a historical job's output and entity files, a drift baseline) must
+    /// resolve inside, after <c>..</c> and symbolic links; relative to the repository root. Default <c>data</c>.
+    /// </summary>
+    public string RequestFilesFolder { get; set; } = "data";
+
     /// <summary>Copies a parsed granary.yaml into these options.</summary>
     public void LoadFrom(RepositoryConfig config, string repositoryRoot)
     {
@@ -40,6 +55,9 @@ public sealed class GranaryOptions
         OnlineStore = new() { Kind = config.OnlineStore.Kind, Path = config.OnlineStore.Path, ConnectionString = config.OnlineStore.ConnectionString };
         OnlineKeyTtl = config.OnlineStore.KeyTtl;
         OfflineStore = new() { Kind = config.OfflineStore.Kind, ConnectionString = config.OfflineStore.ConnectionString };
+        Audit = config.Registry.Kind == RegistryStoreKind.Postgres
+            ? new() { Kind = RegistryStoreKind.Postgres, ConnectionString = config.Registry.ConnectionString }
+            : new() { Kind = RegistryStoreKind.Sqlite, Path = DefaultAuditPath };
     }
 
     /// <summary>A file path from these options, resolved against the repository root.</summary>
@@ -74,6 +92,11 @@ public sealed class GranaryOptionsValidator : IValidateOptions<GranaryOptions>
         Check(options.OfflineStore, "offline_store", OfflineStoreKind.Postgres, "OfflineStore", failures);
         if (options.Registry.Kind == RegistryStoreKind.Sqlite && string.IsNullOrWhiteSpace(options.Registry.Path))
             failures.Add($"{RepositoryConfig.FileName}: registry.path is empty; give the SQLite file (default {RegistryStoreConfig.DefaultPath})");
+        Check(options.Audit, "audit", RegistryStoreKind.Postgres, "Audit", failures);
+        if (options.Audit.Kind == RegistryStoreKind.Sqlite && string.IsNullOrWhiteSpace(options.Audit.Path))
+            failures.Add($"Granary:Audit:Path is empty; give the SQLite file of the audit log (default {GranaryOptions.DefaultAuditPath})");
+        if (string.IsNullOrWhiteSpace(options.RequestFilesFolder))
+            failures.Add("Granary:RequestFilesFolder is empty; give the folder request paths must stay inside (default data, under the repository)");
         if (options.OnlineStore.Kind == OnlineStoreKind.Sqlite && string.IsNullOrWhiteSpace(options.OnlineStore.Path))
             failures.Add($"{RepositoryConfig.FileName}: online_store.path is empty; give the SQLite file (default {OnlineStoreConfig.DefaultPath})");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

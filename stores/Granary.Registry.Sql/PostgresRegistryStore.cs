@@ -17,24 +17,8 @@ public sealed class PostgresRegistryStore : SqlRegistryStore, IAsyncDisposable
         => await _dataSource.OpenConnectionAsync(cancellationToken);
 
     /// <inheritdoc/>
-    protected override async Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken)
-    {
-        // Two silos starting together may both run CREATE TABLE IF NOT EXISTS and collide on the catalog; a lock serializes them.
-        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var command = connection.CreateCommand())
-        {
-            command.Transaction = tx;
-            command.CommandText = "SELECT pg_advisory_xact_lock(7242318001)";
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-        await using (var command = connection.CreateCommand())
-        {
-            command.Transaction = tx;
-            command.CommandText = Schema;
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-        await tx.CommitAsync(cancellationToken);
-    }
+    protected override Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken)
+        => SqlSchemas.CreatePostgresAsync(connection, 7242318001, Schema, cancellationToken);
 
     /// <inheritdoc/>
     protected override bool IsUniqueViolation(DbException e)

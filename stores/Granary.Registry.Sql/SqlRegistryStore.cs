@@ -9,7 +9,7 @@ namespace Granary.Registry.Sql;
 /// only while the highest stored version is N, so of two concurrent appends on N the primary key lets exactly one in.
 /// SQLite and PostgreSQL share the schema and the statements; subclasses supply connections and error codes.
 /// </summary>
-public abstract class SqlRegistryStore : IRegistryStore
+public abstract class SqlRegistryStore : SqlStore, IRegistryStore
 {
     /// <summary>The schema, valid on SQLite and PostgreSQL. Times are ISO-8601 text so both engines store them alike.</summary>
     public const string Schema = """
@@ -37,26 +37,8 @@ public abstract class SqlRegistryStore : IRegistryStore
     /// <summary>Creates a store that stamps versions with <paramref name="time"/>.</summary>
     protected SqlRegistryStore(TimeProvider time) => _time = time;
 
-    /// <summary>Opens a new connection.</summary>
-    protected abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
-
-    /// <summary>Whether <paramref name="e"/> is a primary-key violation.</summary>
-    protected abstract bool IsUniqueViolation(DbException e);
-
-    /// <summary>Runs schema statements; engines differ in how they take several statements at once.</summary>
-    protected virtual async Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = Schema;
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
     /// <inheritdoc/>
-    public async Task InitializeAsync(CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await CreateSchemaAsync(connection, cancellationToken);
-    }
+    protected override string SchemaText => Schema;
 
     /// <inheritdoc/>
     public async Task<long> GetCurrentVersionAsync(string project, CancellationToken cancellationToken = default)
@@ -187,7 +169,8 @@ public abstract class SqlRegistryStore : IRegistryStore
         return result;
     }
 
-    private static DbCommand Command(DbConnection connection, string sql, params (string Name, object Value)[] parameters)
+    /// <summary>A command with named parameters, for both engines.</summary>
+    internal static DbCommand Command(DbConnection connection, string sql, params (string Name, object Value)[] parameters)
     {
         var command = connection.CreateCommand();
         command.CommandText = sql;

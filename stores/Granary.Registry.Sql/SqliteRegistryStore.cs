@@ -11,10 +11,8 @@ public sealed class SqliteRegistryStore : SqlRegistryStore
     /// <summary>A store in the file <paramref name="path"/>; its folder is created when missing.</summary>
     public SqliteRegistryStore(string path, TimeProvider? time = null) : base(time ?? TimeProvider.System)
     {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        _connectionString = SqlSchemas.SqliteConnectionString(path, out var full);
         DatabasePath = full;
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = full, Pooling = true, DefaultTimeout = 30 }.ToString();
     }
 
     /// <summary>The database file.</summary>
@@ -22,10 +20,13 @@ public sealed class SqliteRegistryStore : SqlRegistryStore
 
     /// <inheritdoc/>
     protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+        => await OpenWaitingAsync(_connectionString, cancellationToken);
+
+    /// <summary>Opens <paramref name="connectionString"/> with a busy timeout: writers wait for each other instead of failing at once with SQLITE_BUSY.</summary>
+    internal static async Task<SqliteConnection> OpenWaitingAsync(string connectionString, CancellationToken cancellationToken)
     {
-        var connection = new SqliteConnection(_connectionString);
+        var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
-        // Writers wait for each other instead of failing at once with SQLITE_BUSY.
         await using var pragma = connection.CreateCommand();
         pragma.CommandText = "PRAGMA busy_timeout = 30000;";
         await pragma.ExecuteNonQueryAsync(cancellationToken);

@@ -11,7 +11,8 @@ namespace Granary.Client.Tests;
 [Collection(ServerCollection.Name)]
 public sealed class HistoricalClientTests(ClientServer server)
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("granary-client-historical-").FullName;
+    // Inside the repository's data folder: the server confines request paths there.
+    private readonly string _folder = Directory.CreateDirectory(Path.Combine(server.RepositoryRoot, "data", "client-historical-" + Guid.NewGuid().ToString("N")[..8])).FullName;
 
     private GranaryClient Client() => new(new GranaryClientOptions { Address = server.Address, DefaultDeadline = TimeSpan.FromSeconds(30) });
 

@@ -42,7 +42,7 @@ public sealed class ClusterHistoricalTests(ClusterGatewayServer server) : IClass
     [Fact]
     public async Task A_missing_entity_file_is_invalid_argument_naming_it()
     {
-        var missing = Path.Combine(server.Root, "nowhere", "entities.parquet");
+        var missing = Path.Combine(server.Root, "data", "nowhere", "entities.parquet");
         var e = await Assert.ThrowsAsync<RpcException>(() => RunAsync(missing));
         Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
         Assert.True(e.Status.Detail.Contains($"entity dataframe file '{missing}' does not exist", StringComparison.Ordinal), e.Status.Detail);
@@ -51,7 +51,7 @@ public sealed class ClusterHistoricalTests(ClusterGatewayServer server) : IClass
     [Fact]
     public async Task A_malformed_entity_file_is_invalid_argument_naming_it()
     {
-        var garbage = Path.Combine(server.Root, "garbage.parquet");
+        var garbage = Path.Combine(Directory.CreateDirectory(Path.Combine(server.Root, "data")).FullName, "garbage.parquet");
         await File.WriteAllTextAsync(garbage, "not a parquet file");
         var e = await Assert.ThrowsAsync<RpcException>(() => RunAsync(garbage));
         Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
@@ -62,7 +62,7 @@ public sealed class ClusterHistoricalTests(ClusterGatewayServer server) : IClass
     {
         using var call = Granary.GetHistoricalFeatures(new GetHistoricalFeaturesRequest
         {
-            EntitiesPath = entities, Features = { "driver_stats:trips" }, OutputPath = Path.Combine(server.Root, "out.parquet"),
+            EntitiesPath = entities, Features = { "driver_stats:trips" }, OutputPath = Path.Combine(server.Root, "data", "out.parquet"),
         }, deadline: DateTime.UtcNow.AddMinutes(1));
         while (await call.ResponseStream.MoveNext()) { }
     }

@@ -19,7 +19,8 @@ namespace Granary.Gateway.Tests;
 public sealed class HistoricalGrpcTests(GatewayServer server) : IClassFixture<GatewayServer>
 {
     private V1.Granary.GranaryClient Granary => new(server.Channel);
-    private string Folder { get; } = Directory.CreateTempSubdirectory("granary-historical-grpc-").FullName;
+    // Inside the repository's data folder: the server confines request paths there.
+    private string Folder { get; } = Directory.CreateDirectory(Path.Combine(server.RepositoryRoot, "data", "historical-grpc-" + Guid.NewGuid().ToString("N")[..8])).FullName;
 
     private static readonly long Noon = new DateTimeOffset(2024, 1, 2, 12, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds();
 

@@ -62,6 +62,11 @@ public abstract class EmbeddedServerFixture : IAsyncLifetime
     /// <summary>The gateway's ports and limits.</summary>
     protected abstract void ConfigureGateway(GatewayOptions options);
 
+    /// <summary>More gateway services (e.g. a test's middleware through an <c>IStartupFilter</c>); default none.</summary>
+    protected virtual void ConfigureGatewayServices(Microsoft.Extensions.DependencyInjection.IServiceCollection services)
+    {
+    }
+
     /// <summary>The client <see cref="Http"/> becomes; default no settings beyond the base address.</summary>
     protected virtual HttpClient CreateHttpClient(Uri restUrl) => new() { BaseAddress = restUrl };
 
@@ -79,7 +84,7 @@ public abstract class EmbeddedServerFixture : IAsyncLifetime
     /// <summary>Starts the gateway (again, after <see cref="StopGatewayAsync"/>); the silo keeps running in between.</summary>
     public async Task StartGatewayAsync()
     {
-        Gateway = await EmbeddedGateway.StartAsync(Store, ConfigureGateway);
+        Gateway = await EmbeddedGateway.StartAsync(Store, ConfigureGateway, services: ConfigureGatewayServices);
         Http?.Dispose();
         Http = CreateHttpClient(new Uri(Gateway.RestUrl));
     }

@@ -45,7 +45,7 @@ public sealed class ServeCommand : ICliCommand
                     if (parse.GetValue(restPort) is { } rest) o.RestPort = rest;
                     if (parse.GetValue(grpcPort) is { } grpc) o.GrpcPort = grpc;
                     if (parse.GetValue(webPort) is { } web) o.WebPort = web;
-                }, logLevel, cancellationToken);
+                }, logLevel, cancellationToken: cancellationToken);
             }
             catch (Microsoft.Extensions.Options.OptionsValidationException e)
             {

@@ -78,4 +78,6 @@ public sealed record DriftRequest
     public IReadOnlyList<string> Views { get; init; } = [];
     /// <summary>The thresholds; null uses granary.yaml's (<c>health:</c>), else the defaults.</summary>
     public Repository.DriftThresholds? Thresholds { get; init; }
+    /// <summary>Whether the baseline came from a request (the gateway's <c>/drift</c>): then it must lie inside the silo's request-files folder.</summary>
+    public bool FromRequest { get; init; }
 }

@@ -61,7 +61,7 @@ public static class HealthEndpoints
         await CheckViewsAsync(context, views);
         if (baseline is null)
             throw new GatewayRequestException("the request has no 'baseline'", "send \"baseline\": \"<training set .parquet or .csv, relative to the repository>\"");
-        await WriteAsync(context, await Grain(context).RunDriftAsync(new DriftRequest { Baseline = baseline, Window = window, Views = views }));
+        await WriteAsync(context, await Grain(context).RunDriftAsync(new DriftRequest { Baseline = baseline, Window = window, Views = views, FromRequest = true }));
     }
 
     // Unknown views are 404 here, before the grain runs anything.

@@ -64,6 +64,11 @@ public sealed record HistoricalJobRequest
     [Id(5)] public bool FullFeatureNames { get; init; }
     /// <summary>The output file (as seen by the silo); <c>.csv</c> writes CSV, otherwise Parquet.</summary>
     [Id(6)] public string OutputPath { get; init; } = "";
+    /// <summary>
+    /// Whether the paths came from a request (the gateway sets it): then <see cref="EntitiesPath"/> and <see cref="OutputPath"/>
+    /// must lie inside the silo's request-files folder, and an empty <see cref="OutputPath"/> means a temporary file the silo picks.
+    /// </summary>
+    [Id(7)] public bool FromRequest { get; init; }
 }
 
 /// <summary>Where a historical job is.</summary>

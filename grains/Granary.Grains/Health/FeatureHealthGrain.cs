@@ -1,3 +1,4 @@
+using Granary.Security;
 using Granary.Grains.Online;
 using Granary.Grains.Registry;
 using Granary.FeatureHealth;
@@ -87,6 +88,8 @@ public sealed partial class FeatureHealthGrain(
             ?? throw new DriftException("this silo has no training-set reader, so it cannot read a drift baseline",
                 "host the silo with AddGranary, whose store registration reads Parquet and CSV baselines with DuckDB");
         var checker = new DriftChecker(offlineStores, reader, time);
+        if (request.FromRequest)
+            request = request with { Baseline = services.GetRequiredService<RequestPaths>().Confine(request.Baseline, "baseline", config?.RepositoryRoot) };
         var logFolder = config?.FeatureLogging.Path ?? FeatureLoggingConfig.DefaultPath;
         var thresholds = request.Thresholds ?? config?.Health.Thresholds ?? new DriftThresholds();
         var report = await Task.Run(() => checker.RunAsync(snapshot, request, logFolder, config?.RepositoryRoot, thresholds));

@@ -1,3 +1,5 @@
+using Granary.Security;
+using Microsoft.Extensions.DependencyInjection;
 using Granary.Definitions;
 using Granary.Offline;
 using Microsoft.Extensions.Logging;
@@ -23,10 +25,24 @@ public sealed partial class HistoricalQueryGrain(
     private CancellationTokenSource? _cancel;
     private Task? _job;
 
+    // A request's files stay inside the request-files folder; a result it only streams goes to a temporary file of the silo's choosing.
+    private HistoricalJobRequest Confined(HistoricalJobRequest job)
+    {
+        var paths = ServiceProvider.GetRequiredService<RequestPaths>();
+        return job with
+        {
+            EntitiesPath = job.EntitiesPath is { Length: > 0 } entities ? paths.Confine(entities, "entities_path") : job.EntitiesPath,
+            OutputPath = job.OutputPath.Length == 0
+                ? Path.Combine(Path.GetTempPath(), $"granary-{this.GetPrimaryKeyString()}.parquet")
+                : paths.Confine(job.OutputPath, "output_path"),
+        };
+    }
+
     /// <inheritdoc/>
     public async Task<HistoricalJobStatus> Start(HistoricalJobRequest job)
     {
         if (_live.State != HistoricalJobState.NotStarted) return await GetStatus();
+        if (job.FromRequest) job = Confined(job);
         if (string.IsNullOrWhiteSpace(job.OutputPath)) throw new HistoricalRetrievalException("no output file given; pass a .parquet or .csv path");
         var snapshot = await definitions.GetSnapshotAsync(job.Project);
         // Planning may compile on-demand transforms (Roslyn, seconds on first use) and reads the entity file's schema:

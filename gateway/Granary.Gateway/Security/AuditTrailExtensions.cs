@@ -1,0 +1,25 @@
+using Granary.Gateway.Limits;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Granary.Gateway.Security;
+
+/// <summary>Registers the audit trail and the request limits of the gateway.</summary>
+public static class AuditTrailExtensions
+{
+    /// <summary>
+    /// Adds the audit trail (its middleware runs right after the request metrics; its writer drains on a clean stop)
+    /// and the per-principal rate limits (after it, so refusals are audited).
+    /// </summary>
+    public static IServiceCollection AddGranaryAuditTrail(this IServiceCollection services)
+    {
+        services.TryAddSingleton<AuditTrail>();
+        services.TryAddSingleton<AuditTrailMiddleware>();
+        services.AddHostedService(sp => sp.GetRequiredService<AuditTrail>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, AuditTrailStartupFilter>());
+        services.TryAddSingleton<RateLimits>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, RateLimitsStartupFilter>());
+        return services;
+    }
+}
