@@ -14,11 +14,11 @@ namespace Granary.Grains.Online;
 public interface IOnlineReadGrain : IGrainWithIntegerKey
 {
     /// <summary>
-    /// Reads every entity of <paramref name="read"/>. Throws as an entity read does; a group whose silo died fails in
-    /// transit (rejected, or <see cref="TimeoutException"/> after 2 s), and the caller reads again. Allows 3 s: the
-    /// 2 s of a group call on another silo, plus the local work.
+    /// Reads every entity of <paramref name="read"/>. Throws as an entity read does; a read whose silo, or a group's silo,
+    /// died fails in transit (rejected, or <see cref="TimeoutException"/> after 2 s, as an entity read does), and the
+    /// caller reads again.
     /// </summary>
-    [ReadOnly, Alias("read"), ResponseTimeout("00:00:03")]
+    [ReadOnly, Alias("read"), ResponseTimeout("00:00:02")]
     Task<EntityBatchReply> ReadAsync(EntityBatchRead read);
 }
 
