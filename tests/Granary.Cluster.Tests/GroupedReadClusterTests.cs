@@ -3,6 +3,7 @@ using Granary.Definitions;
 using Granary.Grains.Online;
 using Granary.Online;
 using Granary.Serving;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Runtime;
 
@@ -17,6 +18,7 @@ namespace Granary.Cluster.Tests;
 public sealed class GroupedReadClusterTests : IAsyncLifetime
 {
     private static readonly TimeSpan Ttl = TimeSpan.FromHours(1), Sla = TimeSpan.FromMinutes(5);
+    private static readonly int[] Ages = [2, 12, 62, 122];
     private static readonly OnlineViewSelection Selection = new(["stats"], [["trips"]]);
     private readonly TestDatabase _database = new();
     private readonly RedisServerProcess _redis = new(durable: false);
@@ -68,7 +70,7 @@ public sealed class GroupedReadClusterTests : IAsyncLifetime
         // every age stays 3 minutes or more from a boundary for the test's length. Drivers 201-240 are never written.
         foreach (var d in Enumerable.Range(1, 200).Where(_ => random.Next(4) != 0))
         {
-            var at = OnlineTime.Truncate(DateTimeOffset.UtcNow.AddMinutes(-(int[])[2, 12, 62, 122][random.Next(4)]));
+            var at = OnlineTime.Truncate(DateTimeOffset.UtcNow.AddMinutes(-Ages[random.Next(Ages.Length)]));
             long? trips = random.Next(8) == 0 ? null : random.Next(10_000);
             held[d] = (at, trips);
             await Eventually.WaitUntil(async () =>
