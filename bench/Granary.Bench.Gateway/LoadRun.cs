@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Feast.Serving;
 using Feast.Types;
+using Granary.Gateway;
 using Granary.Online;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -34,13 +35,17 @@ internal static class LoadRun
         var pathFilter = (options.Get("paths") ?? "grpc,rest,redis").Split(',', StringSplitOptions.TrimEntries);
         // Every gRPC and REST call carries this deadline; a call past it is an error (counted apart), never waited out.
         var deadline = TimeSpan.FromMilliseconds(options.Int("deadline-ms", 10_000));
+        // --online-read Grouped (default) or PerEntity: how the server's gateway reaches the entity grains (Granary:Gateway:OnlineRead).
+        var onlineRead = Enum.TryParse<OnlineReadDesign>(options.Get("online-read") ?? nameof(OnlineReadDesign.Grouped), ignoreCase: true, out var design) && Enum.IsDefined(design)
+            ? design : throw new ArgumentException($"--online-read '{options.Get("online-read")}' is neither Grouped nor PerEntity");
         await using var redis = await OwnRedis.StartAsync(options.Get("redis"));
         var root = Directory.CreateTempSubdirectory("granary-bench-gateway-").FullName;
         var project = "gwbench" + Guid.NewGuid().ToString("N")[..6];
         Console.WriteLine($"Granary gateway benchmark, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load average {Shape.LoadAverage()}");
         Console.WriteLine($"Redis {redis.Endpoint}{(redis.Own ? " (own server)" : "")}; {entities:N0} entities x {Shape.WideFeatures} features; {seconds} s per measurement after a {warmup} s warm-up per path");
 
-        using var server = StartServer(redis.Endpoint, root, project, entities);
+        Console.WriteLine($"online read: {onlineRead}");
+        using var server = StartServer(redis.Endpoint, root, project, entities, onlineRead);
         try
         {
             var ready = await ReadReadyAsync(server);
@@ -143,13 +148,13 @@ internal static class LoadRun
         }
     }
 
-    private static Process StartServer(string redis, string root, string project, int entities)
+    private static Process StartServer(string redis, string root, string project, int entities, OnlineReadDesign onlineRead)
     {
         // The same executable in server mode: the apphost directly, or `dotnet Granary.Bench.Gateway.dll`.
         var self = Environment.ProcessPath!;
         var info = new ProcessStartInfo(self) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") info.ArgumentList.Add(typeof(LoadRun).Assembly.Location);
-        foreach (var a in new[] { "server", "--redis", redis, "--root", root, "--project", project, "--entities", entities.ToString(CultureInfo.InvariantCulture) })
+        foreach (var a in new[] { "server", "--redis", redis, "--root", root, "--project", project, "--entities", entities.ToString(CultureInfo.InvariantCulture), "--online-read", onlineRead.ToString() })
             info.ArgumentList.Add(a);
         return Process.Start(info) ?? throw new InvalidOperationException($"could not start {self} server");
     }
