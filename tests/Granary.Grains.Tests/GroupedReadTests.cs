@@ -1,5 +1,8 @@
 using System.Globalization;
+using Granary.Definitions;
 using Granary.Grains.Online;
+using Granary.Grains.Registry;
+using Granary.Offline;
 using Granary.Online;
 using Granary.Serving;
 using Microsoft.Extensions.DependencyInjection;
@@ -67,6 +70,20 @@ public sealed class GroupedReadTests : IAsyncLifetime
                 Expect(held.TryGetValue(drivers[e], out var row) ? row : null, now, a[e], $"seed {seed} round {round} driver {drivers[e]}");
             }
 
+            // The whole retrieval (the gateway's path: the grouped source's flat arrays straight into columns), entity rows
+            // repeated and in random order, against the same with the per-entity source.
+            var rows = drivers.Concat(drivers.Take(random.Next(drivers.Length + 1))).OrderBy(_ => random.Next()).ToArray();
+            var columns = await RetrieveAsync(source, rows);
+            var reference = await RetrieveAsync(perEntity, rows);
+            Assert.Equal(reference.FeatureNames, columns.FeatureNames);
+            for (var c = 0; c < reference.Results.Count; c++)
+            {
+                Assert.Equal(reference.Results[c].Values, columns.Results[c].Values);
+                Assert.Equal(reference.Results[c].Statuses, columns.Results[c].Statuses);
+                Assert.Equal(reference.Results[c].EventTimestamps, columns.Results[c].EventTimestamps);
+                Assert.Equal(reference.Results[c].ServedFromCache, columns.Results[c].ServedFromCache);
+            }
+
             // Between reads, one of: the clock moves (by tens of minutes, as rows are written at 2, 12, 22... minutes old, so
             // every age stays 2 minutes or more away from the 5-minute SLA and the 1-hour ttl), rows
             // written past the grains (the push hand-off) or through them, the view invalidated, every grain deactivated.
@@ -82,6 +99,18 @@ public sealed class GroupedReadTests : IAsyncLifetime
                 default: await _cluster.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero); break;
             }
         }
+    }
+
+    private async Task<OnlineFeaturesResponse> RetrieveAsync(IOnlineFeatureSource source, int[] drivers)
+    {
+        var snapshot = await _cluster.Grains.GetGrain<IRegistryGrain>(_project).GetSnapshotAsync();
+        var plan = HistoricalRetrievalPlanner.ForFeatures(snapshot, [FeatureReference.Parse("driver_stats:conv_rate"), FeatureReference.Parse("driver_stats:trips")],
+            fullFeatureNames: false, _ => throw new InvalidOperationException("no on-demand views here"));
+        return await OnlineRetrieval.ExecuteAsync(new OnlineFeaturesRequest
+        {
+            Project = _project, Plan = plan,
+            Entities = new Dictionary<string, IReadOnlyList<object?>> { ["driver_id"] = drivers.Select(d => (object?)(long)d).ToList() },
+        }, source);
     }
 
     [Fact]
