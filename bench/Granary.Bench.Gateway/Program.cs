@@ -1,6 +1,6 @@
 // Gateway load benchmark. Usage (from the repository root):
 //   dotnet run -c Release --project bench/Granary.Bench.Gateway -- [run] [--seconds 5] [--rate 1000] [--wide-rate 100] [--loops 1,4,16,64]
-//       [--entities 10000] [--redis host:port] [--scenarios narrow,wide] [--paths grpc,rest,redis] [--warmup 10] [--grpc-window-kb 64]
+//       [--entities 10000] [--redis host:port] [--scenarios narrow,wide] [--paths grpc,rest,redis] [--warmup 10] [--grpc-window-kb 64] [--grpc-channels 1]
 //       [--deadline-ms 10000] [--online-read Grouped|PerEntity]
 // (--scenarios and --paths pick a subset, e.g. one path to profile the server child with dotnet-trace; the gateway/Redis
 // ratios print only when the Redis path ran.)
