@@ -25,6 +25,7 @@ internal static class BenchServer
         var root = options.Get("root") ?? throw new ArgumentException("server mode needs --root DIR");
         var project = options.Get("project") ?? throw new ArgumentException("server mode needs --project NAME");
         var entities = options.Int("entities", 10_000);
+        var onlineRead = Enum.Parse<OnlineReadDesign>(options.Get("online-read") ?? nameof(OnlineReadDesign.Grouped));
         Directory.CreateDirectory(Path.Combine(root, "data"));
         await File.WriteAllTextAsync(Path.Combine(root, "granary.yaml"),
             $"project: {project}\nonline_store:\n  type: redis\n  connection_string: \"{redis}\"\n");
@@ -40,7 +41,7 @@ internal static class BenchServer
                 Shape.View, eventTime, null, Row(d))).ToList());
         }
 
-        await using var gateway = await EmbeddedGateway.StartAsync(store, o => { o.RestPort = 0; o.GrpcPort = 0; o.WebPort = GatewayOptions.WebPortOff; }, LogLevel.Error);
+        await using var gateway = await EmbeddedGateway.StartAsync(store, o => { o.RestPort = 0; o.GrpcPort = 0; o.WebPort = GatewayOptions.WebPortOff; o.OnlineRead = onlineRead; }, LogLevel.Error);
         Console.WriteLine($"READY {gateway.RestUrl} {gateway.GrpcUrl} {project}");
         // The parent closes our stdin (or dies) to stop us.
         await Console.In.ReadToEndAsync();

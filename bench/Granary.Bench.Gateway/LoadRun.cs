@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Feast.Serving;
 using Feast.Types;
+using Granary.Gateway;
 using Granary.Online;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -34,13 +35,17 @@ internal static class LoadRun
         var pathFilter = (options.Get("paths") ?? "grpc,rest,redis").Split(',', StringSplitOptions.TrimEntries);
         // Every gRPC and REST call carries this deadline; a call past it is an error (counted apart), never waited out.
         var deadline = TimeSpan.FromMilliseconds(options.Int("deadline-ms", 10_000));
+        // --online-read Grouped (default) or PerEntity: how the server's gateway reaches the entity grains (Granary:Gateway:OnlineRead).
+        var onlineRead = Enum.TryParse<OnlineReadDesign>(options.Get("online-read") ?? nameof(OnlineReadDesign.Grouped), ignoreCase: true, out var design) && Enum.IsDefined(design)
+            ? design : throw new ArgumentException($"--online-read '{options.Get("online-read")}' is neither Grouped nor PerEntity");
         await using var redis = await OwnRedis.StartAsync(options.Get("redis"));
         var root = Directory.CreateTempSubdirectory("granary-bench-gateway-").FullName;
         var project = "gwbench" + Guid.NewGuid().ToString("N")[..6];
         Console.WriteLine($"Granary gateway benchmark, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load average {Shape.LoadAverage()}");
         Console.WriteLine($"Redis {redis.Endpoint}{(redis.Own ? " (own server)" : "")}; {entities:N0} entities x {Shape.WideFeatures} features; {seconds} s per measurement after a {warmup} s warm-up per path");
 
-        using var server = StartServer(redis.Endpoint, root, project, entities);
+        Console.WriteLine($"online read: {onlineRead}");
+        using var server = StartServer(redis.Endpoint, root, project, entities, onlineRead);
         try
         {
             var ready = await ReadReadyAsync(server);
@@ -58,15 +63,22 @@ internal static class LoadRun
             {
                 BaseAddress = new Uri(restUrl), Timeout = deadline,
             };
-            // One channel (one HTTP/2 connection), as a service would hold it. --grpc-window-kb sets the client's initial
-            // stream window; .NET's 64 KB default stays: 1 MB did not help 100 x 50 answers (~150 KB) here (docs/benchmarks.md).
+            // --grpc-channels N (default 1): N channels, each its own HTTP/2 connection, calls spread round-robin, as REST's
+            // HttpClient spreads concurrent requests over HTTP/1.1 connections. One channel multiplexes every call over one
+            // TCP connection and one frame loop at each end. --grpc-window-kb sets the client's initial stream window;
+            // .NET's 64 KB default stays: 1 MB did not help 100 x 50 answers (~150 KB) here (docs/benchmarks.md).
             var windowKb = options.Int("grpc-window-kb", 64);
-            using var channel = GrpcChannel.ForAddress(grpcUrl, new GrpcChannelOptions
+            var channelCount = options.Int("grpc-channels", 1);
+            if (channelCount < 1) throw new ArgumentException($"--grpc-channels {channelCount}: give 1 or more");
+            var channels = Enumerable.Range(0, channelCount).Select(_ => GrpcChannel.ForAddress(grpcUrl, new GrpcChannelOptions
             {
                 HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, InitialHttp2StreamWindowSize = windowKb * 1024 },
-            });
-            var grpc = new ServingService.ServingServiceClient(channel);
-            Console.WriteLine($"gRPC client: one channel, HTTP/2 stream window {windowKb} KB; every client decodes its answer (protobuf, JSON, row codec); " +
+            })).ToArray();
+            using var disposeChannels = new ChannelSet(channels);
+            var clients = channels.Select(c => new ServingService.ServingServiceClient(c)).ToArray();
+            var nextClient = 0;
+            ServingService.ServingServiceClient Grpc() => clients[(int)((uint)Interlocked.Increment(ref nextClient) % (uint)clients.Length)];
+            Console.WriteLine($"gRPC client: {channelCount} channel(s), HTTP/2 stream window {windowKb} KB; every client decodes its answer (protobuf, JSON, row codec); " +
                               $"every gRPC and REST call has a {deadline.TotalMilliseconds:N0} ms deadline");
             await using var mux = await ConnectionMultiplexer.ConnectAsync(redis.Endpoint);
             var db = mux.GetDatabase();
@@ -95,12 +107,12 @@ internal static class LoadRun
             {
                 var paths = new (string Name, string Key, Func<Task> Call)[]
                 {
-                    ("gRPC", "grpc", () => GrpcAsync(grpc, Pick(s.Entities), s.Features, deadline, check: false)),
+                    ("gRPC", "grpc", () => GrpcAsync(Grpc(), Pick(s.Entities), s.Features, deadline, check: false)),
                     ("REST", "rest", () => RestAsync(http, Pick(s.Entities), s.Features, check: false)),
                     ("Redis HMGET", "redis", () => RedisAsync(db, Pick(s.Entities), entityKeys, redisKeys, field)),
                 };
                 // One checked call each: every value PRESENT, so the timed calls read real data.
-                await GrpcAsync(grpc, Pick(s.Entities), s.Features, deadline, check: true);
+                await GrpcAsync(Grpc(), Pick(s.Entities), s.Features, deadline, check: true);
                 await RestAsync(http, Pick(s.Entities), s.Features, check: true);
                 var results = new Dictionary<string, (Result Fixed, Result Best, int BestLoops)>();
                 foreach (var (name, key, call) in paths)
@@ -143,13 +155,13 @@ internal static class LoadRun
         }
     }
 
-    private static Process StartServer(string redis, string root, string project, int entities)
+    private static Process StartServer(string redis, string root, string project, int entities, OnlineReadDesign onlineRead)
     {
         // The same executable in server mode: the apphost directly, or `dotnet Granary.Bench.Gateway.dll`.
         var self = Environment.ProcessPath!;
         var info = new ProcessStartInfo(self) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") info.ArgumentList.Add(typeof(LoadRun).Assembly.Location);
-        foreach (var a in new[] { "server", "--redis", redis, "--root", root, "--project", project, "--entities", entities.ToString(CultureInfo.InvariantCulture) })
+        foreach (var a in new[] { "server", "--redis", redis, "--root", root, "--project", project, "--entities", entities.ToString(CultureInfo.InvariantCulture), "--online-read", onlineRead.ToString() })
             info.ArgumentList.Add(a);
         return Process.Start(info) ?? throw new InvalidOperationException($"could not start {self} server");
     }
@@ -376,5 +388,14 @@ internal static class LoadRun
             _process.Dispose();
             Directory.Delete(_dir!, recursive: true);
         }
+    }
+}
+
+/// <summary>Disposes every gRPC channel of the run.</summary>
+internal sealed class ChannelSet(GrpcChannel[] channels) : IDisposable
+{
+    public void Dispose()
+    {
+        foreach (var channel in channels) channel.Dispose();
     }
 }

@@ -1,7 +1,7 @@
 // Gateway load benchmark. Usage (from the repository root):
 //   dotnet run -c Release --project bench/Granary.Bench.Gateway -- [run] [--seconds 5] [--rate 1000] [--wide-rate 100] [--loops 1,4,16,64]
-//       [--entities 10000] [--redis host:port] [--scenarios narrow,wide] [--paths grpc,rest,redis] [--warmup 10] [--grpc-window-kb 64]
-//       [--deadline-ms 10000]
+//       [--entities 10000] [--redis host:port] [--scenarios narrow,wide] [--paths grpc,rest,redis] [--warmup 10] [--grpc-window-kb 64] [--grpc-channels 1]
+//       [--deadline-ms 10000] [--online-read Grouped|PerEntity]
 // (--scenarios and --paths pick a subset, e.g. one path to profile the server child with dotnet-trace; the gateway/Redis
 // ratios print only when the Redis path ran.)
 // It starts a redis-server of its own on a free loopback port (unless --redis), then itself as a CHILD process in

@@ -69,6 +69,12 @@ public sealed class GatewayOptions
     /// <summary>Most entity rows one online read may ask for; more is refused with 413 / RESOURCE_EXHAUSTED. Default 10,000.</summary>
     public int MaxEntityRows { get; set; } = 10_000;
 
+    /// <summary>
+    /// How online reads reach the entity grains: <see cref="OnlineReadDesign.Grouped"/> (the default) with one call per
+    /// silo, or <see cref="OnlineReadDesign.PerEntity"/> with one call per entity. Both answer the same.
+    /// </summary>
+    public OnlineReadDesign OnlineRead { get; set; } = OnlineReadDesign.Grouped;
+
     /// <summary>How long <c>/health</c> and the gRPC health service wait for the cluster and the online store. Default 2 s.</summary>
     public TimeSpan HealthTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -85,6 +91,15 @@ public sealed class GatewayOptions
 
     /// <summary>Per-request and per-principal limits (<c>Granary:Gateway:Limits</c>); body size and entity rows are the two settings above.</summary>
     public Limits.GatewayLimitsOptions Limits { get; set; } = new();
+}
+
+/// <summary>How an online read reaches the entity grains (<see cref="GatewayOptions.OnlineRead"/>).</summary>
+public enum OnlineReadDesign
+{
+    /// <summary>Entities grouped by the silo that holds them, one call per silo; cached values read in place.</summary>
+    Grouped,
+    /// <summary>One grain call per entity.</summary>
+    PerEntity,
 }
 
 /// <summary>A certificate (PKCS#12 / PFX file) for HTTPS and gRPC over TLS.</summary>
@@ -124,6 +139,8 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             failures.Add($"{section}:MaxRequestBodyBytes is {options.MaxRequestBodyBytes}; give a positive size in bytes (default {4 * 1024 * 1024})");
         if (options.MaxEntityRows <= 0)
             failures.Add($"{section}:MaxEntityRows is {options.MaxEntityRows}; give a positive number (default 10000)");
+        if (!Enum.IsDefined(options.OnlineRead))
+            failures.Add($"{section}:OnlineRead is {options.OnlineRead}; give Grouped (the default) or PerEntity");
         if (options.HealthTimeout <= TimeSpan.Zero)
             failures.Add($"{section}:HealthTimeout is {options.HealthTimeout}; give a positive duration such as 00:00:02");
         if (options.RequestTimeout <= TimeSpan.Zero)

@@ -15,13 +15,14 @@ namespace Granary.Gateway;
 /// <summary>
 /// What REST and gRPC online reads share: the project's current snapshot (from the registry cache, no grain call per
 /// request), the reference checks that tell an unknown object (404) from bad input (400), the plan, the declared type of
-/// every entity column, and the read through the entity grains.
+/// every entity column, and the read through the entity grains (grouped per silo, or one call per entity: <see cref="GatewayOptions.OnlineRead"/>).
 /// </summary>
 public sealed class OnlineFeatureQueries(IGrainFactory grains, RegistryCache registry, TransformCatalog transforms, IOptions<GatewayOptions> options,
     FeatureHealth.FeatureLogger? featureLog = null)
 {
     private static readonly ConditionalWeakTable<RegistrySnapshot, IReadOnlyDictionary<string, ValueType>> InputTypes = new();
-    private readonly EntityGrainFeatureSource _source = new(grains);
+    private readonly IOnlineFeatureSource _source = options.Value.OnlineRead == OnlineReadDesign.PerEntity
+        ? new EntityGrainFeatureSource(grains) : new GroupedFeatureSource(grains);
 
     /// <summary>The gateway's options.</summary>
     public GatewayOptions Options { get; } = options.Value;

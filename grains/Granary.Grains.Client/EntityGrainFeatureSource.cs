@@ -6,10 +6,11 @@ using Orleans.Runtime;
 namespace Granary.Grains.Online;
 
 /// <summary>
-/// The online path's reader over entity grains: one request object shared by every entity of a key shape (immutable, so
+/// The per-entity online read over entity grains: one request object shared by every entity of a key shape (immutable, so
 /// local calls do not copy it), all entities called at once, replies turned back into per-feature results. A read is
 /// idempotent, so an entity call that failed in transit (its silo died: rejected, or no answer within the read's 2 s
 /// call timeout) is made again, a few times within the caller's deadline, and reaches the grain's new activation.
+/// <see cref="GroupedFeatureSource"/> reads the same with one call per silo.
 /// </summary>
 public sealed class EntityGrainFeatureSource(IGrainFactory grains) : IOnlineFeatureSource
 {
@@ -18,18 +19,14 @@ public sealed class EntityGrainFeatureSource(IGrainFactory grains) : IOnlineFeat
 
     // Between attempts: long enough for the cluster to declare a dead silo (about 3 s with Granary's membership timings)
     // over the attempts, short enough that a rejected call is retried at once.
-    private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(250);
-
-    // GetGrain<IEntityGrain>(key) resolves the interface's grain type by reflection on every call (a few percent of a
-    // 100-entity read); resolved once here from one reference, each entity's reference is then built from its GrainId.
-    private EntityGrainType? _entityType;
+    internal static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(250);
 
     /// <inheritdoc/>
     public async Task<IReadOnlyList<FeatureReadResult[]>> ReadAsync(IReadOnlyList<EntityKey> entities, OnlineViewSelection views, CancellationToken cancellationToken)
     {
-        var request = new EntityReadRequest([.. views.Views], views.Features.Select(f => f.ToArray()).ToArray());
+        var request = Request(views);
         var calls = new Task<EntityReadReply>[entities.Count];
-        for (var e = 0; e < calls.Length; e++) calls[e] = Entity(entities[e].Canonical).ReadAsync(request);
+        for (var e = 0; e < calls.Length; e++) calls[e] = EntityGrains.Get(grains, entities[e].Canonical).ReadAsync(request);
         EntityReadReply[] replies;
         for (var attempt = 1; ; attempt++)
         {
@@ -46,7 +43,7 @@ public sealed class EntityGrainFeatureSource(IGrainFactory grains) : IOnlineFeat
                 {
                     if (calls[c].IsCompletedSuccessfully) continue;
                     if (calls[c].Exception?.InnerException is { } failure && !FailedInTransit(failure)) ExceptionDispatchInfo.Throw(failure);
-                    calls[c] = Entity(entities[c].Canonical).ReadAsync(request);
+                    calls[c] = EntityGrains.Get(grains, entities[c].Canonical).ReadAsync(request);
                 }
             }
         }
@@ -54,37 +51,39 @@ public sealed class EntityGrainFeatureSource(IGrainFactory grains) : IOnlineFeat
         for (var e = 0; e < replies.Length; e++)
         {
             var reply = replies[e];
-            var flat = new FeatureReadResult[reply.Values.Length];
-            var i = 0;
-            for (var v = 0; v < request.Views.Length; v++)
-            {
-                DateTimeOffset? eventTime = reply.EventMicros[v] == EntityReadReply.NoRow ? null : OnlineTime.FromMicros(reply.EventMicros[v]);
-                foreach (var feature in request.Features[v])
-                {
-                    var status = (FeatureStatus)reply.Statuses[i];
-                    flat[i] = new FeatureReadResult(feature, reply.Values[i], status, status == FeatureStatus.NotFound && eventTime is null ? null : eventTime, reply.Stale[v], reply.ServedFromCache);
-                    i++;
-                }
-            }
-            results[e] = flat;
+            results[e] = Results(request, reply.Values, reply.Statuses, reply.EventMicros, reply.Stale, 0, 0, reply.ServedFromCache);
         }
         return results;
     }
 
-    /// <summary>A call that never reached its grain or got no answer: the silo died or is unreachable, not the read's own error.</summary>
-    private static bool FailedInTransit(Exception e) => e is OrleansMessageRejectionException or TimeoutException;
+    /// <summary>The entity read request for <paramref name="views"/>.</summary>
+    internal static EntityReadRequest Request(OnlineViewSelection views)
+        => new([.. views.Views], views.Features.Select(f => f.ToArray()).ToArray());
 
-    private IEntityGrain Entity(string canonical)
+    /// <summary>
+    /// One entity's answer as per-feature results, from arrays laid out as <see cref="EntityReadReply"/> lays them out,
+    /// the entity's features starting at <paramref name="valueOffset"/> and its views at <paramref name="viewOffset"/>.
+    /// </summary>
+    internal static FeatureReadResult[] Results(EntityReadRequest request, object?[] values, byte[] statuses, long[] eventMicros, bool[] stale,
+        int valueOffset, int viewOffset, bool servedFromCache)
     {
-        if (_entityType is not { } type)
+        var flat = new FeatureReadResult[request.FeatureCount];
+        var i = 0;
+        for (var v = 0; v < request.Views.Length; v++)
         {
-            var sample = (GrainReference)(object)grains.GetGrain<IEntityGrain>(canonical);
-            _entityType = new EntityGrainType(sample.GrainId.Type, sample.InterfaceType);
-            return (IEntityGrain)sample;
+            var micros = eventMicros[viewOffset + v];
+            DateTimeOffset? eventTime = micros == EntityReadReply.NoRow ? null : OnlineTime.FromMicros(micros);
+            var viewStale = stale[viewOffset + v];
+            foreach (var feature in request.Features[v])
+            {
+                var status = (FeatureStatus)statuses[valueOffset + i];
+                flat[i] = new FeatureReadResult(feature, values[valueOffset + i], status, status == FeatureStatus.NotFound && eventTime is null ? null : eventTime, viewStale, servedFromCache);
+                i++;
+            }
         }
-        return (IEntityGrain)grains.GetGrain(GrainId.Create(type.Type, canonical), type.Interface);
+        return flat;
     }
 
-    // A class, so concurrent requests publish it with one reference write.
-    private sealed record EntityGrainType(GrainType Type, GrainInterfaceType Interface);
+    /// <summary>A call that never reached its grain or got no answer: the silo died or is unreachable, not the read's own error.</summary>
+    internal static bool FailedInTransit(Exception e) => e is OrleansMessageRejectionException or TimeoutException;
 }

@@ -9,8 +9,8 @@ namespace Granary.Cluster.Tests;
 /// <summary>The small repository the cluster's push and read tests serve: drivers' trips, pushed through a push source.</summary>
 internal static class StatsRepository
 {
-    /// <summary>Applies <see cref="Definitions"/> as version 1 through <paramref name="grains"/>, retrying while the cluster settles.</summary>
-    public static async Task ApplyAsync(IGrainFactory grains, string project)
+    /// <summary>Applies <paramref name="definitions"/> (default <see cref="Definitions"/>) as version 1 through <paramref name="grains"/>, retrying while the cluster settles.</summary>
+    public static async Task ApplyAsync(IGrainFactory grains, string project, RegistrySnapshot? definitions = null)
     {
         Exception? lastError = null;
         try
@@ -19,7 +19,7 @@ internal static class StatsRepository
             {
                 try
                 {
-                    await grains.GetGrain<IRegistryGrain>(project).ApplyAsync(new ApplyRequest(Definitions(project), ExpectedVersion: 0, Force: false));
+                    await grains.GetGrain<IRegistryGrain>(project).ApplyAsync(new ApplyRequest(definitions ?? Definitions(project), ExpectedVersion: 0, Force: false));
                     return true;
                 }
                 catch (Exception e)

@@ -54,6 +54,23 @@ public interface IOnlineFeatureSource
     Task<IReadOnlyList<FeatureReadResult[]>> ReadAsync(IReadOnlyList<EntityKey> entities, OnlineViewSelection views, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// A source that can also answer a read as flat arrays (<see cref="OnlineFeatureBatch"/>), which the retrieval copies
+/// into its columns without a result object per entity.
+/// </summary>
+public interface IOnlineBatchFeatureSource : IOnlineFeatureSource
+{
+    /// <summary>What <see cref="IOnlineFeatureSource.ReadAsync"/> answers, laid out as <see cref="OnlineFeatureBatch"/> says.</summary>
+    Task<OnlineFeatureBatch> ReadBatchAsync(IReadOnlyList<EntityKey> entities, OnlineViewSelection views, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// A read's answer, entity after entity: per feature (at <c>entity * features + feature</c>, features flattened view by
+/// view) a value and a <see cref="FeatureStatus"/> as a byte; per view (at <c>entity * views + view</c>) the row's event
+/// time (null when none is held); per entity whether it was served from cache.
+/// </summary>
+public sealed record OnlineFeatureBatch(object?[] Values, byte[] Statuses, DateTimeOffset?[] EventTimes, bool[] ServedFromCache);
+
 /// <summary>Views to read from every entity of one key shape, and per view the features in output order.</summary>
 /// <param name="Views">Feature view names.</param>
 /// <param name="Features">Per view, its feature names.</param>
@@ -109,17 +126,29 @@ public static class OnlineRetrieval
                 views.Select(v => (IReadOnlyList<string>)v.Features.Select(f => f.Feature).ToList()).ToList());
             var keys = new EntityKey[distinct.Count];
             foreach (var (key, index) in distinct) keys[index] = key;
-            var results = await source.ReadAsync(keys, selection, cancellationToken);
+            // A batch source answers in flat arrays, copied straight into the columns; any other per entity.
+            var batch = source is IOnlineBatchFeatureSource batchSource ? await batchSource.ReadBatchAsync(keys, selection, cancellationToken) : null;
+            var results = batch is null ? await source.ReadAsync(keys, selection, cancellationToken) : null;
+            var featureCount = views.Sum(v => v.Features.Count);
 
             var offset = 0;
-            foreach (var view in views)
+            for (var v = 0; v < views.Count; v++)
             {
-                foreach (var feature in view.Features)
+                foreach (var feature in views[v].Features)
                 {
                     var column = new OnlineFeatureColumn(new object?[rowCount], new FeatureStatus[rowCount], new DateTimeOffset?[rowCount]);
                     for (var r = 0; r < rowCount; r++)
                     {
-                        var result = results[slotOfRow[r]][offset];
+                        var slot = slotOfRow[r];
+                        if (batch is not null)
+                        {
+                            column.Values[r] = batch.Values[slot * featureCount + offset];
+                            column.Statuses[r] = (FeatureStatus)batch.Statuses[slot * featureCount + offset];
+                            column.EventTimestamps[r] = batch.EventTimes[slot * views.Count + v];
+                            if (batch.ServedFromCache[slot]) column.MarkServedFromCache(r);
+                            continue;
+                        }
+                        var result = results![slot][offset];
                         column.Values[r] = result.Value;
                         column.Statuses[r] = result.Status;
                         column.EventTimestamps[r] = result.EventTimestamp;

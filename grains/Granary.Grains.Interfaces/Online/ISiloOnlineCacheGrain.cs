@@ -22,6 +22,14 @@ public interface ISiloOnlineCacheGrain : IGrainWithStringKey
     /// </summary>
     [Alias("rows-written")]
     Task RowsWrittenAsync(WrittenRows written);
+
+    /// <summary>
+    /// Reads the entities of <paramref name="read"/> that this silo holds (or will hold, see <see cref="IOnlineReadGrain"/>)
+    /// in one call: an active entity grain whose cache covers the request is read here without a call to it; any other
+    /// entity is read through its grain. Same 2 s timeout as an entity read, for the same reason.
+    /// </summary>
+    [ReadOnly, Alias("read"), ResponseTimeout("00:00:02")]
+    Task<EntityBatchReply> ReadAsync(EntityBatchRead read);
 }
 
 /// <summary>Rows of one project as the online store took them, in write order.</summary>

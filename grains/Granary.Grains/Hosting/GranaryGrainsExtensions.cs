@@ -40,6 +40,10 @@ public static class GranaryGrainsExtensions
         services.TryAddSingleton<OnlineCacheEpochs>();
         services.TryAddSingleton<ActiveEntityCaches>();
         services.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
+        // Grouped reads: entity grains placed by key hash, so a read knows each entity's silo; their caches read in place.
+        services.AddPlacementDirector<EntityPlacement, EntityPlacementDirector>();
+        services.TryAddSingleton<EntityOwners>();
+        services.TryAddSingleton<EntityCacheReader>();
         services.AddOptions<MaterializationOptions>().BindConfiguration(MaterializationOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MaterializationOptions>>(new ProblemsValidator<MaterializationOptions>(o => o.Problems())));
         // Push: the event-id column and the deduplication window (default 24 h), checked at start-up.

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Granary.Online;
 
 namespace Granary.Grains.Online;
 
@@ -22,6 +23,16 @@ public sealed class ActiveEntityCaches(OnlineCacheEpochs epochs)
     /// <summary>Closes <paramref name="mailbox"/>; a newer activation's mailbox under the same key stays.</summary>
     public void Leave(string entity, EntityMailbox mailbox) => _active.TryRemove(KeyValuePair.Create(entity, mailbox));
 
+    /// <summary>
+    /// The cached views <paramref name="entity"/>'s activation here last published, when it is active and has no rows
+    /// waiting to be taken in (those only the grain applies); a grouped read serves them without a call to the grain.
+    /// </summary>
+    public bool TryGetCached(string entity, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Dictionary<string, CachedView>? views)
+    {
+        views = _active.TryGetValue(entity, out var mailbox) && !mailbox.HasPosted ? mailbox.Published : null;
+        return views is not null;
+    }
+
     /// <summary>Posts each row to its entity's mailbox when that entity is active here; returns how many were posted.</summary>
     public int Deliver(WrittenRows written)
     {
@@ -38,11 +49,24 @@ public sealed class ActiveEntityCaches(OnlineCacheEpochs epochs)
     }
 }
 
-/// <summary>Rows written past one entity grain, waiting for its next call (posted from any thread, taken by the grain).</summary>
+/// <summary>
+/// Between one entity grain and the rest of its silo: rows written past it, waiting for its next call (posted from any
+/// thread, taken by the grain), and the grain's cached views as it last published them (read from any thread).
+/// </summary>
 public sealed class EntityMailbox
 {
     private readonly Lock _lock = new();
     private List<PostedRow>? _rows;
+    private Dictionary<string, CachedView>? _published;
+
+    /// <summary>The grain's cached views by view name; never changed once published (the grain publishes a new dictionary).</summary>
+    public Dictionary<string, CachedView>? Published => Volatile.Read(ref _published);
+
+    /// <summary>Whether rows are waiting to be taken.</summary>
+    public bool HasPosted => Volatile.Read(ref _rows) is not null;
+
+    /// <summary>Publishes the grain's cached views; the caller never changes <paramref name="views"/> afterwards.</summary>
+    public void Publish(Dictionary<string, CachedView> views) => Volatile.Write(ref _published, views);
 
     /// <summary>Queues a row, keeping arrival order.</summary>
     public void Post(PostedRow row)
@@ -62,6 +86,9 @@ public sealed class EntityMailbox
         }
     }
 }
+
+/// <summary>A view's newest row as an entity grain caches it (null: the store has none), and the view's cache epoch when loaded.</summary>
+public sealed record CachedView(OnlineRow? Row, long Epoch);
 
 /// <summary>A written row as posted to an entity: whether the store applied it, and the view's cache epoch when it arrived.</summary>
 public readonly record struct PostedRow(EntityWriteRow Row, bool Applied, long Epoch);

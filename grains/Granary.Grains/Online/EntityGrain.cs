@@ -10,14 +10,17 @@ namespace Granary.Grains.Online;
 /// while the store is down), evaluated per read against the view's ttl and freshness SLA at the silo's clock.
 /// Writes go to the store first (which enforces newest-wins), then to the cache. Rows written past the grain (a push writes
 /// the store for many entities at once) arrive through the silo's <see cref="ActiveEntityCaches"/> and are taken in at the
-/// start of the next call, under the same newest-wins rule.
+/// start of the next call, under the same newest-wins rule. The cached views are published to the mailbox (a new dictionary
+/// per change, never changed after), so a grouped read on this silo serves them without a call here. Placed on its key's
+/// owner silo (<see cref="EntityPlacement"/>).
 /// </summary>
-[GrainType("entity")]
+[GrainType("entity"), EntityPlacement]
 public sealed partial class EntityGrain(
     IOnlineStore store, RegistryCache registry, OnlineCacheEpochs epochs, ActiveEntityCaches caches, TimeProvider time, ILogger<EntityGrain> logger)
     : Grain, IEntityGrain
 {
-    private readonly Dictionary<string, CachedView> _views = new(StringComparer.Ordinal);
+    // Copy-on-write: replaced (and published) as a whole, so readers on other threads never see it change.
+    private Dictionary<string, CachedView> _views = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ViewRules> _rules = new(StringComparer.Ordinal);
     private RegistrySnapshot? _rulesOf;
     private EntityKey _key = null!;
@@ -29,6 +32,7 @@ public sealed partial class EntityGrain(
         _key = EntityKey.Parse(this.GetPrimaryKeyString());
         // Before the first load: a row written after this point is either posted here or seen by the load.
         _mailbox = caches.Join(_key.Canonical);
+        _mailbox.Publish(_views);
         return Task.CompletedTask;
     }
 
@@ -67,25 +71,13 @@ public sealed partial class EntityGrain(
     /// <summary>The answer from the cache; <paramref name="servedFromCache"/>: the store is unreachable, so it is the last-known-good one.</summary>
     private EntityReadReply Evaluate(RegistrySnapshot snapshot, EntityReadRequest request, bool servedFromCache)
     {
-        var now = time.GetUtcNow();
+        var rules = new ViewRules[request.Views.Length];
+        for (var v = 0; v < rules.Length; v++) rules[v] = RulesOf(snapshot, request.Views[v]);
         var values = new object?[request.FeatureCount];
         var statuses = new byte[values.Length];
         var eventMicros = new long[request.Views.Length];
         var stale = new bool[request.Views.Length];
-        var i = 0;
-        for (var v = 0; v < request.Views.Length; v++)
-        {
-            var rules = RulesOf(snapshot, request.Views[v]);
-            var row = _views[request.Views[v]].Row;
-            eventMicros[v] = row is null ? EntityReadReply.NoRow : OnlineTime.ToMicros(row.EventTimestamp);
-            foreach (var feature in request.Features[v])
-            {
-                var result = OnlineReadRules.Evaluate(row, feature, rules.Ttl, rules.Sla, now);
-                values[i] = result.Value;
-                statuses[i++] = (byte)result.Status;
-                stale[v] |= result.Stale;
-            }
-        }
+        EntityCacheReader.Evaluate(_views, request, rules, time.GetUtcNow(), values, statuses, eventMicros, stale);
         return new EntityReadReply(values, statuses, eventMicros, stale) { ServedFromCache = servedFromCache };
     }
 
@@ -105,8 +97,7 @@ public sealed partial class EntityGrain(
             _rulesOf = snapshot;
         }
         if (_rules.TryGetValue(name, out var rules)) return rules;
-        var view = ViewOf(snapshot, name);
-        rules = new ViewRules(view.HasTtl ? view.Ttl : null, OnlineReadRules.FreshnessSlaOf(view));
+        rules = ViewRules.Of(snapshot, name);
         _rules[name] = rules;
         return rules;
     }
@@ -120,7 +111,7 @@ public sealed partial class EntityGrain(
         for (var r = 0; r < rows.Length; r++)
         {
             rows[r] = write.Rows[r].ToOnlineRow(_key);
-            OnlineValueTypes.Check(rows[r], ViewOf(snapshot, rows[r].FeatureView));
+            OnlineValueTypes.Check(rows[r], ViewRules.ViewOf(snapshot, rows[r].FeatureView));
         }
         IReadOnlyList<OnlineWriteOutcome> outcomes;
         try
@@ -132,11 +123,13 @@ public sealed partial class EntityGrain(
             throw ForCaller(e);
         }
         var applied = new bool[rows.Length];
+        var views = Edit();
         for (var r = 0; r < rows.Length; r++)
         {
             applied[r] = outcomes[r] == OnlineWriteOutcome.Applied;
-            Remember(rows[r], applied[r], epochs.Current(_key.Project, rows[r].FeatureView));
+            Remember(views, rows[r], applied[r], epochs.Current(_key.Project, rows[r].FeatureView));
         }
+        Publish(views);
         return applied;
     }
 
@@ -144,23 +137,34 @@ public sealed partial class EntityGrain(
     private void TakePosted()
     {
         if (_mailbox.Take() is not { } posted) return;
-        foreach (var p in posted) Remember(p.Row.ToOnlineRow(_key), p.Applied, p.Epoch);
+        var views = Edit();
+        foreach (var p in posted) Remember(views, p.Row.ToOnlineRow(_key), p.Applied, p.Epoch);
+        Publish(views);
+    }
+
+    /// <summary>A copy of the cached views to change; <see cref="Publish"/> makes it the cache.</summary>
+    private Dictionary<string, CachedView> Edit() => new(_views, StringComparer.Ordinal);
+
+    private void Publish(Dictionary<string, CachedView> views)
+    {
+        _views = views;
+        _mailbox.Publish(views);
     }
 
     /// <summary>Brings the cache in line with a row the store applied (or ignored as older) at cache epoch <paramref name="epoch"/>.</summary>
-    private void Remember(OnlineRow row, bool applied, long epoch)
+    private static void Remember(Dictionary<string, CachedView> views, OnlineRow row, bool applied, long epoch)
     {
         if (applied)
         {
             // Applied means the store held this row at that moment; a newer one cached meanwhile stays (newest-wins, as in the store).
-            var cached = _views.TryGetValue(row.FeatureView, out var c) ? c : null;
+            var cached = views.TryGetValue(row.FeatureView, out var c) ? c : null;
             if (cached?.Row is null || row.CompareVersion(cached.Row) >= 0)
-                _views[row.FeatureView] = new CachedView(row, epoch);
+                views[row.FeatureView] = new CachedView(row, epoch);
         }
         else
         {
             // The store holds something newer than this row, which the cache may not have seen: reload on next read.
-            _views.Remove(row.FeatureView);
+            views.Remove(row.FeatureView);
         }
     }
 
@@ -181,14 +185,16 @@ public sealed partial class EntityGrain(
         try
         {
             var result = await store.ReadAsync([_key], missing);
+            var next = Edit();
             for (var v = 0; v < missing.Count; v++)
             {
                 var row = result[0, v];
                 // A write that landed while the read was in flight may be newer than what the read saw.
-                if (_views.TryGetValue(missing[v], out var cached) && cached.Row is { } held && (row is null || held.CompareVersion(row) > 0))
+                if (next.TryGetValue(missing[v], out var cached) && cached.Row is { } held && (row is null || held.CompareVersion(row) > 0))
                     row = held;
-                _views[missing[v]] = new CachedView(row, loadedAt[v]);
+                next[missing[v]] = new CachedView(row, loadedAt[v]);
             }
+            Publish(next);
             return true;
         }
         catch (OnlineStoreUnavailableException e)
@@ -212,18 +218,6 @@ public sealed partial class EntityGrain(
         return new OnlineStoreUnavailableException(e.Message);
     }
 
-    private static FeatureView ViewOf(RegistrySnapshot snapshot, string name)
-    {
-        foreach (var view in snapshot.FeatureViews)
-            if (view.Name == name) return view;
-        throw new OnlineRowSchemaException(
-            $"project '{snapshot.Project}' (registry version {snapshot.Version}) has no feature view '{name}'; known: {string.Join(", ", snapshot.FeatureViews.Select(v => v.Name).DefaultIfEmpty("(none)"))}",
-            "apply the repository that defines it, or fix the name");
-    }
-
-    private sealed record CachedView(OnlineRow? Row, long Epoch);
-
-    private sealed record ViewRules(TimeSpan? Ttl, TimeSpan? Sla);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Online store unreachable; entity {Entity} refuses the call with a retriable error")]
     private static partial void LogStoreUnavailable(ILogger logger, string entity, Exception exception);

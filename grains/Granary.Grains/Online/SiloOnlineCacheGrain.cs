@@ -2,12 +2,18 @@ using Orleans.Concurrency;
 
 namespace Granary.Grains.Online;
 
-/// <summary>The per-silo end of cache upkeep: moves this silo's <see cref="OnlineCacheEpochs"/> and hands written rows to its active entity grains.</summary>
-// Reentrant: both calls only touch thread-safe silo services, so pushes from many push grains need not queue here.
+/// <summary>
+/// The per-silo end of cache upkeep and of grouped reads: moves this silo's <see cref="OnlineCacheEpochs"/>, hands written
+/// rows to its active entity grains, and reads a group of entities from their caches.
+/// </summary>
+// Reentrant: every call only touches thread-safe silo services, so pushes and reads from many callers need not queue here.
 [SiloPinnedPlacement, Reentrant]
 [GrainType("silo-online-cache")]
-public sealed class SiloOnlineCacheGrain(OnlineCacheEpochs epochs, ActiveEntityCaches caches) : Grain, ISiloOnlineCacheGrain
+public sealed class SiloOnlineCacheGrain(OnlineCacheEpochs epochs, ActiveEntityCaches caches, EntityCacheReader reader) : Grain, ISiloOnlineCacheGrain
 {
+    /// <inheritdoc/>
+    public Task<EntityBatchReply> ReadAsync(EntityBatchRead read) => reader.ReadAsync(read, GrainFactory);
+
     /// <inheritdoc/>
     public Task InvalidateAsync(string project, string[] views)
     {
