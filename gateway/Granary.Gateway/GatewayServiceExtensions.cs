@@ -41,6 +41,7 @@ public static class GatewayServiceExtensions
             {
                 o.Project = repository.Project;
                 o.UseEndpoints(repository.Endpoints);
+                o.Security.Authorization = repository.Security.Authorization;
             });
         options.Bind(configuration.GetSection(GatewayOptions.SectionName));
         if (configure is not null) options.Configure(configure);
@@ -51,6 +52,9 @@ public static class GatewayServiceExtensions
         services.TryAddSingleton<TransformCatalog>();
         services.TryAddSingleton<RegistryCache>();
         services.TryAddSingleton<OnlineFeatureQueries>();
+        services.TryAddSingleton<Security.GatewayAuthentication>();
+        services.TryAddSingleton<Security.GatewayAuthorization>();
+        services.TryAddEnumerable(ServiceDescriptor.Transient<IStartupFilter, Security.GatewayAuthenticationStartupFilter>());
         services.TryAddSingleton<MaterializationRuns>();
         services.TryAddSingleton<Catalog.CatalogQueries>();
         services.AddFeatureHealth();

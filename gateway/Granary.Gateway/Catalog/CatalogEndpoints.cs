@@ -1,3 +1,5 @@
+using Granary.Core.Security;
+using Granary.Gateway.Security;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
@@ -22,12 +24,16 @@ public static class CatalogEndpoints
         app.MapGet("/api/catalog/search", GatewayEndpoints.Guard(async context =>
         {
             var query = context.Request.Query;
-            var result = await Catalog(context).SearchAsync(Single(query, "q"), Single(query, "tag"), Single(query, "owner"), Single(query, "kind"));
+            var result = await Catalog(context).SearchAsync(Single(query, "q"), Single(query, "tag"), Single(query, "owner"), Single(query, "kind"), await VisibleAsync(context));
             await WriteAsync(context, result);
         }));
-        app.MapGet("/api/catalog/feature-views", GatewayEndpoints.Guard(async context => await WriteAsync(context, await Catalog(context).ListViewsAsync())));
+        app.MapGet("/api/catalog/feature-views", GatewayEndpoints.Guard(async context => await WriteAsync(context, await Catalog(context).ListViewsAsync(await VisibleAsync(context)))));
         app.MapGet("/api/catalog/feature-views/{name}", GatewayEndpoints.Guard(async context =>
-            await WriteAsync(context, await Catalog(context).ViewAsync((string)context.Request.RouteValues["name"]!))));
+        {
+            var name = (string)context.Request.RouteValues["name"]!;
+            await context.RequestServices.GetRequiredService<GatewayAuthorization>().RequireEachAsync(context, PermissionAction.Describe, PermissionRules.FeatureView, [name]);
+            await WriteAsync(context, await Catalog(context).ViewAsync(name, await VisibleAsync(context)));
+        }));
         // Anything else under the API is a JSON 404, not the framework's empty one.
         app.Map("/api/catalog/{**rest}", GatewayEndpoints.Guard(context =>
             throw new GatewayNotFoundException($"'{context.Request.Path}' is not a catalog endpoint",
@@ -43,6 +49,14 @@ public static class CatalogEndpoints
         app.MapGet("/ui/{**asset}", context => UiAssets.ServeAsync(context, (string?)context.Request.RouteValues["asset"]));
         GatewayDashboard.MapIfAdded(app);
         return app;
+    }
+
+    // The catalog lists only what the caller may DESCRIBE.
+    private static async Task<Func<string, string, bool>> VisibleAsync(HttpContext context)
+    {
+        var authorization = context.RequestServices.GetRequiredService<GatewayAuthorization>();
+        var snapshot = await context.RequestServices.GetRequiredService<OnlineFeatureQueries>().SnapshotAsync();
+        return (type, name) => authorization.Can(context, snapshot, PermissionAction.Describe, type, name);
     }
 
     private static CatalogQueries Catalog(HttpContext context) => context.RequestServices.GetRequiredService<CatalogQueries>();
