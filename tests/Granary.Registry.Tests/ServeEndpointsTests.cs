@@ -39,7 +39,8 @@ public sealed class ServeEndpointsTests : IAsyncLifetime
         var yaml = File.ReadAllText(path);
         var start = yaml.IndexOf("endpoints:", StringComparison.Ordinal);
         Assert.True(start >= 0, "the sample granary.yaml has an endpoints: section");
-        File.WriteAllText(path, yaml[..start] + section);
+        // These tests are about ports, not security: the served repository turns authorization off explicitly.
+        File.WriteAllText(path, yaml[..start] + section + "security:\n  authorization: off\n");
     }
 
     /// <summary>Runs <c>granary serve</c> with <paramref name="flags"/> until <paramref name="whileServing"/> is done, then stops it as Ctrl+C does.</summary>

@@ -28,5 +28,6 @@ public static class CommandCatalog
         new ParityCommand(),
         new DriftCommand(),
         new ServeCommand(),
+        new AuthCommand(),
     ];
 }
