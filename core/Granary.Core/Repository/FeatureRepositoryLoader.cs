@@ -458,6 +458,7 @@ public static class FeatureRepositoryLoader
             var policy = new YamlObject(o.File, policyNode, $"{o.What} policy", o.Errors);
             policy.RejectUnknownKeys("roles");
             roles.AddRange(policy.Strings("roles", required: true).Select(r => r.Value));
+            if (roles.Count == 0 && policy.Has("roles")) o.Error("policy", $"{o.What}: policy names no role; give policy: {{roles: [role, ...]}}");
         }
         return new Permission
         {
