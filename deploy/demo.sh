@@ -143,4 +143,6 @@ echo "  - the REST answers above: Feast's column-major shape, driver 9999 NOT_FO
 echo "  - the gRPC answers: the same values over feast.serving.ServingService (Feast's gRPC wire format)"
 echo "  - $log: the endpoints the server printed; run it yourself with: ./granary --repo $dir serve"
 echo "    and open the feature catalog at http://127.0.0.1:8888/ui/ and the Orleans dashboard at http://127.0.0.1:8888/dashboard/"
-echo "    (the web port, --web-port; browsers refuse Feast's REST port 6566)"
+echo "    (the web port, --web-port; browsers refuse Feast's REST port 6566). A browser sends no API key, so with authorization"
+echo "    on it gets 401 there: to browse on your own machine, add 'security: {authorization: off}' to $dir/granary.yaml first."
+echo "  - $dir/permissions.yaml: who may do what (roles reader and writer); the demo's API key holds both (granary auth list-keys)"
