@@ -135,6 +135,32 @@ public sealed class ServeEndpointsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Serve_says_loudly_when_authorization_is_off_and_refuses_requests_without_credentials_when_on()
+    {
+        var ports = FreePorts.Take(2);
+        WriteEndpoints($"endpoints:\n  rest: 127.0.0.1:{ports[0]}\n  grpc: 127.0.0.1:{ports[1]}\n  web: off\n");
+        var off = await ServeAsync([], () => AnswersAsync($"http://127.0.0.1:{ports[0]}/health"));
+        Ok(off);
+        Assert.Contains("AUTHORIZATION IS OFF", off.Output);
+
+        // The same repository without the setting: authorization is on by default.
+        var path = Path.Combine(Repo, RepositoryConfig.FileName);
+        File.WriteAllText(path, File.ReadAllText(path).Replace("security:\n  authorization: off\n", "", StringComparison.Ordinal));
+        HttpStatusCode refused = default;
+        var on = await ServeAsync([], async () =>
+        {
+            await AnswersAsync($"http://127.0.0.1:{ports[0]}/health");
+            using var read = await _http.PostAsync($"http://127.0.0.1:{ports[0]}/get-online-features",
+                new StringContent("""{"features": ["driver_hourly_stats:conv_rate"], "entities": {"driver_id": [1001]}}""", System.Text.Encoding.UTF8, "application/json"));
+            refused = read.StatusCode;
+        });
+        Ok(on);
+        Assert.DoesNotContain("AUTHORIZATION IS OFF", on.Output);
+        Assert.Contains("authorization on", on.Output);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused);
+    }
+
+    [Fact]
     public async Task A_bad_endpoint_in_granary_yaml_stops_serve_with_the_key_and_the_fix()
     {
         WriteEndpoints("endpoints:\n  rest: 127.0.0.1:6566\n  grpc: 127.0.0.1:6566\n  web: 127.0.0.1:99999\n");

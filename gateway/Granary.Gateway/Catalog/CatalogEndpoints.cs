@@ -1,3 +1,4 @@
+using Granary.Definitions;
 using Granary.Core.Security;
 using Granary.Gateway.Security;
 using System.Text.Json;
@@ -24,15 +25,15 @@ public static class CatalogEndpoints
         app.MapGet("/api/catalog/search", GatewayEndpoints.Guard(async context =>
         {
             var query = context.Request.Query;
-            var result = await Catalog(context).SearchAsync(Single(query, "q"), Single(query, "tag"), Single(query, "owner"), Single(query, "kind"), await VisibleAsync(context));
+            var result = await Catalog(context).SearchAsync(Single(query, "q"), Single(query, "tag"), Single(query, "owner"), Single(query, "kind"), Visible(context));
             await WriteAsync(context, result);
         }));
-        app.MapGet("/api/catalog/feature-views", GatewayEndpoints.Guard(async context => await WriteAsync(context, await Catalog(context).ListViewsAsync(await VisibleAsync(context)))));
+        app.MapGet("/api/catalog/feature-views", GatewayEndpoints.Guard(async context => await WriteAsync(context, await Catalog(context).ListViewsAsync(Visible(context)))));
         app.MapGet("/api/catalog/feature-views/{name}", GatewayEndpoints.Guard(async context =>
         {
             var name = (string)context.Request.RouteValues["name"]!;
             await context.RequestServices.GetRequiredService<GatewayAuthorization>().RequireEachAsync(context, PermissionAction.Describe, PermissionRules.FeatureView, [name]);
-            await WriteAsync(context, await Catalog(context).ViewAsync(name, await VisibleAsync(context)));
+            await WriteAsync(context, await Catalog(context).ViewAsync(name, Visible(context)));
         }));
         // Anything else under the API is a JSON 404, not the framework's empty one.
         app.Map("/api/catalog/{**rest}", GatewayEndpoints.Guard(context =>
@@ -51,12 +52,11 @@ public static class CatalogEndpoints
         return app;
     }
 
-    // The catalog lists only what the caller may DESCRIBE.
-    private static async Task<Func<string, string, bool>> VisibleAsync(HttpContext context)
+    // The catalog shows only what the caller may DESCRIBE.
+    private static Func<RegistrySnapshot, RegistrySnapshot> Visible(HttpContext context)
     {
         var authorization = context.RequestServices.GetRequiredService<GatewayAuthorization>();
-        var snapshot = await context.RequestServices.GetRequiredService<OnlineFeatureQueries>().SnapshotAsync();
-        return (type, name) => authorization.Can(context, snapshot, PermissionAction.Describe, type, name);
+        return snapshot => authorization.Describable(context, snapshot);
     }
 
     private static CatalogQueries Catalog(HttpContext context) => context.RequestServices.GetRequiredService<CatalogQueries>();

@@ -35,30 +35,22 @@ public sealed class CatalogQueries(IGrainFactory grains, TimeProvider time, IOpt
     private IRegistryGrain Registry => grains.GetGrain<IRegistryGrain>(Project);
 
     /// <summary>
-    /// The project's current snapshot; 404 when nothing was applied yet. With <paramref name="visible"/> (object type, name
-    /// -> whether the caller may describe it), only what it lets through.
+    /// The project's current snapshot; 404 when nothing was applied yet. With <paramref name="visible"/>, what it keeps
+    /// of it (the objects the caller may describe).
     /// </summary>
-    public async Task<RegistrySnapshot> SnapshotAsync(Func<string, string, bool>? visible = null)
+    public async Task<RegistrySnapshot> SnapshotAsync(Func<RegistrySnapshot, RegistrySnapshot>? visible = null)
     {
         var snapshot = await Registry.GetSnapshotAsync();
         if (snapshot.Version == 0)
             throw new GatewayNotFoundException($"project '{Project}' has no registry version yet", "run 'granary apply' in the feature repository first");
-        if (visible is null) return snapshot;
-        return snapshot with
-        {
-            Entities = snapshot.Entities.Where(e => visible(Core.Security.PermissionRules.Entity, e.Name)).ToList(),
-            FeatureViews = snapshot.FeatureViews.Where(v => visible(Core.Security.PermissionRules.FeatureView, v.Name)).ToList(),
-            OnDemandFeatureViews = snapshot.OnDemandFeatureViews.Where(v => visible(Core.Security.PermissionRules.OnDemandFeatureView, v.Name)).ToList(),
-            FeatureServices = snapshot.FeatureServices.Where(s => visible(Core.Security.PermissionRules.FeatureService, s.Name)).ToList(),
-            DataSources = snapshot.DataSources.Where(d => visible(Core.Security.PermissionRules.DataSource, d.Name)).ToList(),
-        };
+        return visible is null ? snapshot : visible(snapshot);
     }
 
     /// <summary>
     /// Objects whose name contains <paramref name="text"/> (case-insensitive), that carry <paramref name="tag"/>
     /// (<c>key</c>, <c>key=value</c> or <c>key:value</c>) and whose owner contains <paramref name="owner"/>; every filter is optional.
     /// </summary>
-    public async Task<JsonObject> SearchAsync(string? text, string? tag, string? owner, string? kind, Func<string, string, bool>? visible = null)
+    public async Task<JsonObject> SearchAsync(string? text, string? tag, string? owner, string? kind, Func<RegistrySnapshot, RegistrySnapshot>? visible = null)
     {
         if (kind is not null && !Kinds.Contains(kind))
             throw new GatewayRequestException($"kind '{kind}' is not a catalog kind; known: {string.Join(", ", Kinds)}", "leave kind out to search every kind");
@@ -129,7 +121,7 @@ public sealed class CatalogQueries(IGrainFactory grains, TimeProvider time, IOpt
     }
 
     /// <summary>Every feature view with its freshness: the catalog's front page.</summary>
-    public async Task<JsonObject> ListViewsAsync(Func<string, string, bool>? visible = null)
+    public async Task<JsonObject> ListViewsAsync(Func<RegistrySnapshot, RegistrySnapshot>? visible = null)
     {
         var snapshot = await SnapshotAsync(visible);
         var now = time.GetUtcNow();
@@ -146,7 +138,7 @@ public sealed class CatalogQueries(IGrainFactory grains, TimeProvider time, IOpt
     }
 
     /// <summary>Everything about one feature view; 404 naming the known views when <paramref name="name"/> is not one.</summary>
-    public async Task<JsonObject> ViewAsync(string name, Func<string, string, bool>? visible = null)
+    public async Task<JsonObject> ViewAsync(string name, Func<RegistrySnapshot, RegistrySnapshot>? visible = null)
     {
         var snapshot = await SnapshotAsync(visible);
         var view = snapshot.FindFeatureView(name);

@@ -26,18 +26,8 @@ public sealed class FeastRegistryGrpcService(RegistryCache registry, IOptions<Ga
         if (project.Length > 0 && project != _project)
             throw new GatewayNotFoundException($"project '{GatewayErrors.Echo(project)}' is not served here; this gateway serves project '{_project}'",
                 $"set project: {_project} in feature_store.yaml, or point the registry at the gateway of project '{GatewayErrors.Echo(project)}'");
-        var snapshot = await registry.GetAsync(_project);
-        if (!authorization.Enforced) return FeastRegistryMapper.Get(snapshot);
-        var http = context.GetHttpContext();
-        bool May(string type, string name) => authorization.Can(http, snapshot, PermissionAction.Describe, type, name);
-        return FeastRegistryMapper.Get(snapshot with
-        {
-            Entities = snapshot.Entities.Where(e => May(PermissionRules.Entity, e.Name)).ToList(),
-            FeatureViews = snapshot.FeatureViews.Where(v => May(PermissionRules.FeatureView, v.Name)).ToList(),
-            OnDemandFeatureViews = snapshot.OnDemandFeatureViews.Where(v => May(PermissionRules.OnDemandFeatureView, v.Name)).ToList(),
-            FeatureServices = snapshot.FeatureServices.Where(f => May(PermissionRules.FeatureService, f.Name)).ToList(),
-            DataSources = snapshot.DataSources.Where(d => May(PermissionRules.DataSource, d.Name)).ToList(),
-        });
+        // Unfiltered, the mapping is shared by every read of the version; filtered, it is made for this caller.
+        return FeastRegistryMapper.Get(authorization.Describable(context.GetHttpContext(), await registry.GetAsync(_project)));
     }
 
     private static T Find<T>(IReadOnlyDictionary<string, T> byName, string name, string kind, string project)

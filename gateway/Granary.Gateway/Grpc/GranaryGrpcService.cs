@@ -74,18 +74,7 @@ public sealed partial class GranaryGrpcService(OnlineFeatureQueries queries, Mat
     public override async Task<RegistryListing> ListRegistry(ListRegistryRequest request, ServerCallContext context)
     {
         var snapshot = await queries.SnapshotAsync();
-        // Lists only what the caller may describe (Feast's registry server filters its lists the same way).
-        var http = context.GetHttpContext();
-        var authorization = Authorization(context);
-        bool May(string type, string name) => authorization.Can(http, snapshot, PermissionAction.Describe, type, name);
-        snapshot = snapshot with
-        {
-            Entities = snapshot.Entities.Where(e => May(PermissionRules.Entity, e.Name)).ToList(),
-            FeatureViews = snapshot.FeatureViews.Where(v => May(PermissionRules.FeatureView, v.Name)).ToList(),
-            OnDemandFeatureViews = snapshot.OnDemandFeatureViews.Where(v => May(PermissionRules.OnDemandFeatureView, v.Name)).ToList(),
-            FeatureServices = snapshot.FeatureServices.Where(s => May(PermissionRules.FeatureService, s.Name)).ToList(),
-            DataSources = snapshot.DataSources.Where(d => May(PermissionRules.DataSource, d.Name)).ToList(),
-        };
+        snapshot = Authorization(context).Describable(context.GetHttpContext(), snapshot);
         var listing = new RegistryListing { Project = snapshot.Project, Version = snapshot.Version, CreatedAt = Timestamp.FromDateTimeOffset(snapshot.CreatedAt) };
         foreach (var e in snapshot.Entities)
             listing.Entities.Add(new EntityInfo { Name = e.Name, JoinKey = e.JoinKey, ValueType = FeastValues.TypeEnum(e.ValueType), Description = e.Description ?? "" });

@@ -36,6 +36,24 @@ public sealed class GatewayAuthorization(IOptions<GatewayOptions> options, Grana
         return allowed;
     }
 
+    /// <summary>
+    /// <paramref name="snapshot"/> holding only the entities, data sources, views and services the caller may DESCRIBE:
+    /// what registry listings and the catalog show (Feast's registry server filters its lists the same way).
+    /// </summary>
+    public RegistrySnapshot Describable(HttpContext context, RegistrySnapshot snapshot)
+    {
+        if (!_enforced) return snapshot;
+        bool May(string type, string name) => Can(context, snapshot, PermissionAction.Describe, type, name);
+        return snapshot with
+        {
+            Entities = snapshot.Entities.Where(e => May(PermissionRules.Entity, e.Name)).ToList(),
+            DataSources = snapshot.DataSources.Where(d => May(PermissionRules.DataSource, d.Name)).ToList(),
+            FeatureViews = snapshot.FeatureViews.Where(v => May(PermissionRules.FeatureView, v.Name)).ToList(),
+            OnDemandFeatureViews = snapshot.OnDemandFeatureViews.Where(v => May(PermissionRules.OnDemandFeatureView, v.Name)).ToList(),
+            FeatureServices = snapshot.FeatureServices.Where(s => May(PermissionRules.FeatureService, s.Name)).ToList(),
+        };
+    }
+
     /// <summary>Refuses (403 / PERMISSION_DENIED) unless the caller may do <paramref name="action"/> to the object.</summary>
     public void Require(HttpContext context, RegistrySnapshot snapshot, PermissionAction action, string type, string name)
     {
