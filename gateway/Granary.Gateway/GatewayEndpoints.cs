@@ -10,6 +10,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StatusCode = Grpc.Core.StatusCode;
 
 namespace Granary.Gateway;
 
@@ -44,32 +46,64 @@ public static partial class GatewayEndpoints
     /// <summary>Maps <c>/push</c> and <c>/write-to-online-store</c>; implemented in Push/ (needs the push grain).</summary>
     static partial void MapPush(IEndpointRouteBuilder app);
 
-    /// <summary>Runs <paramref name="handler"/>, answering any error as Granary's JSON error object with the status of its kind; never a bare 500.</summary>
-    public static RequestDelegate Guard(RequestDelegate handler) => Guard(handler, feast: false);
+    /// <summary>
+    /// Runs <paramref name="handler"/>, answering any error as Granary's JSON error object with the status of its kind; never a bare 500.
+    /// The request is bounded by <see cref="GatewayOptions.RequestTimeout"/> unless <paramref name="limited"/> is false.
+    /// </summary>
+    public static RequestDelegate Guard(RequestDelegate handler, bool limited = true) => Guard(handler, feast: false, limited);
 
     /// <summary>
-    /// <see cref="Guard(RequestDelegate)"/> for Feast's routes: errors in Feast's body and status
+    /// <see cref="Guard(RequestDelegate, bool)"/> for Feast's routes: errors in Feast's body and status
     /// (<see cref="GatewayError.WriteFeastAsync"/>), Granary's in strict mode (<see cref="FeastCompatibility.IsStrict"/>).
     /// </summary>
-    public static RequestDelegate FeastGuard(RequestDelegate handler) => Guard(handler, feast: true);
+    public static RequestDelegate FeastGuard(RequestDelegate handler, bool limited = true) => Guard(handler, feast: true, limited);
 
-    private static RequestDelegate Guard(RequestDelegate handler, bool feast) => async context =>
+    private static RequestDelegate Guard(RequestDelegate handler, bool feast, bool limited) => async context =>
     {
+        var client = context.RequestAborted;
+        using var limit = limited ? CancellationTokenSource.CreateLinkedTokenSource(client) : null;
+        var timeout = limited ? context.RequestServices.GetRequiredService<IOptions<GatewayOptions>>().Value.RequestTimeout : Timeout.InfiniteTimeSpan;
+        if (limit is not null)
+        {
+            limit.CancelAfter(timeout);
+            // Handlers pass RequestAborted to their grain calls, so the limit also stops the work behind the answer.
+            context.RequestAborted = limit.Token;
+        }
         try
         {
-            await handler(context);
+            // The answer goes out at the limit even if the handler's work does not notice the token.
+            await (limit is null ? handler(context) : handler(context).WaitAsync(limit.Token));
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (client.IsCancellationRequested)
         {
             // The client went away; nobody reads an answer.
+        }
+        catch (OperationCanceledException) when (limit?.IsCancellationRequested == true)
+        {
+            if (context.Response.HasStarted)
+            {
+                // Part of the answer is out: end the exchange so the client sees a broken response, not a short one.
+                context.Abort();
+                return;
+            }
+            var error = new GatewayError(StatusCodes.Status504GatewayTimeout, StatusCode.DeadlineExceeded, "RequestTimeout",
+                $"{context.Request.Method} {GatewayErrors.Echo(context.Request.Path.Value)}: the gateway's limit of {timeout.TotalSeconds:0.###} s per request passed before it answered",
+                "retry, ask for fewer entities or features, or raise Granary:Gateway:RequestTimeout");
+            await WriteErrorAsync(context, error, feast);
         }
         catch (Exception e) when (!context.Response.HasStarted)
         {
             var error = GatewayErrors.From(e);
             if (error.HttpStatus >= 500 && error.Class == "InternalError")
                 context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Granary.Gateway").LogError(e, "{Method} {Path} failed", context.Request.Method, context.Request.Path);
-            if (feast && !FeastCompatibility.IsStrict(context)) await error.WriteFeastAsync(context.Response);
-            else await error.WriteAsync(context.Response);
+            await WriteErrorAsync(context, error, feast);
+        }
+        finally
+        {
+            context.RequestAborted = client;
         }
     };
+
+    private static Task WriteErrorAsync(HttpContext context, GatewayError error, bool feast)
+        => feast && !FeastCompatibility.IsStrict(context) ? error.WriteFeastAsync(context.Response) : error.WriteAsync(context.Response);
 }

@@ -73,8 +73,9 @@ public sealed class GatewayOptions
     public TimeSpan HealthTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// Longest a unary gRPC call may take, answer sent included: at the limit the call ends DEADLINE_EXCEEDED (or is
-    /// reset, if its answer is still being sent), whatever deadline the client gave. Streaming calls are bounded by the
+    /// Longest a unary gRPC call or a REST request may take, answer sent included: at the limit the call ends
+    /// DEADLINE_EXCEEDED, the request 504 (or either is reset, if its answer is still being sent), whatever deadline the
+    /// client gave. Streaming calls and the REST routes that run long work (materialize, parity, drift) are bounded by the
     /// client's deadline only. Default 30 s.
     /// </summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);

@@ -14,10 +14,12 @@ public sealed partial class DuckDbOfflineStore
     /// A folder source gets a new Parquet file <c>push-&lt;UTC time&gt;-&lt;id&gt;.parquet</c> (read from then on by the
     /// folder's <c>**/*.parquet</c> glob). A single-file source is rewritten as the old rows plus the new ones. Either way
     /// the file is written under a temporary name that the glob does not match and then renamed into place, so a reader
-    /// sees the whole file or none of it. Integer and timestamp columns the source already has keep their stored types (a
-    /// pushed BIGINT lands in an INTEGER column as INTEGER, an out-of-range value fails the append), so a folder's files
-    /// agree on key and time types; floats are never narrowed (readers unify FLOAT, DOUBLE and DECIMAL files by name). A path that does not exist yet
-    /// becomes a folder, or a single file when it ends in <c>.parquet</c>.
+    /// sees the whole file or none of it; and a reader of a single file in this process finishes its operation before the
+    /// file is replaced (<see cref="SingleFileGates"/>), since DuckDB opens the path more than once per operation.
+    /// Integer and timestamp columns the source already has keep their stored types (a pushed BIGINT lands in an INTEGER
+    /// column as INTEGER, an out-of-range value fails the append), so a folder's files agree on key and time types; floats
+    /// are never narrowed (readers unify FLOAT, DOUBLE and DECIMAL files by name). A path that does not exist yet becomes
+    /// a folder, or a single file when it ends in <c>.parquet</c>.
     /// </remarks>
     public Task<long> AppendRowsAsync(DataSource source, OfflineRowBatch rows, CancellationToken cancellationToken = default)
         => Task.Run(() => Append(source, rows, cancellationToken), cancellationToken);
@@ -53,27 +55,41 @@ public sealed partial class DuckDbOfflineStore
                 }
             }
             cancellationToken.ThrowIfCancellationRequested();
-            var existing = ExistingColumns(connection, source, path, singleFile);
-            var select = $"SELECT {string.Join(", ", batch.Columns.Select(c => Cast(c, existing)))} FROM {staging}";
             if (!singleFile)
             {
-                connection.Execute($"COPY ({select}) TO {Sql.Literal(temp)} (FORMAT parquet)");
+                var existing = ExistingColumns(connection, source, path, singleFile);
+                var select = Select(batch, staging, existing);
+                if (batch.SkipStoredCopies && existing is not null)
+                {
+                    // Concurrent appends to a folder add files and never replace one, so this read needs no gate.
+                    select = WithoutStoredCopies(connection, batch, select, ParquetSources.ReadExpression(source, RepositoryPath));
+                    if (select is null) return 0;
+                }
+                var copied = connection.Execute($"COPY ({select}) TO {Sql.Literal(temp)} (FORMAT parquet)");
                 File.Move(temp, Path.Combine(folder, $"push-{DateTime.UtcNow:yyyyMMdd'T'HHmmssfffffff}Z-{Guid.NewGuid():N}.parquet"));
-                return batch.Rows.Count;
+                return batch.SkipStoredCopies ? copied : batch.Rows.Count;
             }
             var gate = SingleFileLocks.GetOrAdd(path, _ => new SemaphoreSlim(1, 1));
             gate.Wait(cancellationToken);
             try
             {
+                // Inside the gate: no other append of this process replaces the file while this one reads it.
+                var existing = ExistingColumns(connection, source, path, singleFile);
+                var select = Select(batch, staging, existing);
+                if (batch.SkipStoredCopies && existing is not null)
+                {
+                    select = WithoutStoredCopies(connection, batch, select, $"read_parquet({Sql.Literal(path)})");
+                    if (select is null) return 0;
+                }
                 var union = existing is null ? select : $"SELECT * FROM read_parquet({Sql.Literal(path)}) UNION ALL BY NAME {select}";
                 connection.Execute($"COPY ({union}) TO {Sql.Literal(temp)} (FORMAT parquet)");
-                File.Move(temp, path, overwrite: true);
+                SingleFileGates.Replace(path, () => File.Move(temp, path, overwrite: true), cancellationToken);
+                return batch.SkipStoredCopies ? (long)connection.QueryScalar($"SELECT count(*) FROM ({select})")! : batch.Rows.Count;
             }
             finally
             {
                 gate.Release();
             }
-            return batch.Rows.Count;
         }
         finally
         {
@@ -82,6 +98,19 @@ public sealed partial class DuckDbOfflineStore
             File.Delete(temp);
         }
     }
+
+    // The batch's rows minus those the source already holds (EXCEPT ALL: an equal row stored once removes one copy),
+    // materialized as a temporary table; null when nothing is left to append.
+    private static string? WithoutStoredCopies(DuckDBConnection connection, OfflineRowBatch batch, string select, string read)
+    {
+        var fresh = "granary_fresh_" + Guid.NewGuid().ToString("N");
+        var columns = string.Join(", ", batch.Columns.Select(c => Sql.Identifier(c.Name)));
+        connection.Execute($"CREATE TEMP TABLE {fresh} AS ({select}) EXCEPT ALL (SELECT {columns} FROM {read})");
+        return (long)connection.QueryScalar($"SELECT count(*) FROM {fresh}")! == 0 ? null : $"SELECT * FROM {fresh}";
+    }
+
+    private static string Select(OfflineRowBatch batch, string staging, Dictionary<string, string>? existing)
+        => $"SELECT {string.Join(", ", batch.Columns.Select(c => Cast(c, existing)))} FROM {staging}";
 
     // The stored column types of the source, or null when it has no Parquet file yet.
     private Dictionary<string, string>? ExistingColumns(DuckDBConnection connection, DataSource source, string path, bool singleFile)

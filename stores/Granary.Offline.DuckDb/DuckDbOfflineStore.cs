@@ -30,6 +30,7 @@ public sealed partial class DuckDbOfflineStore : IOfflineStore, IDisposable
     /// <inheritdoc/>
     public Task<IReadOnlyList<SourceColumn>> GetSourceSchemaAsync(DataSource source, CancellationToken cancellationToken = default)
     {
+        using var reading = SingleFileGates.Read(ParquetSources.SingleFiles([source], RepositoryPath), cancellationToken);
         using var connection = Connect();
         var read = ParquetSources.ReadExpression(source, RepositoryPath);
         IReadOnlyList<DuckDbColumn> columns;
@@ -52,6 +53,7 @@ public sealed partial class DuckDbOfflineStore : IOfflineStore, IDisposable
     /// <summary>Builds the SQL a retrieval would run, after loading and validating the entity dataframe (for docs, tests and debugging).</summary>
     public string ExplainPointInTimeJoin(HistoricalRetrieval request)
     {
+        using var reading = SingleFileGates.Read(SingleFiles(request.Plan), CancellationToken.None);
         using var workspace = new RetrievalWorkspace(Connect);
         var (sources, keyTypes) = DescribeSources(workspace.Connection, request.Plan);
         var entities = EntityTable.Load(workspace.Connection, request.Entities, workspace.EntityTable, RepositoryPath, keyTypes, asView: true);
@@ -62,6 +64,7 @@ public sealed partial class DuckDbOfflineStore : IOfflineStore, IDisposable
     private HistoricalRetrievalResult RunPointInTimeJoin(HistoricalRetrieval request, IProgress<HistoricalRetrievalProgress>? progress, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
+        using var reading = SingleFileGates.Read(SingleFiles(request.Plan), cancellationToken);
         using var workspace = new RetrievalWorkspace(Connect);
         progress?.Report(new("loading entities", 0, 0, 0));
         var (sources, keyTypes) = DescribeSources(workspace.Connection, request.Plan);
@@ -75,6 +78,9 @@ public sealed partial class DuckDbOfflineStore : IOfflineStore, IDisposable
         var columns = entities.Columns.Select(c => c.Name).Concat(request.Plan.OutputColumns).ToList();
         return new HistoricalRetrievalResult(entities.RowCount, written, columns, Path.GetFullPath(request.OutputPath), clock.Elapsed);
     }
+
+    // The single-file sources a retrieval reads, whose replacement by an append must wait until it is done.
+    private IEnumerable<string> SingleFiles(HistoricalRetrievalPlan plan) => ParquetSources.SingleFiles(plan.Views.Select(v => v.Source), RepositoryPath);
 
     /// <summary>
     /// Reads each view's source schema and checks it against the plan; returns each view's read expression and time columns,
@@ -126,6 +132,7 @@ public sealed partial class DuckDbOfflineStore : IOfflineStore, IDisposable
     public async IAsyncEnumerable<LatestFeatureRow> ReadLatestRowsAsync(LatestRowsQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await Task.Yield();
+        using var reading = await SingleFileGates.ReadAsync(ParquetSources.SingleFiles([query.Source], RepositoryPath), cancellationToken);
         using var connection = Connect();
         var read = ParquetSources.ReadExpression(query.Source, RepositoryPath);
         var keys = query.JoinKeys.Select(k => Sql.Identifier(OfflineSources.StoredColumn(query.Source, k))).ToList();

@@ -20,6 +20,12 @@ internal static class ParquetSources
         throw new HistoricalRetrievalException($"file source '{source.Name}' points at '{path}', which is neither a Parquet file nor a folder");
     }
 
+    /// <summary>The full paths of those <paramref name="sources"/> that are single Parquet files (not folders) today.</summary>
+    public static IEnumerable<string> SingleFiles(IEnumerable<DataSource> sources, string? repositoryPath)
+        => sources.OfType<FileSource>()
+            .Select(f => Path.GetFullPath(f.Path, repositoryPath ?? Directory.GetCurrentDirectory()))
+            .Where(File.Exists);
+
     /// <summary>
     /// What identifies the current content of a file source's files: each Parquet file's path, length and last write time
     /// (a folder's files in order), or null when it cannot be read. Used to reuse facts about the data across retrievals.

@@ -32,7 +32,11 @@ public sealed partial class PostgresOfflineStore
                 "add the column to the table, or fix the definitions")).ToList();
         await using var transaction = await pg.BeginTransactionAsync(cancellationToken);
         var columnList = string.Join(", ", rows.Columns.Select(c => Sql.Identifier(c.Name)));
-        await using (var writer = await pg.BeginBinaryImportAsync($"COPY {table} ({columnList}) FROM STDIN (FORMAT BINARY)", cancellationToken))
+        // Skipping stored copies: the rows go to a temporary table first, then only those the table lacks go in.
+        var staging = rows.SkipStoredCopies ? "granary_append_" + Guid.NewGuid().ToString("N") : null;
+        if (staging is not null)
+            await ExecuteAsync(pg, transaction, $"CREATE TEMP TABLE {staging} ON COMMIT DROP AS SELECT {columnList} FROM {table} WITH NO DATA", cancellationToken);
+        await using (var writer = await pg.BeginBinaryImportAsync($"COPY {staging ?? table} ({columnList}) FROM STDIN (FORMAT BINARY)", cancellationToken))
         {
             foreach (var row in rows.Rows)
             {
@@ -45,8 +49,18 @@ public sealed partial class PostgresOfflineStore
             }
             await writer.CompleteAsync(cancellationToken);
         }
+        var appended = staging is null ? rows.Rows.Count
+            // EXCEPT ALL: an equal row stored once removes one copy; NULLs compare equal, as set operations do.
+            : await ExecuteAsync(pg, transaction,
+                $"INSERT INTO {table} ({columnList}) SELECT {columnList} FROM {staging} EXCEPT ALL SELECT {columnList} FROM {table}", cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return rows.Rows.Count;
+        return appended;
+    }
+
+    private static async Task<long> ExecuteAsync(NpgsqlConnection pg, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, pg, transaction);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>How one pushed column is written into a table column of a given PostgreSQL type.</summary>

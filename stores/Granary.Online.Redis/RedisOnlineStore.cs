@@ -48,19 +48,35 @@ public sealed class RedisOnlineStore : IOnlineStore
         return out
         """;
 
-    // Event-id claims: one string key per id, holding 'p:<attempt>' while pending (its expiry is the lease, so a lapsed
-    // lease is a missing key) and anything else once committed ('c'; '1' from stores before two-phase claims). KEYS are
-    // the ids' keys; ARGV[1] the pending value, ARGV[2] the lease in ms. Per key: 0 claimed now (or again by the same
-    // attempt, lease renewed), 1 committed, 2 pending for another attempt.
+    // Event-id claims: one string key per id, holding 'p:<attempt>:<lease end, ms since the epoch>' while pending, and
+    // anything else once committed ('c'; '1' from stores before two-phase claims). A pending key outlives its lease by
+    // ARGV[3] ms, so a claim after the lease knows it takes over from an attempt that may have stored rows. KEYS are the
+    // ids' keys; ARGV[1] 'p:<attempt>', ARGV[2] the lease in ms. Per key: 0 claimed now (or again by the same attempt,
+    // lease renewed), 1 committed, 2 pending for another attempt under a live lease, 3 taken over from a lapsed one.
+    // ('p:<attempt>' without a lease end, from older stores, lapses with the key's own expiry.)
     private const string ClaimScript = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local lease = tonumber(ARGV[2])
+        local value = ARGV[1] .. ':' .. (now + lease)
+        local keep = lease + tonumber(ARGV[3])
         local out = {}
         for i = 1, #KEYS do
           local held = redis.call('GET', KEYS[i])
-          if not held or held == ARGV[1] then
-            redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2])
+          if not held then
+            redis.call('SET', KEYS[i], value, 'PX', keep)
             out[i] = 0
           elseif string.sub(held, 1, 2) == 'p:' then
-            out[i] = 2
+            local attempt, ends = string.match(held, '^(p:[^:]*):?(%d*)$')
+            if attempt == ARGV[1] then
+              redis.call('SET', KEYS[i], value, 'PX', keep)
+              out[i] = 0
+            elseif ends ~= nil and ends ~= '' and tonumber(ends) <= now then
+              redis.call('SET', KEYS[i], value, 'PX', keep)
+              out[i] = 3
+            else
+              out[i] = 2
+            end
           else
             out[i] = 1
           end
@@ -76,14 +92,19 @@ public sealed class RedisOnlineStore : IOnlineStore
         return #KEYS
         """;
 
-    // Deletes each key that still holds ARGV[1] (this attempt's pending value): committed ids and other attempts' stay.
+    // Deletes each key that this attempt (ARGV[1], 'p:<attempt>') still holds pending: committed ids and other attempts' stay.
     private const string ReleaseScript = """
         local n = 0
+        local prefix = ARGV[1] .. ':'
         for i = 1, #KEYS do
-          if redis.call('GET', KEYS[i]) == ARGV[1] then n = n + redis.call('DEL', KEYS[i]) end
+          local held = redis.call('GET', KEYS[i])
+          if held == ARGV[1] or (held and string.sub(held, 1, #prefix) == prefix) then n = n + redis.call('DEL', KEYS[i]) end
         end
         return n
         """;
+
+    /// <summary>How long a pending claim's key outlives its lease, so a takeover is known as one (<see cref="EventIdClaim.TakenOver"/>).</summary>
+    private static readonly TimeSpan PendingTrace = TimeSpan.FromDays(1);
 
     /// <summary>Rows per script call: enough to make the per-command cost small, few enough not to stall Redis.</summary>
     private const int RowsPerCall = 128;
@@ -312,13 +333,14 @@ public sealed class RedisOnlineStore : IOnlineStore
         var chunks = Chunk(keys);
         RedisValue pendingValue = "p:" + attempt;
         RedisValue leaseMs = Math.Max(1, (long)Math.Ceiling(lease.TotalMilliseconds));
-        var results = await EvaluateAsync(ClaimScriptSha1, chunks, chunk => (chunk.Select(i => keys[i]).ToArray(), [pendingValue, leaseMs]),
+        RedisValue traceMs = (long)PendingTrace.TotalMilliseconds;
+        var results = await EvaluateAsync(ClaimScriptSha1, chunks, chunk => (chunk.Select(i => keys[i]).ToArray(), [pendingValue, leaseMs, traceMs]),
             $"could not claim {eventIds.Count} event ids of scope '{scope}'", cancellationToken).ConfigureAwait(false);
         for (var c = 0; c < chunks.Count; c++)
         {
             var found = (long[])results[c]!;
             for (var j = 0; j < found.Length; j++)
-                claims[first[chunks[c][j]]] = found[j] switch { 0 => EventIdClaim.Claimed, 2 => EventIdClaim.Pending, _ => EventIdClaim.Committed };
+                claims[first[chunks[c][j]]] = found[j] switch { 0 => EventIdClaim.Claimed, 2 => EventIdClaim.Pending, 3 => EventIdClaim.TakenOver, _ => EventIdClaim.Committed };
         }
         return claims;
     }

@@ -63,6 +63,12 @@ public sealed class SqliteOnlineStore : IOnlineStore
         WHERE online_event_ids.expires_us <= $now OR online_event_ids.attempt = excluded.attempt
         """;
 
+    // Asked before the claim: a pending row of another attempt whose lease has passed is being taken over.
+    private const string LapsedSql = """
+        SELECT count(*) FROM online_event_ids
+        WHERE scope = $scope AND event_id = $id AND attempt IS NOT NULL AND attempt <> $attempt AND expires_us <= $now
+        """;
+
     private const string HolderSql = "SELECT attempt FROM online_event_ids WHERE scope = $scope AND event_id = $id";
 
     private const string CommitSql = """
@@ -284,15 +290,17 @@ public sealed class SqliteOnlineStore : IOnlineStore
             using var tx = connection.BeginTransaction(deferred: false);
             using var claim = Command(connection, tx, ClaimSql, "$scope", "$id", "$expires", "$attempt", "$now");
             using var holder = Command(connection, tx, HolderSql, "$scope", "$id");
-            claim.Parameters["$scope"].Value = holder.Parameters["$scope"].Value = scope;
+            using var lapsed = Command(connection, tx, LapsedSql, "$scope", "$id", "$attempt", "$now");
+            claim.Parameters["$scope"].Value = holder.Parameters["$scope"].Value = lapsed.Parameters["$scope"].Value = scope;
             claim.Parameters["$expires"].Value = now + lease.Ticks / 10;
-            claim.Parameters["$attempt"].Value = attempt;
-            claim.Parameters["$now"].Value = now;
+            claim.Parameters["$attempt"].Value = lapsed.Parameters["$attempt"].Value = attempt;
+            claim.Parameters["$now"].Value = lapsed.Parameters["$now"].Value = now;
             for (var i = 0; i < claims.Length; i++)
             {
                 if (!seen.Add(eventIds[i])) { claims[i] = EventIdClaim.Repeated; continue; }
-                claim.Parameters["$id"].Value = holder.Parameters["$id"].Value = eventIds[i];
-                if (claim.ExecuteNonQuery() == 1) { claims[i] = EventIdClaim.Claimed; continue; }
+                claim.Parameters["$id"].Value = holder.Parameters["$id"].Value = lapsed.Parameters["$id"].Value = eventIds[i];
+                var takeover = (long)lapsed.ExecuteScalar()! > 0;
+                if (claim.ExecuteNonQuery() == 1) { claims[i] = takeover ? EventIdClaim.TakenOver : EventIdClaim.Claimed; continue; }
                 claims[i] = holder.ExecuteScalar() is string ? EventIdClaim.Pending : EventIdClaim.Committed;
             }
             tx.Commit();
@@ -372,8 +380,11 @@ public sealed class SqliteOnlineStore : IOnlineStore
     private void PurgeExpired(SqliteConnection connection)
     {
         var now = OnlineTime.ToMicros(_options.Clock.GetUtcNow());
-        using var cmd = Command(connection, null,
-            "DELETE FROM online_rows WHERE expires_us <= $now; DELETE FROM online_event_ids WHERE expires_us <= $now;", "$now");
+        // A lapsed pending claim is kept a day longer, so a retry that takes it over knows it (EventIdClaim.TakenOver).
+        using var cmd = Command(connection, null, """
+            DELETE FROM online_rows WHERE expires_us <= $now;
+            DELETE FROM online_event_ids WHERE expires_us <= (CASE WHEN attempt IS NULL THEN $now ELSE $now - 86400000000 END);
+            """, "$now");
         cmd.Parameters["$now"].Value = now;
         cmd.ExecuteNonQuery();
     }

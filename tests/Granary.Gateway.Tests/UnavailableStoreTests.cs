@@ -46,7 +46,7 @@ public sealed class UnavailableStoreTests(RedisGatewayServer server) : IClassFix
         }
 
         // Driver 2 was never read here, so its entity grain holds nothing and must ask the store.
-        using var read = await server.Http.SendAsync(Strict("/get-online-features", """{"features":["driver_stats:conv_rate"],"entities":{"driver_id":[2]}}"""));
+        using var read = await server.Http.SendAsync(StrictRequest.Post("/get-online-features", """{"features":["driver_stats:conv_rate"],"entities":{"driver_id":[2]}}"""));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, read.StatusCode);
         using (var json = JsonDocument.Parse(await read.Content.ReadAsStringAsync()))
             Assert.Equal("OnlineStoreUnavailableException", json.RootElement.GetProperty("class").GetString());
@@ -57,7 +57,7 @@ public sealed class UnavailableStoreTests(RedisGatewayServer server) : IClassFix
         Assert.Equal(StatusCode.Unavailable, error.StatusCode);
 
         // A push with the store down: the typed error with its reason (503 / UNAVAILABLE), not the driver's exception type.
-        using var push = await server.Http.SendAsync(Strict("/push",
+        using var push = await server.Http.SendAsync(StrictRequest.Post("/push",
             """{"push_source_name":"driver_push","df":{"driver_id":[7],"event_timestamp":["2024-01-03T00:00:00Z"],"speed":[1.5],"event_id":["down-1"]},"to":"online"}"""));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, push.StatusCode);
         using (var json = JsonDocument.Parse(await push.Content.ReadAsStringAsync()))
@@ -70,14 +70,6 @@ public sealed class UnavailableStoreTests(RedisGatewayServer server) : IClassFix
         var pushError = await Assert.ThrowsAsync<RpcException>(() => new Granary.Gateway.V1.Granary.GranaryClient(server.Channel).PushAsync(grpcPush).ResponseAsync);
         Assert.Equal(StatusCode.Unavailable, pushError.StatusCode);
         Assert.Contains("could not claim", pushError.Status.Detail);
-    }
-
-    // Granary's own error object, which names the store's exception class (FeastCompatibility.StrictHeader).
-    private static HttpRequestMessage Strict(string path, string body)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        request.Headers.Add("Granary-Strict", "true");
-        return request;
     }
 }
 

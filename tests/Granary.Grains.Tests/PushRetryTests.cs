@@ -1,6 +1,7 @@
 using System.Globalization;
 using Granary.Grains.Push;
 using Granary.Grains.Registry;
+using Granary.Offline;
 using Granary.Online;
 using Granary.Push;
 using Granary.Registry;
@@ -86,6 +87,46 @@ public abstract class PushRetryTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(new PushResult(2_000, 2_000, 0, 0, 2_000, 0), retry);
         Assert.Equal(0, await MissingAsync(batch));
         Assert.Equal(2_000, (await Push(2, batch)).DuplicatesDropped);
+    }
+
+    [Fact]
+    public async Task A_retry_that_takes_over_from_an_attempt_that_appended_offline_and_died_before_its_commit_stores_each_row_once()
+    {
+        var batch = Batch("appended", 3_000_000, 500) with { To = PushMode.OnlineAndOffline };
+        // The state a silo killed between its offline append and its commit leaves: the ids pending under its attempt, and
+        // the rows in the batch source. The rows are appended exactly as the push grain appends them.
+        var silo = Cluster.Cluster.Silos[0].ServiceProvider;
+        var ids = batch.Rows.Select(r => (string)r[^1]!).ToList();
+        Assert.All(await silo.GetRequiredService<IOnlineStore>().ClaimEventIdsAsync($"{_project}/driver_stats_push", ids, "killed-attempt", TimeSpan.FromSeconds(3)),
+            c => Assert.Equal(EventIdClaim.Claimed, c));
+        var snapshot = await Cluster.Grains.GetGrain<IRegistryGrain>(_project).GetSnapshotAsync();
+        var pushed = PushValidator.Validate(PushPlan.For(snapshot, "driver_stats_push"), new PushBatch(batch.Columns, batch.Rows), PushOptions.DefaultEventIdColumn);
+        var source = snapshot.DataSources.Single(d => d.Name == "driver_stats_batch");
+        var offline = silo.GetServices<IOfflineStore>().First(s => s.CanRead(source));
+        Assert.Equal(500, await offline.AppendRowsAsync(source, pushed.OfflineRows(Enumerable.Range(0, 500).ToList())));
+        // Plus one row of the batch that the dead attempt never reached: the retry must add it.
+        var extra = Batch("appended", 3_000_000, 501) with { To = PushMode.OnlineAndOffline };
+
+        var retry = await Push(1, extra);
+        Assert.Equal(501, retry.RowsAccepted);
+        Assert.Equal(1, retry.OfflineRowsAppended);
+        Assert.Equal(0, await MissingAsync(extra));
+        Assert.Equal(Enumerable.Range(0, 501).Select(i => (3_000_000L + i, 1)), OfflineCounts(3_000_000, 3_000_500));
+        Assert.Equal(501, (await Push(2, extra)).DuplicatesDropped);
+    }
+
+    /// <summary>Per driver in [first, last], how many offline rows the batch source holds.</summary>
+    private List<(long Driver, int Rows)> OfflineCounts(long first, long last)
+    {
+        using var connection = new DuckDB.NET.Data.DuckDBConnection("DataSource=:memory:");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT driver_id::BIGINT, count(*)::INTEGER FROM read_parquet('{Path.Combine(_root, "data", "driver_stats", "**", "*.parquet")}', union_by_name = true) " +
+                              $"WHERE driver_id BETWEEN {first} AND {last} GROUP BY ALL ORDER BY 1";
+        using var reader = command.ExecuteReader();
+        var counts = new List<(long, int)>();
+        while (reader.Read()) counts.Add((reader.GetInt64(0), reader.GetInt32(1)));
+        return counts;
     }
 
     /// <summary>Sends a push as a producer does, through the cluster's client (so errors cross the grain boundary).</summary>

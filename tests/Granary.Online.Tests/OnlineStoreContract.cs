@@ -254,8 +254,16 @@ public abstract class OnlineStoreContract(ITestOutputHelper output) : IAsyncLife
         var store = await OpenAsync();
         // An attempt that died after claiming: it neither commits nor releases.
         Assert.Equal([EventIdClaim.Claimed], await store.ClaimEventIdsAsync(scope, ["d1"], "dead-attempt", TimeSpan.FromMilliseconds(300)));
-        await Eventually.TrueAsync(async () => (await store.ClaimEventIdsAsync(scope, ["d1"], "retry", TimeSpan.FromMinutes(5)))[0] == EventIdClaim.Claimed,
+        // The retry says it takes over, so the push knows the dead attempt may have stored rows (an offline append).
+        await Eventually.TrueAsync(async () => (await store.ClaimEventIdsAsync(scope, ["d1"], "retry", TimeSpan.FromMinutes(5)))[0] == EventIdClaim.TakenOver,
             "the dead attempt's lease to lapse");
+        // The retry holds it now: its own renewal is a plain claim, another attempt meets it pending.
+        Assert.Equal([EventIdClaim.Claimed], await store.ClaimEventIdsAsync(scope, ["d1"], "retry", TimeSpan.FromMinutes(5)));
+        Assert.Equal([EventIdClaim.Pending], await store.ClaimEventIdsAsync(scope, ["d1"], "third", TimeSpan.FromMinutes(5)));
+        // A released id (its attempt stored nothing) is claimed fresh, not taken over.
+        Assert.Equal([EventIdClaim.Claimed], await store.ClaimEventIdsAsync(scope, ["r1"], "failed-attempt", TimeSpan.FromMinutes(5)));
+        await store.ReleaseEventIdsAsync(scope, ["r1"], "failed-attempt");
+        Assert.Equal([EventIdClaim.Claimed], await store.ClaimEventIdsAsync(scope, ["r1"], "retry", TimeSpan.FromMinutes(5)));
         // The retry stored the rows and commits; the committed id is a duplicate well past the first lease.
         await store.CommitEventIdsAsync(scope, ["d1"], TimeSpan.FromHours(1));
         Assert.Equal([EventIdClaim.Committed], await store.ClaimEventIdsAsync(scope, ["d1"], "later", TimeSpan.FromMilliseconds(300)));

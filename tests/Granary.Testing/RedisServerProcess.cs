@@ -97,6 +97,25 @@ public sealed class RedisServerProcess : IDisposable, IAsyncDisposable
         _process = null;
     }
 
+    /// <summary>
+    /// Stops the server's process (SIGSTOP) without closing its connections: clients see a store that accepts commands and
+    /// never answers, as a stalled or overloaded server does. <see cref="Resume"/> continues it.
+    /// </summary>
+    public Task PauseAsync() => SignalAsync("STOP");
+
+    /// <summary>Continues a server stopped by <see cref="PauseAsync"/> (SIGCONT).</summary>
+    public Task ResumeAsync() => SignalAsync("CONT");
+
+    private async Task SignalAsync(string signal)
+    {
+        var process = _process ?? throw new InvalidOperationException($"redis-server on port {Port} is not running");
+        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-" + signal, process.Id.ToString(CultureInfo.InvariantCulture) }, UseShellExecute = false })
+            ?? throw new InvalidOperationException("kill did not start");
+        using var limit = new CancellationTokenSource(StartLimit);
+        await kill.WaitForExitAsync(limit.Token);
+        if (kill.ExitCode != 0) throw new InvalidOperationException($"kill -{signal} {process.Id} exited with code {kill.ExitCode}");
+    }
+
     /// <summary>Kills the server and removes its folder.</summary>
     public void Dispose()
     {

@@ -1,6 +1,9 @@
 using System.CommandLine;
 using Granary.Gateway;
 using Granary.Gateway.Catalog;
+using Granary.Definitions;
+using Granary.Grains.Hosting;
+using Granary.Grains.Registry;
 using Granary.Repository;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
@@ -29,8 +32,9 @@ public sealed class ServeCommand : ICliCommand
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
             var logLevel = parse.GetValue(context.VerboseOption) ? LogLevel.Information : LogLevel.None;
-            // The silo collects the Orleans dashboard's statistics; the gateway serves it at /dashboard.
-            await using var store = await context.StartStoreAsync(parse, cancellationToken, silo => silo.AddGranaryDashboard());
+            // The silo collects the Orleans dashboard's statistics (the gateway serves it at /dashboard) and reads every
+            // push source's stream, as the silos of a cluster do.
+            await using var store = await context.StartStoreAsync(parse, cancellationToken, silo => silo.AddGranaryDashboard().AddGranaryStreamIngest());
             EmbeddedGateway gateway;
             try
             {
@@ -65,6 +69,9 @@ public sealed class ServeCommand : ICliCommand
                 table.AddRow("metrics", Markup.Escape($"GET {web}/metrics  (Prometheus: Granary's and Orleans' meters)"));
                 table.AddRow("gRPC (HTTP/2)", Markup.Escape($"{gateway.GrpcUrl}  feast.serving.ServingService, granary.gateway.v1.Granary, grpc.health.v1.Health, reflection"));
                 console.Write(table);
+                var streams = (await store.Grains.GetGrain<IRegistryGrain>(store.Config.Project).GetSnapshotAsync()).DataSources
+                    .OfType<PushSource>().Where(p => p.Stream is not null).Select(p => $"{p.Name} <- {p.Stream!.Type} stream '{p.Stream.Key}'").ToList();
+                if (streams.Count > 0) console.Line($"ingesting {string.Join(", ", streams)} (progress: granary_stream_* at /metrics; dead letters: granary ingest <push source> --dead-letters)");
                 if (gateway.WebUrl is null && new Uri(gateway.RestUrl).Port == EndpointsConfig.DefaultRestPort)
                     console.Line($"[yellow]note[/]: the web port is off and browsers refuse port {EndpointsConfig.DefaultRestPort}; to open the UI, serve with --web-port {EndpointsConfig.DefaultWebPort}");
                 if (gateway.Options.Security.Authorization)

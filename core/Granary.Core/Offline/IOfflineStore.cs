@@ -30,7 +30,8 @@ public interface IOfflineStore
 
     /// <summary>
     /// Appends rows to a batch source (pushes with <c>to: offline</c>), all or nothing: a reader sees either none or all of
-    /// them, and historical retrieval and materialization read them from then on. Returns the rows appended.
+    /// them, and historical retrieval and materialization read them from then on. Returns the rows appended (fewer than
+    /// given when <see cref="OfflineRowBatch.SkipStoredCopies"/> left some out).
     /// </summary>
     /// <exception cref="OfflineAppendException">The source cannot take appends (e.g. a query source) or lacks a column.</exception>
     Task<long> AppendRowsAsync(DataSource source, OfflineRowBatch rows, CancellationToken cancellationToken = default);

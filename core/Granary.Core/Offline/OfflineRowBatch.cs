@@ -14,6 +14,13 @@ public sealed record OfflineColumn(string Name, ValueType Type);
 /// </summary>
 public sealed record OfflineRowBatch(IReadOnlyList<OfflineColumn> Columns, IReadOnlyList<object?[]> Rows)
 {
+    /// <summary>
+    /// Leave out rows equal in every column to a row the source already holds: the retry of a push that took over from an
+    /// attempt which may have appended them before it stopped (<see cref="Online.EventIdClaim.TakenOver"/>). Costs a read
+    /// of the source's columns, so it is asked for only then. Equal rows carry the same facts, so none is lost.
+    /// </summary>
+    public bool SkipStoredCopies { get; init; }
+
     /// <summary>Throws when a row's width differs from the column count (a caller's bug, not bad user input).</summary>
     public void CheckShape()
     {

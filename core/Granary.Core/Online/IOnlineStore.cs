@@ -45,7 +45,7 @@ public interface IOnlineStore : IAsyncDisposable
     /// committed or released before), <see cref="EventIdClaim.Committed"/> when an attempt that stored its rows committed
     /// it within its window, <see cref="EventIdClaim.Pending"/> when another attempt holds it pending under a live lease,
     /// and <see cref="EventIdClaim.Repeated"/> for an id that occurs earlier in the same call. A pending claim whose lease
-    /// ended (its attempt died) is taken over as <see cref="EventIdClaim.Claimed"/>. Atomic per id, durable in the store,
+    /// ended (its attempt died or stalled) is taken over as <see cref="EventIdClaim.TakenOver"/>. Atomic per id, durable in the store,
     /// shared by every process.
     /// </summary>
     /// <param name="scope">What the ids are unique within, e.g. <c>&lt;project&gt;/&lt;push source&gt;</c>.</param>
@@ -85,6 +85,11 @@ public enum EventIdClaim
     Pending,
     /// <summary>The same id occurs earlier in the same call: a duplicate within the batch.</summary>
     Repeated,
+    /// <summary>
+    /// Held pending by an earlier attempt whose lease lapsed, and by the calling attempt now. The earlier attempt may have
+    /// stored some of its rows before it stopped (say, offline, with the commit lost), so the caller must not add them twice.
+    /// </summary>
+    TakenOver,
 }
 
 /// <summary>The argument rules of event-id claims, shared by every <see cref="IOnlineStore"/> implementation.</summary>

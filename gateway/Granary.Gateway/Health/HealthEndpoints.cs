@@ -23,13 +23,13 @@ public static class HealthEndpoints
     /// <summary>Maps the four endpoints.</summary>
     public static IEndpointRouteBuilder MapFeatureHealth(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/parity", GatewayEndpoints.Guard(RunParityAsync));
+        app.MapPost("/parity", GatewayEndpoints.Guard(RunParityAsync, limited: false));
         app.MapGet("/api/health/parity", GatewayEndpoints.Guard(async context =>
         {
             await CheckViewsAsync(context, []);
             await WriteAsync(context, await Grain(context).GetParityAsync());
         }));
-        app.MapPost("/drift", GatewayEndpoints.Guard(RunDriftAsync));
+        app.MapPost("/drift", GatewayEndpoints.Guard(RunDriftAsync, limited: false));
         app.MapGet("/api/health/drift", GatewayEndpoints.Guard(async context =>
         {
             await CheckViewsAsync(context, []);

@@ -24,8 +24,8 @@ public static class FeastRestEndpoints
     public static IEndpointRouteBuilder MapFeastRest(this IEndpointRouteBuilder app)
     {
         app.MapPost("/get-online-features", GatewayEndpoints.FeastGuard(GetOnlineFeaturesAsync));
-        app.MapPost("/materialize", GatewayEndpoints.FeastGuard(context => MaterializeAsync(context, incremental: false)));
-        app.MapPost("/materialize-incremental", GatewayEndpoints.FeastGuard(context => MaterializeAsync(context, incremental: true)));
+        app.MapPost("/materialize", GatewayEndpoints.FeastGuard(context => MaterializeAsync(context, incremental: false), limited: false));
+        app.MapPost("/materialize-incremental", GatewayEndpoints.FeastGuard(context => MaterializeAsync(context, incremental: true), limited: false));
         app.MapGet("/health", GatewayEndpoints.Guard(HealthAsync));
         return app;
     }

@@ -57,7 +57,7 @@ public sealed partial class PushGrain(
 
         var scope = $"{project}/{sourceName}";
         var attempt = Guid.NewGuid().ToString("N");
-        var (kept, claimed) = await ClaimAsync(pushed, scope, attempt, settings);
+        var (kept, claimed, tookOver) = await ClaimAsync(pushed, scope, attempt, settings);
         int applied, ignored;
         long appended;
         try
@@ -68,7 +68,8 @@ public sealed partial class PushGrain(
                 // Renews the lease before the append (one append per id): an attempt slower than its lease may have been
                 // taken over by a retry, which then appends these rows itself.
                 if (claimed.Count > 0) await KeepClaimsAsync(scope, claimed, attempt, settings.ClaimLease);
-                appended = await offline.AppendRowsAsync(plan.BatchSource, pushed.OfflineRows(kept));
+                // After a takeover, the attempt that stopped may have appended these rows already: equal rows are not added twice.
+                appended = await offline.AppendRowsAsync(plan.BatchSource, pushed.OfflineRows(kept) with { SkipStoredCopies = tookOver });
             }
             else appended = 0;
         }
@@ -90,15 +91,16 @@ public sealed partial class PushGrain(
     /// The rows to store (indexes) and the event ids this attempt holds pending for them. Rows whose id is committed (stored
     /// by an earlier attempt) or repeated within the batch are dropped; rows whose id another attempt holds pending wait
     /// until it commits (then they are dropped) or its lease lapses or it releases them (then this attempt stores them).
+    /// TookOver says whether any id was taken over from a lapsed attempt (which may have stored some rows).
     /// </summary>
-    private async Task<(List<int> Kept, List<string> Claimed)> ClaimAsync(ValidatedPush pushed, string scope, string attempt, PushOptions settings)
+    private async Task<(List<int> Kept, List<string> Claimed, bool TookOver)> ClaimAsync(ValidatedPush pushed, string scope, string attempt, PushOptions settings)
     {
         var kept = new List<int>(pushed.RowCount);
         var claimed = new List<string>();
         if (pushed.EventIds is not { } ids)
         {
             for (var r = 0; r < pushed.RowCount; r++) kept.Add(r);
-            return (kept, claimed);
+            return (kept, claimed, false);
         }
         var all = ids.Select(id => id!).ToList();
         var claims = new EventIdClaim[all.Count];
@@ -136,12 +138,14 @@ public sealed partial class PushGrain(
             waiting = waiting.Where(i => claims[i] == EventIdClaim.Pending).ToList();
         }
         for (var r = 0; r < all.Count; r++)
-            if (claims[r] == EventIdClaim.Claimed) kept.Add(r);
-        return (kept, Claimed(all, claims));
+            if (Holds(claims[r])) kept.Add(r);
+        return (kept, Claimed(all, claims), claims.Contains(EventIdClaim.TakenOver));
     }
 
+    private static bool Holds(EventIdClaim claim) => claim is EventIdClaim.Claimed or EventIdClaim.TakenOver;
+
     private static List<string> Claimed(List<string> all, EventIdClaim[] claims)
-        => Enumerable.Range(0, all.Count).Where(r => claims[r] == EventIdClaim.Claimed).Select(r => all[r]).ToList();
+        => Enumerable.Range(0, all.Count).Where(r => Holds(claims[r])).Select(r => all[r]).ToList();
 
     /// <summary>The first and longest pause between polls of ids pending under another attempt.</summary>
     private static readonly TimeSpan FirstPause = TimeSpan.FromMilliseconds(20), MaxPause = TimeSpan.FromMilliseconds(500);
@@ -150,7 +154,7 @@ public sealed partial class PushGrain(
     private async Task KeepClaimsAsync(string scope, List<string> claimed, string attempt, TimeSpan lease)
     {
         var renewed = await onlineStore.ClaimEventIdsAsync(scope, claimed, attempt, lease);
-        var lost = renewed.Count(c => c != EventIdClaim.Claimed);
+        var lost = renewed.Count(c => !Holds(c));
         if (lost > 0)
             throw new OnlineStoreUnavailableException(
                 $"push to '{scope}' outlived its claim lease ({lease.TotalSeconds:0.#} s): a retry took over {lost} of its event ids and stores their rows; " +
