@@ -37,6 +37,9 @@ public sealed partial class GatewayAuthentication(IGrainFactory grains, IOptions
     private readonly JsonWebTokenHandler _jwtHandler = new() { MapInboundClaims = false };
     // SHA-256 of the key -> who it stands for; emptied whenever any key is created or revoked.
     private readonly ConcurrentDictionary<string, ApiKeyIdentity> _keys = new(StringComparer.Ordinal);
+    // SHA-256 of a JWT that validated -> its principal and expiry: a token is checked once, then reused until it expires
+    // (a JWT cannot be revoked before its expiry anyway), so a service sending the same token pays no signature check per call.
+    private readonly ConcurrentDictionary<string, (ClaimsPrincipal Principal, DateTime ValidTo)> _tokens = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private long _revision = -1;
     private Task? _follow;
@@ -80,6 +83,12 @@ public sealed partial class GatewayAuthentication(IGrainFactory grains, IOptions
         var parameters = _jwt.Value
             ?? throw new GatewayUnauthenticatedException("the bearer token is not a Granary API key, and this gateway accepts no JWTs",
                 "send an API key (gk_...), or configure Granary:Gateway:Security:Jwt");
+        var digest = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+        if (_tokens.TryGetValue(digest, out var cached))
+        {
+            if (DateTime.UtcNow < cached.ValidTo) return cached.Principal;
+            _tokens.TryRemove(digest, out _);
+        }
         var result = await _jwtHandler.ValidateTokenAsync(token, parameters);
         if (!result.IsValid)
             throw new GatewayUnauthenticatedException($"the JWT is not valid: {Reason(result.Exception)}", "get a fresh token from the issuer this gateway trusts");
@@ -87,7 +96,14 @@ public sealed partial class GatewayAuthentication(IGrainFactory grains, IOptions
         var settings = _security.Jwt;
         var name = jwt.TryGetPayloadValue<string>(settings.NameClaim, out var n) && !string.IsNullOrEmpty(n) ? n
             : throw new GatewayUnauthenticatedException($"the JWT has no '{settings.NameClaim}' claim naming the principal", "issue tokens with that claim, or set Granary:Gateway:Security:Jwt:NameClaim");
-        return Principal(name, RolesOf(jwt, settings.RoleClaim), JwtScheme);
+        var principal = Principal(name, RolesOf(jwt, settings.RoleClaim), JwtScheme);
+        // Reused only until the token's own expiry, without the clock skew the first check allowed.
+        var now = DateTime.UtcNow;
+        if (_tokens.Count >= MaxCachedKeys)
+            foreach (var (key, entry) in _tokens)
+                if (entry.ValidTo <= now) _tokens.TryRemove(key, out _);
+        if (_tokens.Count < MaxCachedKeys && jwt.ValidTo > now) _tokens[digest] = (principal, jwt.ValidTo);
+        return principal;
     }
 
     private static IReadOnlyList<string> RolesOf(JsonWebToken jwt, string claim)
