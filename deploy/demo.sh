@@ -9,6 +9,8 @@
 #   6. `granary serve` runs the feature server in the background on free ports; curl reads online features over
 #      Feast's REST API, a small C# client (bench/Granary.Bench.Gateway, `once` mode) reads them over gRPC
 #      (feast.serving.ServingService), a row pushed over REST is served at once; then the server stops.
+#      Authorization stays on: the demo adds permissions.yaml (roles reader and writer) and creates an API key with
+#      `granary auth create-key`; every call sends it as 'Authorization: Bearer <key>', and a call without it is refused.
 # Usage: deploy/demo.sh [DIR]   (default: ./demo; an existing repository there is reused)
 # The first call of ./granary publishes the CLI once (.artifacts/cli); DuckDB's native library ships in DuckDB.NET.
 # Needs the .NET SDK and curl.
@@ -18,6 +20,17 @@ dir=${1:-demo}
 granary() { "$here/granary" "$@"; }
 
 [ -f "$dir/granary.yaml" ] || granary init "$dir"
+# Who may do what (Feast's permission model; deny by default): a reader may describe and read, a writer may write.
+[ -f "$dir/permissions.yaml" ] || cat > "$dir/permissions.yaml" <<'YAML'
+permissions:
+  - name: demo-readers
+    actions: [DESCRIBE, READ_ONLINE, READ_OFFLINE]
+    policy: {roles: [reader]}
+  - name: demo-writers
+    types: [feature_view, data_source]
+    actions: [WRITE_ONLINE, WRITE_OFFLINE]
+    policy: {roles: [writer]}
+YAML
 granary --repo "$dir" apply
 
 # An entity dataframe as a training pipeline would send it: keys, the time of each label, request data, a label.
@@ -71,6 +84,14 @@ echo "Building the small gRPC client (bench/Granary.Bench.Gateway) ..."
 dotnet build "$here/bench/Granary.Bench.Gateway/Granary.Bench.Gateway.csproj" -c Release -v q -nologo -clp:ErrorsOnly >/dev/null
 grpc_client() { dotnet "$here/bench/Granary.Bench.Gateway/bin/Release/net10.0/Granary.Bench.Gateway.dll" once "$@"; }
 
+echo "Creating an API key for the demo (granary auth create-key; only its salted hash is stored in the registry database) ..."
+key=$(granary --repo "$dir" auth create-key --principal demo --roles reader,writer | tail -n 1)
+export GRANARY_API_KEY="$key"   # the gRPC client below reads it from the environment, never from its command line
+# curl reads the header from a file only this user may read, so the key stays out of the process list.
+header_file="$dir/data/.authorization"
+(umask 077; printf 'Authorization: Bearer %s\n' "$key" > "$header_file")
+auth=(-H "@$header_file")
+
 echo "Starting the feature server: granary --repo $dir serve --rest-port $rest_port --grpc-port $grpc_port --web-port $web_port (log: $log)"
 # exec: $! is the server itself, so the TERM below reaches it (a background job ignores SIGINT).
 ( exec "$here/granary" --repo "$dir" serve --rest-port "$rest_port" --grpc-port "$grpc_port" --web-port "$web_port" >"$log" 2>&1 ) &
@@ -87,11 +108,14 @@ for i in $(seq 1 120); do
   sleep 0.5
 done
 echo "healthy: GET $rest/health -> $(curl -fsS "$rest/health")"
-echo "feature catalog (UI): $web/ui/ -> HTTP $(curl -sS -o /dev/null -w '%{http_code}' "$web/ui/"); Orleans dashboard: $web/dashboard/"
+echo "feature catalog (UI): $web/ui/ -> HTTP $(curl -sS -o /dev/null -w '%{http_code}' "${auth[@]}" "$web/ui/"); Orleans dashboard: $web/dashboard/"
+echo
+echo "Without credentials the server refuses (deny by default):"
+echo "  POST $rest/get-online-features without Authorization -> HTTP $(curl -sS -o /dev/null -w '%{http_code}' -X POST "$rest/get-online-features" -H 'Content-Type: application/json' -d '{"features": ["driver_hourly_stats:conv_rate"], "entities": {"driver_id": [1001]}}')"
 
 echo
 echo "REST (Feast's shape): POST $rest/get-online-features"
-curl -sS --fail-with-body -X POST "$rest/get-online-features" -H 'Content-Type: application/json' \
+curl -sS --fail-with-body "${auth[@]}" -X POST "$rest/get-online-features" -H 'Content-Type: application/json' \
   -d '{"features": ["driver_hourly_stats:conv_rate", "driver_hourly_stats:avg_daily_trips"], "entities": {"driver_id": [1001, 9999]}}'
 echo
 
@@ -102,10 +126,10 @@ grpc_client --grpc "$grpc" --features driver_hourly_stats:conv_rate,driver_hourl
 echo
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 echo "Pushing a fresh row for driver 1001 over REST (POST $rest/push, to the online store) ..."
-curl -sS --fail-with-body -X POST "$rest/push" -H 'Content-Type: application/json' \
+curl -sS --fail-with-body "${auth[@]}" -X POST "$rest/push" -H 'Content-Type: application/json' \
   -d "{\"push_source_name\": \"driver_stats_push\", \"to\": \"online\", \"df\": {\"driver_id\": [1001], \"event_timestamp\": [\"$now\"], \"created\": [\"$now\"], \"conv_rate\": [0.99], \"acc_rate\": [0.42]}}"
 echo "served right after the push (driver_stats_fresh, fed by the push source):"
-curl -sS --fail-with-body -X POST "$rest/get-online-features" -H 'Content-Type: application/json' \
+curl -sS --fail-with-body "${auth[@]}" -X POST "$rest/get-online-features" -H 'Content-Type: application/json' \
   -d '{"features": ["driver_stats_fresh:conv_rate", "driver_stats_fresh:acc_rate"], "entities": {"driver_id": [1001]}}'
 echo
 grpc_client --grpc "$grpc" --features driver_stats_fresh:conv_rate,driver_stats_fresh:acc_rate --entity driver_id=1001
@@ -119,4 +143,6 @@ echo "  - the REST answers above: Feast's column-major shape, driver 9999 NOT_FO
 echo "  - the gRPC answers: the same values over feast.serving.ServingService (Feast's gRPC wire format)"
 echo "  - $log: the endpoints the server printed; run it yourself with: ./granary --repo $dir serve"
 echo "    and open the feature catalog at http://127.0.0.1:8888/ui/ and the Orleans dashboard at http://127.0.0.1:8888/dashboard/"
-echo "    (the web port, --web-port; browsers refuse Feast's REST port 6566)"
+echo "    (the web port, --web-port; browsers refuse Feast's REST port 6566). A browser sends no API key, so with authorization"
+echo "    on it gets 401 there: to browse on your own machine, add 'security: {authorization: off}' to $dir/granary.yaml first."
+echo "  - $dir/permissions.yaml: who may do what (roles reader and writer); the demo's API key holds both (granary auth list-keys)"

@@ -19,6 +19,13 @@ namespace Granary.Bench.Gateway;
 /// </summary>
 internal static class BenchServer
 {
+    /// <summary>The HS256 secret of the secured gateway, handed to the child by environment.</summary>
+    public const string JwtSecretVariable = "GRANARY_BENCH_JWT_SECRET";
+    public const string JwtIssuer = "https://bench.invalid";
+    public const string JwtAudience = "granary-bench";
+    /// <summary>The role the bench's permission grants READ_ONLINE on the view to.</summary>
+    public const string BenchRole = "bench-reader";
+
     public static async Task<int> RunAsync(Options options)
     {
         var redis = options.Get("redis") ?? throw new ArgumentException("server mode needs --redis host:port");
@@ -41,8 +48,22 @@ internal static class BenchServer
                 Shape.View, eventTime, null, Row(d))).ToList());
         }
 
-        await using var gateway = await EmbeddedGateway.StartAsync(store, o => { o.RestPort = 0; o.GrpcPort = 0; o.WebPort = GatewayOptions.WebPortOff; o.OnlineRead = onlineRead; }, LogLevel.Error);
-        Console.WriteLine($"READY {gateway.RestUrl} {gateway.GrpcUrl} {project}");
+        await using var gateway = await EmbeddedGateway.StartAsync(store, o => { o.RestPort = 0; o.GrpcPort = 0; o.WebPort = GatewayOptions.WebPortOff; o.Security.Authorization = false; o.OnlineRead = onlineRead; }, LogLevel.Error);
+        // A second gateway over the same silo with authorization on (API keys and HS256 JWTs), so both are measured in one run.
+        var secret = Environment.GetEnvironmentVariable(JwtSecretVariable) ?? throw new ArgumentException($"server mode needs {JwtSecretVariable}");
+        await using var secured = await EmbeddedGateway.StartAsync(store, o =>
+        {
+            o.RestPort = 0;
+            o.GrpcPort = 0;
+            o.WebPort = GatewayOptions.WebPortOff;
+            o.OnlineRead = onlineRead;
+            o.Security.Authorization = true;
+            o.Security.Jwt.Issuer = JwtIssuer;
+            o.Security.Jwt.Audience = JwtAudience;
+            o.Security.Jwt.HmacSecret = secret;
+        }, LogLevel.Error);
+        var key = await store.Grains.GetGrain<Granary.Grains.Security.IApiKeyGrain>(Granary.Grains.Security.IApiKeyGrain.Key).CreateAsync("bench", [BenchRole]);
+        Console.WriteLine($"READY {gateway.RestUrl} {gateway.GrpcUrl} {project} {secured.RestUrl} {secured.GrpcUrl} {key}");
         // The parent closes our stdin (or dies) to stop us.
         await Console.In.ReadToEndAsync();
         return 0;
@@ -69,6 +90,7 @@ internal static class BenchServer
                 Features = Enumerable.Range(0, Shape.WideFeatures).Select(f => new Field(Shape.Feature(f), new(f % 2 == 0 ? ScalarType.Float64 : ScalarType.Int64))).ToList(),
             },
         ],
+        Permissions = [new Permission { Name = "bench-readers", Types = ["feature_view"], Actions = [Granary.Core.Security.PermissionAction.ReadOnline], Roles = [BenchRole] }],
     };
 
     /// <summary>A few source rows: apply checks the view's columns against its source; serving reads Redis only.</summary>

@@ -1,3 +1,4 @@
+using Grpc.Core.Interceptors;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -78,6 +79,13 @@ internal static class LoadRun
             var clients = channels.Select(c => new ServingService.ServingServiceClient(c)).ToArray();
             var nextClient = 0;
             ServingService.ServingServiceClient Grpc() => clients[(int)((uint)Interlocked.Increment(ref nextClient) % (uint)clients.Length)];
+            // The secured gateway (authorization on) of the same process: API key and JWT paths (--paths grpc-apikey,grpc-jwt).
+            using var securedChannel = GrpcChannel.ForAddress(ready[5], new GrpcChannelOptions
+            {
+                HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, InitialHttp2StreamWindowSize = windowKb * 1024 },
+            });
+            var withKey = Secured(securedChannel, ready[6]);
+            var withJwt = Secured(securedChannel, Jwt());
             Console.WriteLine($"gRPC client: {channelCount} channel(s), HTTP/2 stream window {windowKb} KB; every client decodes its answer (protobuf, JSON, row codec); " +
                               $"every gRPC and REST call has a {deadline.TotalMilliseconds:N0} ms deadline");
             await using var mux = await ConnectionMultiplexer.ConnectAsync(redis.Endpoint);
@@ -108,11 +116,15 @@ internal static class LoadRun
                 var paths = new (string Name, string Key, Func<Task> Call)[]
                 {
                     ("gRPC", "grpc", () => GrpcAsync(Grpc(), Pick(s.Entities), s.Features, deadline, check: false)),
+                    ("gRPC API key", "grpc-apikey", () => GrpcAsync(withKey, Pick(s.Entities), s.Features, deadline, check: false)),
+                    ("gRPC JWT", "grpc-jwt", () => GrpcAsync(withJwt, Pick(s.Entities), s.Features, deadline, check: false)),
                     ("REST", "rest", () => RestAsync(http, Pick(s.Entities), s.Features, check: false)),
                     ("Redis HMGET", "redis", () => RedisAsync(db, Pick(s.Entities), entityKeys, redisKeys, field)),
                 };
                 // One checked call each: every value PRESENT, so the timed calls read real data.
                 await GrpcAsync(Grpc(), Pick(s.Entities), s.Features, deadline, check: true);
+                await GrpcAsync(withKey, Pick(s.Entities), s.Features, deadline, check: true);
+                await GrpcAsync(withJwt, Pick(s.Entities), s.Features, deadline, check: true);
                 await RestAsync(http, Pick(s.Entities), s.Features, check: true);
                 var results = new Dictionary<string, (Result Fixed, Result Best, int BestLoops)>();
                 foreach (var (name, key, call) in paths)
@@ -155,11 +167,29 @@ internal static class LoadRun
         }
     }
 
+    private static readonly string JwtSecret = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+    // A token as an identity provider would issue it: signed HS256, an hour to live, the bench role in "roles".
+    private static string Jwt() => new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+    {
+        Issuer = BenchServer.JwtIssuer,
+        Audience = BenchServer.JwtAudience,
+        Expires = DateTime.UtcNow.AddHours(1),
+        Claims = new Dictionary<string, object> { ["sub"] = "bench", ["roles"] = new[] { BenchServer.BenchRole } },
+        SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(
+            new Microsoft.IdentityModel.Tokens.SymmetricSecurityKey(System.Text.Encoding.UTF8.GetBytes(JwtSecret)), Microsoft.IdentityModel.Tokens.SecurityAlgorithms.HmacSha256),
+    });
+
+    // The secured gateway's client: the same channel settings, every call carrying the bearer token.
+    private static ServingService.ServingServiceClient Secured(GrpcChannel channel, string token)
+        => new(channel.Intercept(metadata => { metadata.Add("authorization", "Bearer " + token); return metadata; }));
+
     private static Process StartServer(string redis, string root, string project, int entities, OnlineReadDesign onlineRead)
     {
         // The same executable in server mode: the apphost directly, or `dotnet Granary.Bench.Gateway.dll`.
         var self = Environment.ProcessPath!;
         var info = new ProcessStartInfo(self) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+        info.Environment[BenchServer.JwtSecretVariable] = JwtSecret;
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") info.ArgumentList.Add(typeof(LoadRun).Assembly.Location);
         foreach (var a in new[] { "server", "--redis", redis, "--root", root, "--project", project, "--entities", entities.ToString(CultureInfo.InvariantCulture), "--online-read", onlineRead.ToString() })
             info.ArgumentList.Add(a);

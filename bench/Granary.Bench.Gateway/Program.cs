@@ -2,6 +2,8 @@
 //   dotnet run -c Release --project bench/Granary.Bench.Gateway -- [run] [--seconds 5] [--rate 1000] [--wide-rate 100] [--loops 1,4,16,64]
 //       [--entities 10000] [--redis host:port] [--scenarios narrow,wide] [--paths grpc,rest,redis] [--warmup 10] [--grpc-window-kb 64] [--grpc-channels 1]
 //       [--deadline-ms 10000] [--online-read Grouped|PerEntity]
+// --paths also takes grpc-apikey and grpc-jwt: the same gRPC reads through a second gateway of the same server process
+// with authorization on (an API key; an HS256 JWT), to compare with authorization off (grpc) in one run.
 // (--scenarios and --paths pick a subset, e.g. one path to profile the server child with dotnet-trace; the gateway/Redis
 // ratios print only when the Redis path ran.)
 // It starts a redis-server of its own on a free loopback port (unless --redis), then itself as a CHILD process in
@@ -13,7 +15,8 @@
 // increasing concurrency; prints p50/p99/p99.9 and req/s, and the gateway/Redis ratio.
 //
 //   ... -- once --grpc http://127.0.0.1:6570 --features view:f1,view:f2 --entity driver_id=1001 [--entity ...]
-// One GetOnlineFeatures call over gRPC, printed as a table (deploy/demo.sh uses it; no grpcurl needed).
+// One GetOnlineFeatures call over gRPC, printed as a table (deploy/demo.sh uses it; no grpcurl needed); sends the API key
+// in GRANARY_API_KEY (or the JWT in GRANARY_TOKEN) when set.
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -112,7 +115,10 @@ namespace Granary.Bench.Gateway
             if (request.Entities.Count == 0) throw new ArgumentException("give at least one --entity key=value");
             using var channel = GrpcChannel.ForAddress(url);
             var client = new ServingService.ServingServiceClient(channel);
-            var response = await client.GetOnlineFeaturesAsync(request, deadline: DateTime.UtcNow.AddSeconds(10));
+            // Credentials from the environment, as the CLI and the SDK take them (never a command-line argument).
+            var token = Environment.GetEnvironmentVariable("GRANARY_API_KEY") is { Length: > 0 } apiKey ? apiKey : Environment.GetEnvironmentVariable("GRANARY_TOKEN");
+            var headers = string.IsNullOrEmpty(token) ? null : new Grpc.Core.Metadata { { "authorization", "Bearer " + token } };
+            var response = await client.GetOnlineFeaturesAsync(request, headers, deadline: DateTime.UtcNow.AddSeconds(10));
             var names = response.Metadata.FeatureNames.Val;
             Console.WriteLine($"gRPC feast.serving.ServingService/GetOnlineFeatures at {url}:");
             for (var j = 0; j < names.Count; j++)

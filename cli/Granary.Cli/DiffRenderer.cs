@@ -53,6 +53,7 @@ public static class DiffRenderer
         ObjectKind.OnDemandFeatureView => "on-demand feature view",
         ObjectKind.FeatureService => "feature service",
         ObjectKind.TransformSource => "transform source",
+        ObjectKind.Permission => "permission",
         _ => kind.ToString(),
     };
 }

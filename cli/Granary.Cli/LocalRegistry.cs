@@ -36,6 +36,9 @@ public sealed class LocalRegistry : IAsyncDisposable
     /// <summary>The registry's rules over the configured registry store.</summary>
     public RegistryService Service { get; }
 
+    /// <summary>The API keys, kept in the registry database.</summary>
+    public Granary.Core.Security.IApiKeyStore ApiKeys => _services.GetRequiredService<Granary.Core.Security.IApiKeyStore>();
+
     /// <summary>Reads real source columns through the configured offline stores (opened on first use).</summary>
     public ISourceSchemaReader SchemaReader => _services.GetRequiredService<ISourceSchemaReader>();
 

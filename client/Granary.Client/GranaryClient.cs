@@ -29,6 +29,7 @@ public sealed class GranaryClient : IDisposable
     private readonly ResiliencePipeline _idempotent;
     private readonly CircuitBreaker _breaker;
     private readonly ReadCache? _cache;
+    private readonly Metadata? _headers;
 
     /// <summary>Creates a client; the options are checked here and not read again.</summary>
     /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
@@ -37,6 +38,7 @@ public sealed class GranaryClient : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
+        _headers = string.IsNullOrEmpty(options.BearerToken) ? null : new Metadata { { "authorization", "Bearer " + options.BearerToken } };
         _channel = GrpcChannel.ForAddress(options.Address!, new GrpcChannelOptions
         {
             // Not a bare SocketsHttpHandler: that would put the channel in its connection-managing mode, where a refused
@@ -199,7 +201,7 @@ public sealed class GranaryClient : IDisposable
         {
             proto.EntitiesPath = request.EntitiesPath;
         }
-        var options = new CallOptions(deadline: DateTime.UtcNow + (deadline ?? _options.DefaultJobDeadline), cancellationToken: cancellationToken);
+        var options = new CallOptions(headers: _headers, deadline: DateTime.UtcNow + (deadline ?? _options.DefaultJobDeadline), cancellationToken: cancellationToken);
         return await CallAsync("GetHistoricalFeatures", ResiliencePipeline.Empty, async t =>
         {
             using var call = _grpc.GetHistoricalFeatures(proto, options.WithCancellationToken(t));
@@ -297,7 +299,7 @@ public sealed class GranaryClient : IDisposable
     }
 
     private CallOptions Options(TimeSpan? deadline, CancellationToken token) =>
-        new(deadline: DateTime.UtcNow + (deadline ?? _options.DefaultDeadline), cancellationToken: token);
+        new(headers: _headers, deadline: DateTime.UtcNow + (deadline ?? _options.DefaultDeadline), cancellationToken: token);
 
     private static bool IsTransient(RpcException e) => e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded;
 

@@ -44,6 +44,13 @@ public sealed class GranaryClientOptions
     /// <summary>An HTTP handler for the channel (a proxy, a custom TLS setup); default an <see cref="HttpClientHandler"/>.</summary>
     public HttpMessageHandler? HttpHandler { get; set; }
 
+    /// <summary>
+    /// The bearer token every call sends (<c>authorization: Bearer ...</c>): an API key (<c>gk_...</c>) or a JWT. Default
+    /// <see cref="GranaryCredentials.FromEnvironment"/>: <c>GRANARY_API_KEY</c>, else <c>GRANARY_TOKEN</c>, else the
+    /// credentials file. Never put a token on a command line.
+    /// </summary>
+    public string? BearerToken { get; set; } = GranaryCredentials.FromEnvironment();
+
     /// <summary>Interceptors every attempt passes through (auth headers, logging, metrics), first one outermost.</summary>
     public List<Interceptor> Interceptors { get; } = [];
 

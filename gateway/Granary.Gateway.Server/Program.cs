@@ -68,6 +68,16 @@ var app = builder.Build();
 app.MapGranaryGateway();
 try
 {
+    if (!app.Services.GetRequiredService<IOptions<Granary.Gateway.GatewayOptions>>().Value.Security.Authorization)
+        Console.Error.WriteLine("WARNING: AUTHORIZATION IS OFF (Granary:Gateway:Security:Authorization=false or security: {authorization: off}): anyone who reaches this gateway can read, push and materialize without credentials.");
+}
+catch (OptionsValidationException e)
+{
+    foreach (var failure in e.Failures) Console.Error.WriteLine(failure);
+    return 2;
+}
+try
+{
     await app.RunAsync();
 }
 catch (OptionsValidationException e)

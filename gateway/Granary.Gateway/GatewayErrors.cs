@@ -25,6 +25,12 @@ public sealed class GatewayNotFoundException(string message, string? hint = null
     public string FeastClass { get; } = feastClass;
 }
 
+/// <summary>A request without valid credentials (401 / UNAUTHENTICATED): says what was missing or wrong, never echoes the token.</summary>
+public sealed class GatewayUnauthenticatedException(string message, string? hint = null) : GranaryException(message, hint);
+
+/// <summary>An action no permission grants the caller (403 / PERMISSION_DENIED), naming the action and the object.</summary>
+public sealed class GatewayForbiddenException(string message, string? hint = null) : GranaryException(message, hint);
+
 /// <summary>A request that conflicts with work in progress, e.g. another materialization window of the same view (409 / FAILED_PRECONDITION).</summary>
 public sealed class GatewayConflictException(string message, string? hint = null) : GranaryException(message, hint);
 
@@ -151,6 +157,10 @@ public static class GatewayErrors
                 => new(StatusCodes.Status413PayloadTooLarge, StatusCode.ResourceExhausted, name, error.Message, hint),
             GatewayNotFoundException
                 => new(StatusCodes.Status404NotFound, StatusCode.NotFound, name, error.Message, hint),
+            GatewayUnauthenticatedException
+                => new(StatusCodes.Status401Unauthorized, StatusCode.Unauthenticated, name, error.Message, hint),
+            GatewayForbiddenException
+                => new(StatusCodes.Status403Forbidden, StatusCode.PermissionDenied, name, error.Message, hint),
             GatewayConflictException
                 => new(StatusCodes.Status409Conflict, StatusCode.FailedPrecondition, name, error.Message, hint),
             BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }

@@ -91,6 +91,9 @@ public sealed class GatewayOptions
 
     /// <summary>Per-request and per-principal limits (<c>Granary:Gateway:Limits</c>); body size and entity rows are the two settings above.</summary>
     public Limits.GatewayLimitsOptions Limits { get; set; } = new();
+
+    /// <summary>Authentication and permissions; on by default.</summary>
+    public Security.GatewaySecurityOptions Security { get; set; } = new();
 }
 
 /// <summary>How an online read reaches the entity grains (<see cref="GatewayOptions.OnlineRead"/>).</summary>
@@ -148,6 +151,16 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         options.Limits.Validate(failures);
         if (options.Tls.Enabled && !File.Exists(options.Tls.CertificatePath))
             failures.Add($"{section}:Tls:CertificatePath '{options.Tls.CertificatePath}' does not exist; give a .pfx file or remove the setting for cleartext");
+        var jwt = options.Security.Jwt;
+        if (jwt.Enabled)
+        {
+            if (string.IsNullOrWhiteSpace(jwt.Issuer)) failures.Add($"{section}:Security:Jwt:Issuer is empty; give the issuer (iss) tokens must carry");
+            if (string.IsNullOrWhiteSpace(jwt.Audience)) failures.Add($"{section}:Security:Jwt:Audience is empty; give the audience (aud) tokens must carry");
+            if (jwt.HmacSecret is { } secret && System.Text.Encoding.UTF8.GetByteCount(secret) < 32)
+                failures.Add($"{section}:Security:Jwt:HmacSecret is {System.Text.Encoding.UTF8.GetByteCount(secret)} bytes; HS256 needs at least 32");
+            foreach (var path in jwt.PublicKeyPaths.Where(p => !File.Exists(p)))
+                failures.Add($"{section}:Security:Jwt:PublicKeyPaths '{path}' does not exist; give PEM files of the issuer's public keys");
+        }
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
 
         static void CheckPort(int port, string key, List<string> failures)

@@ -42,6 +42,7 @@ public static class GatewayServiceExtensions
             {
                 o.Project = repository.Project;
                 o.UseEndpoints(repository.Endpoints);
+                o.Security.Authorization = repository.Security.Authorization;
             });
         options.Bind(configuration.GetSection(GatewayOptions.SectionName));
         if (configure is not null) options.Configure(configure);
@@ -52,11 +53,16 @@ public static class GatewayServiceExtensions
         services.TryAddSingleton<TransformCatalog>();
         services.TryAddSingleton<RegistryCache>();
         services.TryAddSingleton<OnlineFeatureQueries>();
+        services.TryAddSingleton<Security.GatewayAuthentication>();
+        services.TryAddSingleton<Security.GatewayAuthorization>();
         services.TryAddSingleton<MaterializationRuns>();
         services.TryAddSingleton<Catalog.CatalogQueries>();
         services.AddFeatureHealth();
+        // The middleware, outermost first: request metrics, the audit trail (sees every refusal), authentication, rate limits (per principal).
         services.AddGranaryRequestMetrics();
         services.AddGranaryAuditTrail();
+        services.TryAddEnumerable(ServiceDescriptor.Transient<IStartupFilter, Security.GatewayAuthenticationStartupFilter>());
+        services.AddGranaryRateLimits();
 
         services.AddGrpc(o => o.Interceptors.Add<GatewayErrorInterceptor>());
         DirectOnlineMethods.AddTo(services); // GetOnlineFeatures written straight to the wire (Grpc/OnlineAnswer.cs)

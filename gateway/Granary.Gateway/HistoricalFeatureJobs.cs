@@ -1,3 +1,7 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.AspNetCore.Http;
+using Granary.Gateway.Security;
+using Granary.Core.Security;
 using System.Diagnostics;
 using System.Globalization;
 using Feast.Types;
@@ -35,12 +39,14 @@ public static class HistoricalFeatureJobs
     /// <param name="request">The request as received.</param>
     /// <param name="sharesSiloFiles">Whether this process sees the silo's files (co-hosted), so an entity file can be checked here.</param>
     /// <param name="write">Sends one event to the caller.</param>
+    /// <param name="http">The call, whose principal must be allowed READ_OFFLINE on what it reads.</param>
     /// <param name="cancellationToken">The call's token: client gone or deadline passed.</param>
     public static async Task RunAsync(OnlineFeatureQueries queries, IGrainFactory grains, GetHistoricalFeaturesRequest request, bool sharesSiloFiles,
-        Func<HistoricalFeaturesEvent, Task> write, CancellationToken cancellationToken)
+        Func<HistoricalFeaturesEvent, Task> write, HttpContext http, CancellationToken cancellationToken)
     {
         var snapshot = await queries.SnapshotAsync();
         var plan = queries.Plan(snapshot, request.Features, request.FeatureService, request.FullFeatureNames);
+        http.RequestServices.GetRequiredService<GatewayAuthorization>().RequireRead(http, snapshot, plan, request.FeatureService, PermissionAction.ReadOffline);
         var chunkRows = ChunkRows(request);
         var jobId = $"gw-{Guid.NewGuid():N}";
         var (outputPath, temporary) = OutputPath(request, jobId);

@@ -81,6 +81,9 @@ public static class GranaryHostingExtensions
         });
         services.TryAddSingleton(sp => new RequestPaths(sp.GetRequiredService<IOptions<GranaryOptions>>().Value.Resolve(
             sp.GetRequiredService<IOptions<GranaryOptions>>().Value.RequestFilesFolder), "Granary:RequestFilesFolder"));
+        // The SQL registries keep the API keys too (Granary.Registry.Sql); another registry engine has none to offer.
+        services.TryAddSingleton<Granary.Core.Security.IApiKeyStore>(sp => sp.GetRequiredService<IRegistryStore>() as Granary.Core.Security.IApiKeyStore
+            ?? throw new InvalidOperationException($"the registry engine {sp.GetRequiredService<IRegistryStore>().GetType().Name} keeps no API keys; use the SQLite or PostgreSQL registry"));
         services.TryAddSingleton<OfflineStores>();
         // Consumers take IEnumerable<IOfflineStore>; which engines run is known only once the options are.
         services.TryAddSingleton<IEnumerable<IOfflineStore>>(sp => sp.GetRequiredService<OfflineStores>().All);

@@ -9,7 +9,7 @@ namespace Granary.Registry.Sql;
 /// only while the highest stored version is N, so of two concurrent appends on N the primary key lets exactly one in.
 /// SQLite and PostgreSQL share the schema and the statements; subclasses supply connections and error codes.
 /// </summary>
-public abstract class SqlRegistryStore : SqlStore, IRegistryStore
+public abstract partial class SqlRegistryStore : SqlStore, IRegistryStore
 {
     /// <summary>The schema, valid on SQLite and PostgreSQL. Times are ISO-8601 text so both engines store them alike.</summary>
     public const string Schema = """
@@ -30,6 +30,15 @@ public abstract class SqlRegistryStore : SqlStore, IRegistryStore
         );
         CREATE INDEX IF NOT EXISTS granary_materialization_intervals_view
             ON granary_materialization_intervals (project, feature_view);
+        CREATE TABLE IF NOT EXISTS granary_api_keys (
+            id         TEXT NOT NULL PRIMARY KEY,
+            principal  TEXT NOT NULL,
+            roles      TEXT NOT NULL,
+            salt       TEXT NOT NULL,
+            hash       TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
         """;
 
     private readonly TimeProvider _time;

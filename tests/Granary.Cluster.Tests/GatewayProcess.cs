@@ -27,6 +27,8 @@ public sealed class GatewayProcess : IDisposable
         var root = siloBin.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
         info.ArgumentList.Add(Path.Combine(root, "gateway", "Granary.Gateway.Server", "bin", siloBin.Parent.Name, "net10.0", "granary-gateway.dll"));
         foreach (var arg in args) info.ArgumentList.Add(arg);
+        // These tests exercise clustering and failover, not security: authorization off explicitly.
+        info.Environment["Granary__Gateway__Security__Authorization"] = "false";
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start granary-gateway");
         var gateway = new GatewayProcess(process);
         process.OutputDataReceived += (_, e) => gateway.Append(e.Data);

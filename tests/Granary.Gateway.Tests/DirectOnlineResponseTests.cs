@@ -255,7 +255,7 @@ public sealed class DirectOnlineResponseServerTests(GatewayServer server) : ICla
         var onWire = await server.Channel.CreateCallInvoker().AsyncUnaryCall(raw, null, new CallOptions(), request);
 
         var queries = server.Gateway.Services.GetRequiredService<OnlineFeatureQueries>();
-        var generated = await FeastServingGrpcService.ReadAsync(queries, request, CancellationToken.None);
+        var generated = await FeastServingGrpcService.ReadAsync(queries, request, new Microsoft.AspNetCore.Http.DefaultHttpContext { RequestServices = server.Gateway.Services }, CancellationToken.None);
         Assert.Equal(generated.ToByteArray(), onWire);
         Assert.Equal(generated, GetOnlineFeaturesResponse.Parser.ParseFrom(onWire));
         Assert.Equal(3, generated.Results[1].Values.Count);

@@ -41,7 +41,7 @@ public sealed class CliServerTests : IAsyncLifetime
         _embeddedBadPush = await CliRunner.RunAsync("--repo", Repo, "push", "driver_stats_push", "--file", BadLastRowFile(), "--batch-rows", "1");
 
         _store = await EmbeddedFeatureStore.StartAsync(Repo);
-        _gateway = await EmbeddedGateway.StartAsync(_store, o => { o.RestPort = 0; o.GrpcPort = 0; o.WebPort = GatewayOptions.WebPortOff; });
+        _gateway = await EmbeddedGateway.StartAsync(_store, o => { o.Security.Authorization = false; o.RestPort = 0; o.GrpcPort = 0; o.WebPort = GatewayOptions.WebPortOff; });
     }
 
     public async Task DisposeAsync()

@@ -39,7 +39,8 @@ public sealed class ServeEndpointsTests : IAsyncLifetime
         var yaml = File.ReadAllText(path);
         var start = yaml.IndexOf("endpoints:", StringComparison.Ordinal);
         Assert.True(start >= 0, "the sample granary.yaml has an endpoints: section");
-        File.WriteAllText(path, yaml[..start] + section);
+        // These tests are about ports, not security: the served repository turns authorization off explicitly.
+        File.WriteAllText(path, yaml[..start] + section + "security:\n  authorization: off\n");
     }
 
     /// <summary>Runs <c>granary serve</c> with <paramref name="flags"/> until <paramref name="whileServing"/> is done, then stops it as Ctrl+C does.</summary>
@@ -131,6 +132,32 @@ public sealed class ServeEndpointsTests : IAsyncLifetime
         Assert.Contains($"http://127.0.0.1:{grpc}", served.Output);
         // The yaml's ports are not served: the table names only the flags' ports, and the web port is off.
         foreach (var yamlPort in ports[..3]) Assert.DoesNotContain($"127.0.0.1:{yamlPort}", served.Output);
+    }
+
+    [Fact]
+    public async Task Serve_says_loudly_when_authorization_is_off_and_refuses_requests_without_credentials_when_on()
+    {
+        var ports = FreePorts.Take(2);
+        WriteEndpoints($"endpoints:\n  rest: 127.0.0.1:{ports[0]}\n  grpc: 127.0.0.1:{ports[1]}\n  web: off\n");
+        var off = await ServeAsync([], () => AnswersAsync($"http://127.0.0.1:{ports[0]}/health"));
+        Ok(off);
+        Assert.Contains("AUTHORIZATION IS OFF", off.Output);
+
+        // The same repository without the setting: authorization is on by default.
+        var path = Path.Combine(Repo, RepositoryConfig.FileName);
+        File.WriteAllText(path, File.ReadAllText(path).Replace("security:\n  authorization: off\n", "", StringComparison.Ordinal));
+        HttpStatusCode refused = default;
+        var on = await ServeAsync([], async () =>
+        {
+            await AnswersAsync($"http://127.0.0.1:{ports[0]}/health");
+            using var read = await _http.PostAsync($"http://127.0.0.1:{ports[0]}/get-online-features",
+                new StringContent("""{"features": ["driver_hourly_stats:conv_rate"], "entities": {"driver_id": [1001]}}""", System.Text.Encoding.UTF8, "application/json"));
+            refused = read.StatusCode;
+        });
+        Ok(on);
+        Assert.DoesNotContain("AUTHORIZATION IS OFF", on.Output);
+        Assert.Contains("authorization on", on.Output);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused);
     }
 
     [Fact]

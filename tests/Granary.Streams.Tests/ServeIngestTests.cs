@@ -22,7 +22,7 @@ public sealed class ServeIngestTests : IAsyncLifetime
     {
         await _redis.StartAsync();
         await _repository.WriteGranaryYamlAsync("serveingest",
-            $"{_redis.OnlineStoreYaml}endpoints:\n  rest: 127.0.0.1:{_ports[0]}\n  grpc: 127.0.0.1:{_ports[1]}\n  web: off\n");
+            $"{_redis.OnlineStoreYaml}endpoints:\n  rest: 127.0.0.1:{_ports[0]}\n  grpc: 127.0.0.1:{_ports[1]}\n  web: off\nsecurity:\n  authorization: off\n");
         File.WriteAllText(Path.Combine(_repository.Root, "definitions.yaml"), """
             entities:
               - name: user

@@ -54,6 +54,8 @@ public sealed class ClusterGateway : IAsyncDisposable
         builder.Services.AddGranaryGateway(builder.Configuration, o =>
         {
             o.Project = project;
+            // Tests through this gateway test serving, not security: authorization off unless configure turns it on.
+            o.Security.Authorization = false;
             configure(o);
         });
         var app = builder.Build();

@@ -84,7 +84,12 @@ public abstract class EmbeddedServerFixture : IAsyncLifetime
     /// <summary>Starts the gateway (again, after <see cref="StopGatewayAsync"/>); the silo keeps running in between.</summary>
     public async Task StartGatewayAsync()
     {
-        Gateway = await EmbeddedGateway.StartAsync(Store, ConfigureGateway, services: ConfigureGatewayServices);
+        Gateway = await EmbeddedGateway.StartAsync(Store, o =>
+        {
+            // These fixtures test serving, not security: authorization off unless ConfigureGateway turns it on.
+            o.Security.Authorization = false;
+            ConfigureGateway(o);
+        }, services: ConfigureGatewayServices);
         Http?.Dispose();
         Http = CreateHttpClient(new Uri(Gateway.RestUrl));
     }

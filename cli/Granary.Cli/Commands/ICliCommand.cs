@@ -29,5 +29,6 @@ public static class CommandCatalog
         new DriftCommand(),
         new ServeCommand(),
         new AuditCommand(),
+        new AuthCommand(),
     ];
 }

@@ -74,6 +74,12 @@ public sealed class ServeCommand : ICliCommand
                 if (streams.Count > 0) console.Line($"ingesting {string.Join(", ", streams)} (progress: granary_stream_* at /metrics; dead letters: granary ingest <push source> --dead-letters)");
                 if (gateway.WebUrl is null && new Uri(gateway.RestUrl).Port == EndpointsConfig.DefaultRestPort)
                     console.Line($"[yellow]note[/]: the web port is off and browsers refuse port {EndpointsConfig.DefaultRestPort}; to open the UI, serve with --web-port {EndpointsConfig.DefaultWebPort}");
+                if (gateway.Options.Security.Authorization)
+                    console.Line($"[green]authorization on[/]: every request but /health needs 'Authorization: Bearer <API key or JWT>' and a permission in the repository; create keys with 'granary auth create-key'");
+                else
+                    console.Write(new Panel(CliConsole.Styled(
+                            $"[bold red]AUTHORIZATION IS OFF.[/] Anyone who can reach these ports can read every feature, push values and materialize,\nwith no credentials and no permission check (granary.yaml security: {{authorization: off}}).\nUse this only on your own machine; remove the setting before the server is reachable by anyone else."))
+                        .Header("[bold red] WARNING [/]").Border(BoxBorder.Double).BorderColor(Color.Red));
                 console.Line($"press Ctrl+C to stop");
                 try
                 {

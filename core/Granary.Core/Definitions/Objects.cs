@@ -185,5 +185,25 @@ public sealed record FeatureService : RegistryObject
     public required IReadOnlyList<FeatureViewProjection> Projections { get; init; }
 }
 
+/// <summary>
+/// Who may do what to which objects, in Feast's permission model (<c>feast.permissions.permission.Permission</c>): the
+/// objects of <see cref="Types"/> whose name matches one of <see cref="NamePatterns"/> and whose tags hold every
+/// <see cref="RequiredTags"/> entry may have <see cref="Actions"/> done to them by a principal holding one of <see cref="Roles"/>.
+/// What no permission grants is refused.
+/// </summary>
+public sealed record Permission : RegistryObject
+{
+    /// <summary>The object kinds it covers, as Feast names them (<c>feature_view</c>, <c>feature_service</c>, ...); empty = every kind.</summary>
+    public IReadOnlyList<string> Types { get; init; } = [];
+    /// <summary>Regular expressions, one of which must match the whole object name; empty = every name.</summary>
+    public IReadOnlyList<string> NamePatterns { get; init; } = [];
+    /// <summary>Tags the object must carry with exactly these values.</summary>
+    public IReadOnlyDictionary<string, string> RequiredTags { get; init; } = EmptyTags;
+    /// <summary>The actions it grants.</summary>
+    public required IReadOnlyList<global::Granary.Core.Security.PermissionAction> Actions { get; init; }
+    /// <summary>The roles it grants them to (Feast's <c>RoleBasedPolicy</c>): holding any one is enough.</summary>
+    public required IReadOnlyList<string> Roles { get; init; }
+}
+
 /// <summary>A time window [Start, End] that was materialized for a view.</summary>
 public sealed record MaterializationInterval(DateTimeOffset Start, DateTimeOffset End, DateTimeOffset RecordedAt);

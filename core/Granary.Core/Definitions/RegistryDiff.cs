@@ -18,6 +18,8 @@ public enum ObjectKind
     FeatureService,
     /// <summary>A transform source file.</summary>
     TransformSource,
+    /// <summary>A permission.</summary>
+    Permission,
 }
 
 /// <summary>What happened to an object between two versions.</summary>
@@ -59,6 +61,7 @@ public sealed record RegistryDiff(IReadOnlyList<ObjectChange> Changes, IReadOnly
         Compare(ObjectKind.FeatureView, before.FeatureViews, after.FeatureViews, changes);
         Compare(ObjectKind.OnDemandFeatureView, before.OnDemandFeatureViews, after.OnDemandFeatureViews, changes);
         Compare(ObjectKind.FeatureService, before.FeatureServices, after.FeatureServices, changes);
+        Compare(ObjectKind.Permission, before.Permissions, after.Permissions, changes);
         foreach (var file in before.TransformSources.Keys.Union(after.TransformSources.Keys).Order(StringComparer.Ordinal))
         {
             var b = before.TransformSources.GetValueOrDefault(file);

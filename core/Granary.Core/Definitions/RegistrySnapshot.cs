@@ -19,6 +19,8 @@ public sealed record RegistrySnapshot
     public IReadOnlyList<OnDemandFeatureView> OnDemandFeatureViews { get; init; } = [];
     /// <summary>Feature services.</summary>
     public IReadOnlyList<FeatureService> FeatureServices { get; init; } = [];
+    /// <summary>Permissions: who may do what to which objects (deny by default).</summary>
+    public IReadOnlyList<Permission> Permissions { get; init; } = [];
     /// <summary>The C# source of the repository's transforms, file name -> code; compiled into the transforms of on-demand views.</summary>
     public IReadOnlyDictionary<string, string> TransformSources { get; init; } = RegistryObject.EmptyTags;
     /// <summary>Materialized intervals per feature view name.</summary>

@@ -15,6 +15,7 @@ public static class DefinitionYamlWriter
         AddSection(root, "feature_views", snapshot.FeatureViews.Select(FeatureViewNode));
         AddSection(root, "on_demand_feature_views", snapshot.OnDemandFeatureViews.Select(OnDemandViewNode));
         AddSection(root, "feature_services", snapshot.FeatureServices.Select(FeatureServiceNode));
+        AddSection(root, "permissions", snapshot.Permissions.Select(PermissionNode));
         return Save(root);
     }
 
@@ -26,6 +27,7 @@ public static class DefinitionYamlWriter
         FeatureView v => FeatureViewNode(v),
         OnDemandFeatureView o => OnDemandViewNode(o),
         FeatureService f => FeatureServiceNode(f),
+        Permission p => PermissionNode(p),
         _ => throw new ArgumentException($"cannot write a {value.GetType().Name} as YAML", nameof(value)),
     });
 
@@ -163,6 +165,18 @@ public static class DefinitionYamlWriter
             return pn;
         })));
         Finish(node, s);
+        return node;
+    }
+
+    private static YamlMappingNode PermissionNode(Permission p)
+    {
+        var node = Start(p);
+        if (p.Types.Count > 0) node.Add("types", Names(p.Types));
+        if (p.NamePatterns.Count > 0) node.Add("name_patterns", Names(p.NamePatterns));
+        if (p.RequiredTags.Count > 0) node.Add("required_tags", MapNode(p.RequiredTags));
+        node.Add("actions", Names(p.Actions.Select(global::Granary.Core.Security.PermissionRules.Name).ToList()));
+        node.Add("policy", new YamlMappingNode { { "roles", Names(p.Roles) } });
+        Finish(node, p);
         return node;
     }
 }

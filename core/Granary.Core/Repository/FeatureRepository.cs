@@ -27,6 +27,8 @@ public sealed class FeatureRepository
     public required IReadOnlyList<Defined<OnDemandFeatureView>> OnDemandFeatureViews { get; init; }
     /// <summary>Feature services, in file order.</summary>
     public required IReadOnlyList<Defined<FeatureService>> FeatureServices { get; init; }
+    /// <summary>Permissions, in file order.</summary>
+    public IReadOnlyList<Defined<Permission>> Permissions { get; init; } = [];
     /// <summary>The transforms' C# source: path relative to the repository (e.g. <c>transforms/conv_rate.cs</c>) -> code.</summary>
     public required IReadOnlyDictionary<string, string> TransformSources { get; init; }
 
@@ -48,6 +50,7 @@ public sealed class FeatureRepository
             FeatureViews = snapshot.FeatureViews.Select(Wrap).ToList(),
             OnDemandFeatureViews = snapshot.OnDemandFeatureViews.Select(Wrap).ToList(),
             FeatureServices = snapshot.FeatureServices.Select(Wrap).ToList(),
+            Permissions = snapshot.Permissions.Select(Wrap).ToList(),
             TransformSources = snapshot.TransformSources,
         };
     }
@@ -61,6 +64,7 @@ public sealed class FeatureRepository
         FeatureViews = FeatureViews.Select(e => e.Value).ToList(),
         OnDemandFeatureViews = OnDemandFeatureViews.Select(e => e.Value).ToList(),
         FeatureServices = FeatureServices.Select(e => e.Value).ToList(),
+        Permissions = Permissions.Select(e => e.Value).ToList(),
         TransformSources = new SortedDictionary<string, string>(TransformSources.ToDictionary(), StringComparer.Ordinal),
     };
 }

@@ -8,7 +8,7 @@ namespace Granary.Repository;
 /// <summary>
 /// Reads a feature repository folder: granary.yaml, every other <c>*.yaml</c>/<c>*.yml</c> file below the root
 /// as definitions (top-level lists <c>entities</c>, <c>sources</c>, <c>feature_views</c>, <c>on_demand_feature_views</c>,
-/// <c>feature_services</c>), and <c>transforms/**/*.cs</c>. Reports every syntax and shape problem with file and line.
+/// <c>feature_services</c>, <c>permissions</c>), and <c>transforms/**/*.cs</c>. Reports every syntax and shape problem with file and line.
 /// </summary>
 public static class FeatureRepositoryLoader
 {
@@ -16,7 +16,7 @@ public static class FeatureRepositoryLoader
     public const string TransformsFolder = "transforms";
 
     /// <summary>The top-level keys of a definition file.</summary>
-    public static readonly string[] SectionNames = ["entities", "sources", "feature_views", "on_demand_feature_views", "feature_services"];
+    public static readonly string[] SectionNames = ["entities", "sources", "feature_views", "on_demand_feature_views", "feature_services", "permissions"];
 
     // Folders that hold data or build output, never definitions.
     private static readonly string[] SkippedFolders = ["data", "bin", "obj", "node_modules", ".git"];
@@ -48,6 +48,7 @@ public static class FeatureRepositoryLoader
         var views = new List<Defined<FeatureView>>();
         var odfvs = new List<Defined<OnDemandFeatureView>>();
         var services = new List<Defined<FeatureService>>();
+        var permissions = new List<Defined<Permission>>();
 
         foreach (var (file, text) in files)
         {
@@ -66,6 +67,7 @@ public static class FeatureRepositoryLoader
                 foreach (var item in top.Items("feature_views")) Read(item, top, errors, "feature view", ReadFeatureView, views);
                 foreach (var item in top.Items("on_demand_feature_views")) Read(item, top, errors, "on-demand feature view", ReadOnDemandView, odfvs);
                 foreach (var item in top.Items("feature_services")) Read(item, top, errors, "feature service", ReadFeatureService, services);
+                foreach (var item in top.Items("permissions")) Read(item, top, errors, "permission", ReadPermission, permissions);
             }
         }
         if (errors.Count > 0) throw new RepositoryValidationException(errors);
@@ -78,6 +80,7 @@ public static class FeatureRepositoryLoader
             FeatureViews = views,
             OnDemandFeatureViews = odfvs,
             FeatureServices = services,
+            Permissions = permissions,
             TransformSources = transformSources,
         };
     }
@@ -421,6 +424,47 @@ public static class FeatureRepositoryLoader
             });
         }
         return new FeatureService { Name = o.String("name")!, Projections = projections, Description = description, Tags = tags };
+    }
+
+    // Feast's Permission: types, name_patterns, required_tags, actions and a role policy (feast/permissions/permission.py).
+    private static Permission? ReadPermission(YamlObject o, Dictionary<string, SourceLocation> fields)
+    {
+        o.RejectUnknownKeys("name", "types", "name_patterns", "required_tags", "actions", "policy", "description", "tags");
+        var (description, tags) = Common(o);
+        var types = new List<string>();
+        foreach (var (type, location) in o.Strings("types"))
+        {
+            if (global::Granary.Core.Security.PermissionRules.ResourceTypes.Contains(type)) types.Add(type);
+            else o.Errors.Add(new RepositoryError(location, $"{o.What}: type '{type}' is unknown; known: {string.Join(", ", global::Granary.Core.Security.PermissionRules.ResourceTypes)}"));
+        }
+        var patterns = new List<string>();
+        foreach (var (pattern, location) in o.Strings("name_patterns"))
+        {
+            if (global::Granary.Core.Security.PermissionRules.TryCompile(pattern, out var problem)) patterns.Add(pattern);
+            else o.Errors.Add(new RepositoryError(location, $"{o.What}: name pattern '{pattern}' is not a regular expression: {problem}"));
+        }
+        var actions = new List<global::Granary.Core.Security.PermissionAction>();
+        foreach (var (action, location) in o.Strings("actions", required: true))
+        {
+            if (string.Equals(action, "ALL", StringComparison.OrdinalIgnoreCase)) actions.AddRange(Enum.GetValues<global::Granary.Core.Security.PermissionAction>());
+            else if (global::Granary.Core.Security.PermissionRules.TryParseAction(action, out var parsed)) actions.Add(parsed);
+            else o.Errors.Add(new RepositoryError(location, $"{o.What}: action '{action}' is unknown; known: {string.Join(", ", global::Granary.Core.Security.PermissionRules.ActionNames)} (or ALL)"));
+        }
+        var roles = new List<string>();
+        if (o.Node("policy") is not YamlMappingNode policyNode)
+            o.Error(o.Has("policy") ? "policy" : "name", $"{o.What}: 'policy' is required, a mapping such as policy: {{roles: [reader]}}");
+        else
+        {
+            var policy = new YamlObject(o.File, policyNode, $"{o.What} policy", o.Errors);
+            policy.RejectUnknownKeys("roles");
+            roles.AddRange(policy.Strings("roles", required: true).Select(r => r.Value));
+            if (roles.Count == 0 && policy.Has("roles")) o.Error("policy", $"{o.What}: policy names no role; give policy: {{roles: [role, ...]}}");
+        }
+        return new Permission
+        {
+            Name = o.String("name")!, Types = types, NamePatterns = patterns, RequiredTags = o.Map("required_tags"),
+            Actions = actions.Distinct().ToList(), Roles = roles, Description = description, Tags = tags,
+        };
     }
 
     private static IEnumerable<string> DefinitionFiles(string root)

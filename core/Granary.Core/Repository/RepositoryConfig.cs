@@ -93,6 +93,8 @@ public sealed record RepositoryConfig
     public string? RepositoryRoot { get; init; }
     /// <summary>Logging of served feature vectors (<c>feature_logging:</c>).</summary>
     public FeatureLoggingConfig FeatureLogging { get; init; } = new();
+    /// <summary>Authentication and permissions at the gateway (<c>security:</c>).</summary>
+    public SecurityConfig Security { get; init; } = new();
 
     /// <summary>Resolves a path from the configuration against the repository root.</summary>
     public static string ResolvePath(string repositoryRoot, string path)
@@ -119,7 +121,7 @@ public sealed record RepositoryConfig
             throw new RepositoryValidationException(errors);
         }
         var top = new YamlObject(file, root, file, errors);
-        top.RejectUnknownKeys("project", "registry", "online_store", "offline_store", "endpoints", "health", "feature_logging");
+        top.RejectUnknownKeys("project", "registry", "online_store", "offline_store", "endpoints", "health", "feature_logging", "security");
         var project = top.String("project", required: true);
         if (project is not null && !FeatureRepositoryLoader.IsValidName(project))
             top.Error("project", $"project name '{project}' must be letters, digits, '_' or '-'");
@@ -151,12 +153,13 @@ public sealed record RepositoryConfig
 
         var health = HealthConfigReader.ReadHealth(top);
         var featureLogging = HealthConfigReader.ReadFeatureLogging(top);
+        var security = SecurityConfig.Read(top);
 
         if (errors.Count > 0) throw new RepositoryValidationException(errors);
         return new RepositoryConfig
         {
             Project = project!, Registry = registry, OnlineStore = online, OfflineStore = offline, Endpoints = endpoints,
-            Health = health, FeatureLogging = featureLogging,
+            Health = health, FeatureLogging = featureLogging, Security = security,
         };
     }
 
@@ -209,5 +212,36 @@ public sealed record RepositoryConfig
             if (value is null) o.Error(key, $"{o.What}: environment variable '{m.Groups[1].Value}' used in '{key}' is not set");
             return value ?? "";
         });
+    }
+}
+
+/// <summary>granary.yaml <c>security:</c>: whether the gateway checks credentials and permissions.</summary>
+public sealed record SecurityConfig
+{
+    /// <summary>
+    /// <c>authorization: on</c> (the default): every request needs credentials and a permission. <c>off</c> lets anyone
+    /// who reaches the ports do anything; meant for a laptop, and <c>granary serve</c> says so at start-up.
+    /// </summary>
+    public bool Authorization { get; init; } = true;
+
+    internal static SecurityConfig Read(YamlObject top)
+    {
+        if (top.Node("security") is null) return new SecurityConfig();
+        if (top.Node("security") is not YamlMappingNode node)
+        {
+            top.Error("security", "'security' must be a mapping, e.g. security: {authorization: on}");
+            return new SecurityConfig();
+        }
+        var o = new YamlObject(top.File, node, "security", top.Errors);
+        o.RejectUnknownKeys("authorization");
+        var text = o.String("authorization");
+        switch (text?.ToLowerInvariant())
+        {
+            case null or "on" or "true": return new SecurityConfig();
+            case "off" or "false": return new SecurityConfig { Authorization = false };
+            default:
+                o.Error("authorization", $"security: authorization is '{text}'; write on (the default) or off");
+                return new SecurityConfig();
+        }
     }
 }

@@ -31,6 +31,7 @@ public static class RepositoryValidator
         var compiled = CompileTransforms(repository, transforms, errors);
         foreach (var o in repository.OnDemandFeatureViews) CheckOnDemandView(o, views, sources, compiled, errors);
         foreach (var fs in repository.FeatureServices) CheckFeatureService(fs, views, odfvs, entities, errors);
+        foreach (var p in repository.Permissions) CheckPermission(p, errors);
 
         // Reading real data is slow and pointless when the definitions are already wrong.
         if (errors.Count == 0 && schemas is not null)
@@ -70,6 +71,22 @@ public static class RepositoryValidator
         Check("feature view", r.FeatureViews.Select(e => (e.Value.Name, e.At("name")))
             .Concat(r.OnDemandFeatureViews.Select(e => (e.Value.Name, e.At("name")))));
         Check("feature service", r.FeatureServices.Select(e => (e.Value.Name, e.At("name"))));
+        Check("permission", r.Permissions.Select(e => (e.Value.Name, e.At("name"))));
+    }
+
+    // The YAML reader checks these as it reads; definitions sent by another client arrive without that check.
+    private static void CheckPermission(Defined<Permission> d, List<RepositoryError> errors)
+    {
+        var p = d.Value;
+        foreach (var type in p.Types.Where(t => !global::Granary.Core.Security.PermissionRules.ResourceTypes.Contains(t)))
+            errors.Add(new RepositoryError(d.At("types"), $"permission '{p.Name}': type '{type}' is unknown; known: {string.Join(", ", global::Granary.Core.Security.PermissionRules.ResourceTypes)}"));
+        foreach (var pattern in p.NamePatterns)
+            if (!global::Granary.Core.Security.PermissionRules.TryCompile(pattern, out var problem))
+                errors.Add(new RepositoryError(d.At("name_patterns"), $"permission '{p.Name}': name pattern '{pattern}' is not a regular expression: {problem}"));
+        if (p.Actions.Count == 0)
+            errors.Add(new RepositoryError(d.At("actions"), $"permission '{p.Name}' grants no action; list at least one of {string.Join(", ", global::Granary.Core.Security.PermissionRules.ActionNames)}"));
+        if (p.Roles.Count == 0 || p.Roles.Any(string.IsNullOrWhiteSpace))
+            errors.Add(new RepositoryError(d.At("policy"), $"permission '{p.Name}' names no role; give policy: {{roles: [role, ...]}}"));
     }
 
     private static void CheckSource(Defined<DataSource> d, Dictionary<string, Defined<DataSource>> sources, List<RepositoryError> errors)

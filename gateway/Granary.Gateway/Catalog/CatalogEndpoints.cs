@@ -1,3 +1,6 @@
+using Granary.Definitions;
+using Granary.Core.Security;
+using Granary.Gateway.Security;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
@@ -22,12 +25,16 @@ public static class CatalogEndpoints
         app.MapGet("/api/catalog/search", GatewayEndpoints.Guard(async context =>
         {
             var query = context.Request.Query;
-            var result = await Catalog(context).SearchAsync(Single(query, "q"), Single(query, "tag"), Single(query, "owner"), Single(query, "kind"));
+            var result = await Catalog(context).SearchAsync(Single(query, "q"), Single(query, "tag"), Single(query, "owner"), Single(query, "kind"), Visible(context));
             await WriteAsync(context, result);
         }));
-        app.MapGet("/api/catalog/feature-views", GatewayEndpoints.Guard(async context => await WriteAsync(context, await Catalog(context).ListViewsAsync())));
+        app.MapGet("/api/catalog/feature-views", GatewayEndpoints.Guard(async context => await WriteAsync(context, await Catalog(context).ListViewsAsync(Visible(context)))));
         app.MapGet("/api/catalog/feature-views/{name}", GatewayEndpoints.Guard(async context =>
-            await WriteAsync(context, await Catalog(context).ViewAsync((string)context.Request.RouteValues["name"]!))));
+        {
+            var name = (string)context.Request.RouteValues["name"]!;
+            await context.RequestServices.GetRequiredService<GatewayAuthorization>().RequireEachAsync(context, PermissionAction.Describe, PermissionRules.FeatureView, [name]);
+            await WriteAsync(context, await Catalog(context).ViewAsync(name, Visible(context)));
+        }));
         // Anything else under the API is a JSON 404, not the framework's empty one.
         app.Map("/api/catalog/{**rest}", GatewayEndpoints.Guard(context =>
             throw new GatewayNotFoundException($"'{context.Request.Path}' is not a catalog endpoint",
@@ -43,6 +50,13 @@ public static class CatalogEndpoints
         app.MapGet("/ui/{**asset}", context => UiAssets.ServeAsync(context, (string?)context.Request.RouteValues["asset"]));
         GatewayDashboard.MapIfAdded(app);
         return app;
+    }
+
+    // The catalog shows only what the caller may DESCRIBE.
+    private static Func<RegistrySnapshot, RegistrySnapshot> Visible(HttpContext context)
+    {
+        var authorization = context.RequestServices.GetRequiredService<GatewayAuthorization>();
+        return snapshot => authorization.Describable(context, snapshot);
     }
 
     private static CatalogQueries Catalog(HttpContext context) => context.RequestServices.GetRequiredService<CatalogQueries>();

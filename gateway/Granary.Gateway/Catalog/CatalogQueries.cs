@@ -34,24 +34,27 @@ public sealed class CatalogQueries(IGrainFactory grains, TimeProvider time, IOpt
 
     private IRegistryGrain Registry => grains.GetGrain<IRegistryGrain>(Project);
 
-    /// <summary>The project's current snapshot; 404 when nothing was applied yet.</summary>
-    public async Task<RegistrySnapshot> SnapshotAsync()
+    /// <summary>
+    /// The project's current snapshot; 404 when nothing was applied yet. With <paramref name="visible"/>, what it keeps
+    /// of it (the objects the caller may describe).
+    /// </summary>
+    public async Task<RegistrySnapshot> SnapshotAsync(Func<RegistrySnapshot, RegistrySnapshot>? visible = null)
     {
         var snapshot = await Registry.GetSnapshotAsync();
         if (snapshot.Version == 0)
             throw new GatewayNotFoundException($"project '{Project}' has no registry version yet", "run 'granary apply' in the feature repository first");
-        return snapshot;
+        return visible is null ? snapshot : visible(snapshot);
     }
 
     /// <summary>
     /// Objects whose name contains <paramref name="text"/> (case-insensitive), that carry <paramref name="tag"/>
     /// (<c>key</c>, <c>key=value</c> or <c>key:value</c>) and whose owner contains <paramref name="owner"/>; every filter is optional.
     /// </summary>
-    public async Task<JsonObject> SearchAsync(string? text, string? tag, string? owner, string? kind)
+    public async Task<JsonObject> SearchAsync(string? text, string? tag, string? owner, string? kind, Func<RegistrySnapshot, RegistrySnapshot>? visible = null)
     {
         if (kind is not null && !Kinds.Contains(kind))
             throw new GatewayRequestException($"kind '{kind}' is not a catalog kind; known: {string.Join(", ", Kinds)}", "leave kind out to search every kind");
-        var snapshot = await SnapshotAsync();
+        var snapshot = await SnapshotAsync(visible);
         var tagFilter = TagFilter.Parse(tag);
         var results = new JsonArray();
 
@@ -118,9 +121,9 @@ public sealed class CatalogQueries(IGrainFactory grains, TimeProvider time, IOpt
     }
 
     /// <summary>Every feature view with its freshness: the catalog's front page.</summary>
-    public async Task<JsonObject> ListViewsAsync()
+    public async Task<JsonObject> ListViewsAsync(Func<RegistrySnapshot, RegistrySnapshot>? visible = null)
     {
-        var snapshot = await SnapshotAsync();
+        var snapshot = await SnapshotAsync(visible);
         var now = time.GetUtcNow();
         var views = new JsonArray();
         foreach (var view in snapshot.FeatureViews)
@@ -135,9 +138,9 @@ public sealed class CatalogQueries(IGrainFactory grains, TimeProvider time, IOpt
     }
 
     /// <summary>Everything about one feature view; 404 naming the known views when <paramref name="name"/> is not one.</summary>
-    public async Task<JsonObject> ViewAsync(string name)
+    public async Task<JsonObject> ViewAsync(string name, Func<RegistrySnapshot, RegistrySnapshot>? visible = null)
     {
-        var snapshot = await SnapshotAsync();
+        var snapshot = await SnapshotAsync(visible);
         var view = snapshot.FindFeatureView(name);
         if (view is null)
         {

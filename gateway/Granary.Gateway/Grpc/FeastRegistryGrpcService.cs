@@ -1,3 +1,5 @@
+using Granary.Core.Security;
+using Granary.Gateway.Security;
 using Feast.Registry;
 using Google.Protobuf.Collections;
 using Google.Protobuf.WellKnownTypes;
@@ -12,17 +14,20 @@ namespace Granary.Gateway.Grpc;
 /// Feast's <c>feast.registry.RegistryServer</c>, read-only: what a Feast SDK with <c>registry: {registry_type: remote}</c>
 /// calls, answered from the served project's current registry version (the registry cache follows every apply), mapped
 /// by <see cref="FeastRegistryMapper"/>. Write methods answer UNIMPLEMENTED: definitions change through <c>granary apply</c>.
+/// Every answer holds only the objects the caller may DESCRIBE (others are as if absent), as Feast's registry server
+/// filters its lists by permission.
 /// </summary>
-public sealed class FeastRegistryGrpcService(RegistryCache registry, IOptions<GatewayOptions> options) : RegistryServer.RegistryServerBase
+public sealed class FeastRegistryGrpcService(RegistryCache registry, IOptions<GatewayOptions> options, GatewayAuthorization authorization) : RegistryServer.RegistryServerBase
 {
     private readonly string _project = options.Value.Project;
 
-    private async Task<FeastRegistry> ReadAsync(string project)
+    private async Task<FeastRegistry> ReadAsync(string project, ServerCallContext context)
     {
         if (project.Length > 0 && project != _project)
             throw new GatewayNotFoundException($"project '{GatewayErrors.Echo(project)}' is not served here; this gateway serves project '{_project}'",
                 $"set project: {_project} in feature_store.yaml, or point the registry at the gateway of project '{GatewayErrors.Echo(project)}'");
-        return FeastRegistryMapper.Get(await registry.GetAsync(_project));
+        // Unfiltered, the mapping is shared by every read of the version; filtered, it is made for this caller.
+        return FeastRegistryMapper.Get(authorization.Describable(context.GetHttpContext(), await registry.GetAsync(_project)));
     }
 
     private static T Find<T>(IReadOnlyDictionary<string, T> byName, string name, string kind, string project)
@@ -60,7 +65,7 @@ public sealed class FeastRegistryGrpcService(RegistryCache registry, IOptions<Ga
     /// <inheritdoc/>
     public override async Task<ListProjectsResponse> ListProjects(ListProjectsRequest request, ServerCallContext context)
     {
-        var feast = await ReadAsync("");
+        var feast = await ReadAsync("", context);
         var response = new ListProjectsResponse();
         // A project exists from its first apply on; before that there is nothing to list.
         if (feast.Snapshot.Version > 0)
@@ -72,7 +77,7 @@ public sealed class FeastRegistryGrpcService(RegistryCache registry, IOptions<Ga
     /// <inheritdoc/>
     public override async Task<Feast.Core.Project> GetProject(GetProjectRequest request, ServerCallContext context)
     {
-        var feast = await ReadAsync(request.Name);
+        var feast = await ReadAsync(request.Name, context);
         if (feast.Snapshot.Version == 0)
             throw new GatewayNotFoundException($"project '{_project}' has no registry version yet", "run 'granary apply' in the feature repository first");
         return feast.Registry.Projects[0];
@@ -81,7 +86,7 @@ public sealed class FeastRegistryGrpcService(RegistryCache registry, IOptions<Ga
     /// <inheritdoc/>
     public override async Task<ListProjectMetadataResponse> ListProjectMetadata(ListProjectMetadataRequest request, ServerCallContext context)
     {
-        var feast = await ReadAsync(request.Project);
+        var feast = await ReadAsync(request.Project, context);
         var response = new ListProjectMetadataResponse();
 #pragma warning disable CS0612 // Feast's deprecated project_metadata is what this method answers
         response.ProjectMetadata.AddRange(feast.Registry.ProjectMetadata);
@@ -93,25 +98,25 @@ public sealed class FeastRegistryGrpcService(RegistryCache registry, IOptions<Ga
 
     /// <inheritdoc/>
     public override async Task<Feast.Core.Entity> GetEntity(GetEntityRequest request, ServerCallContext context)
-        => Find((await ReadAsync(request.Project)).Entities, request.Name, "entity", _project);
+        => Find((await ReadAsync(request.Project, context)).Entities, request.Name, "entity", _project);
 
     /// <inheritdoc/>
     public override async Task<ListEntitiesResponse> ListEntities(ListEntitiesRequest request, ServerCallContext context)
     {
         var response = new ListEntitiesResponse();
-        AddTagged(response.Entities, (await ReadAsync(request.Project)).Registry.Entities, e => e.Spec.Tags, request.Tags);
+        AddTagged(response.Entities, (await ReadAsync(request.Project, context)).Registry.Entities, e => e.Spec.Tags, request.Tags);
         return response;
     }
 
     /// <inheritdoc/>
     public override async Task<Feast.Core.DataSource> GetDataSource(GetDataSourceRequest request, ServerCallContext context)
-        => Find((await ReadAsync(request.Project)).DataSources, request.Name, "data source", _project);
+        => Find((await ReadAsync(request.Project, context)).DataSources, request.Name, "data source", _project);
 
     /// <inheritdoc/>
     public override async Task<ListDataSourcesResponse> ListDataSources(ListDataSourcesRequest request, ServerCallContext context)
     {
         var response = new ListDataSourcesResponse();
-        AddTagged(response.DataSources, (await ReadAsync(request.Project)).Registry.DataSources, s => s.Tags, request.Tags);
+        AddTagged(response.DataSources, (await ReadAsync(request.Project, context)).Registry.DataSources, s => s.Tags, request.Tags);
         return response;
     }
 
@@ -119,55 +124,55 @@ public sealed class FeastRegistryGrpcService(RegistryCache registry, IOptions<Ga
 
     /// <inheritdoc/>
     public override async Task<Feast.Core.FeatureView> GetFeatureView(GetFeatureViewRequest request, ServerCallContext context)
-        => Find((await ReadAsync(request.Project)).FeatureViews, request.Name, "feature view", _project);
+        => Find((await ReadAsync(request.Project, context)).FeatureViews, request.Name, "feature view", _project);
 
     /// <inheritdoc/>
     public override async Task<ListFeatureViewsResponse> ListFeatureViews(ListFeatureViewsRequest request, ServerCallContext context)
     {
         var response = new ListFeatureViewsResponse();
-        AddTagged(response.FeatureViews, (await ReadAsync(request.Project)).Registry.FeatureViews, v => v.Spec.Tags, request.Tags);
+        AddTagged(response.FeatureViews, (await ReadAsync(request.Project, context)).Registry.FeatureViews, v => v.Spec.Tags, request.Tags);
         return response;
     }
 
     /// <inheritdoc/>
     public override async Task<Feast.Core.OnDemandFeatureView> GetOnDemandFeatureView(GetOnDemandFeatureViewRequest request, ServerCallContext context)
-        => Find((await ReadAsync(request.Project)).OnDemandFeatureViews, request.Name, "on-demand feature view", _project);
+        => Find((await ReadAsync(request.Project, context)).OnDemandFeatureViews, request.Name, "on-demand feature view", _project);
 
     /// <inheritdoc/>
     public override async Task<ListOnDemandFeatureViewsResponse> ListOnDemandFeatureViews(ListOnDemandFeatureViewsRequest request, ServerCallContext context)
     {
         var response = new ListOnDemandFeatureViewsResponse();
-        AddTagged(response.OnDemandFeatureViews, (await ReadAsync(request.Project)).Registry.OnDemandFeatureViews, v => v.Spec.Tags, request.Tags);
+        AddTagged(response.OnDemandFeatureViews, (await ReadAsync(request.Project, context)).Registry.OnDemandFeatureViews, v => v.Spec.Tags, request.Tags);
         return response;
     }
 
     /// <inheritdoc/>
     /// <remarks>Granary has no stream feature views: a view fed by a push source is a feature view with a stream source, as in Feast.</remarks>
     public override async Task<Feast.Core.StreamFeatureView> GetStreamFeatureView(GetStreamFeatureViewRequest request, ServerCallContext context)
-        => Find(new Dictionary<string, Feast.Core.StreamFeatureView>(), request.Name, "stream feature view", (await ReadAsync(request.Project)).Snapshot.Project);
+        => Find(new Dictionary<string, Feast.Core.StreamFeatureView>(), request.Name, "stream feature view", (await ReadAsync(request.Project, context)).Snapshot.Project);
 
     /// <inheritdoc/>
     public override async Task<ListStreamFeatureViewsResponse> ListStreamFeatureViews(ListStreamFeatureViewsRequest request, ServerCallContext context)
     {
-        await ReadAsync(request.Project);
+        await ReadAsync(request.Project, context);
         return new ListStreamFeatureViewsResponse();
     }
 
     /// <inheritdoc/>
     public override async Task<Feast.Core.LabelView> GetLabelView(GetLabelViewRequest request, ServerCallContext context)
-        => Find(new Dictionary<string, Feast.Core.LabelView>(), request.Name, "label view", (await ReadAsync(request.Project)).Snapshot.Project);
+        => Find(new Dictionary<string, Feast.Core.LabelView>(), request.Name, "label view", (await ReadAsync(request.Project, context)).Snapshot.Project);
 
     /// <inheritdoc/>
     public override async Task<ListLabelViewsResponse> ListLabelViews(ListLabelViewsRequest request, ServerCallContext context)
     {
-        await ReadAsync(request.Project);
+        await ReadAsync(request.Project, context);
         return new ListLabelViewsResponse();
     }
 
     /// <inheritdoc/>
     public override async Task<GetAnyFeatureViewResponse> GetAnyFeatureView(GetAnyFeatureViewRequest request, ServerCallContext context)
     {
-        var feast = await ReadAsync(request.Project);
+        var feast = await ReadAsync(request.Project, context);
         if (feast.FeatureViews.TryGetValue(request.Name, out var view))
             return new GetAnyFeatureViewResponse { AnyFeatureView = new AnyFeatureView { FeatureView = view } };
         if (feast.OnDemandFeatureViews.TryGetValue(request.Name, out var onDemand))
@@ -180,7 +185,7 @@ public sealed class FeastRegistryGrpcService(RegistryCache registry, IOptions<Ga
     /// <remarks>Filters by tags, entity, feature, feature service and data source, as Feast's server does.</remarks>
     public override async Task<ListAllFeatureViewsResponse> ListAllFeatureViews(ListAllFeatureViewsRequest request, ServerCallContext context)
     {
-        var feast = await ReadAsync(request.Project);
+        var feast = await ReadAsync(request.Project, context);
         var inService = request.FeatureService.Length == 0 ? null
             : feast.FeatureServices.TryGetValue(request.FeatureService, out var service) ? service.Spec.Features.Select(p => p.FeatureViewName).ToHashSet(StringComparer.Ordinal)
             : [];
@@ -212,13 +217,13 @@ public sealed class FeastRegistryGrpcService(RegistryCache registry, IOptions<Ga
 
     /// <inheritdoc/>
     public override async Task<Feast.Core.FeatureService> GetFeatureService(GetFeatureServiceRequest request, ServerCallContext context)
-        => Find((await ReadAsync(request.Project)).FeatureServices, request.Name, "feature service", _project);
+        => Find((await ReadAsync(request.Project, context)).FeatureServices, request.Name, "feature service", _project);
 
     /// <inheritdoc/>
     public override async Task<ListFeatureServicesResponse> ListFeatureServices(ListFeatureServicesRequest request, ServerCallContext context)
     {
         var response = new ListFeatureServicesResponse();
-        foreach (var service in (await ReadAsync(request.Project)).Registry.FeatureServices)
+        foreach (var service in (await ReadAsync(request.Project, context)).Registry.FeatureServices)
             if (HasTags(service.Spec.Tags, request.Tags) &&
                 (request.FeatureView.Length == 0 || service.Spec.Features.Any(p => p.FeatureViewName == request.FeatureView)))
                 response.FeatureServices.Add(service);
@@ -228,7 +233,7 @@ public sealed class FeastRegistryGrpcService(RegistryCache registry, IOptions<Ga
     /// <inheritdoc/>
     public override async Task<ListFeaturesResponse> ListFeatures(ListFeaturesRequest request, ServerCallContext context)
     {
-        var feast = await ReadAsync(request.Project);
+        var feast = await ReadAsync(request.Project, context);
         var response = new ListFeaturesResponse();
         if (request.Kind.Length > 0 && request.Kind != "feature") return response; // Granary has no labels
         foreach (var feature in Features(feast))
@@ -240,7 +245,7 @@ public sealed class FeastRegistryGrpcService(RegistryCache registry, IOptions<Ga
     /// <inheritdoc/>
     public override async Task<Feature> GetFeature(GetFeatureRequest request, ServerCallContext context)
     {
-        var feast = await ReadAsync(request.Project);
+        var feast = await ReadAsync(request.Project, context);
         return Features(feast).FirstOrDefault(f => f.FeatureView == request.FeatureView && f.Name == request.Name)
             ?? throw new GatewayNotFoundException($"feature '{GatewayErrors.Echo(request.FeatureView)}:{GatewayErrors.Echo(request.Name)}' does not exist in project '{_project}'",
                 "list them with ListFeatures");
@@ -278,51 +283,51 @@ public sealed class FeastRegistryGrpcService(RegistryCache registry, IOptions<Ga
     /// <inheritdoc/>
     public override async Task<ListPermissionsResponse> ListPermissions(ListPermissionsRequest request, ServerCallContext context)
     {
-        await ReadAsync(request.Project);
+        await ReadAsync(request.Project, context);
         return new ListPermissionsResponse();
     }
 
     /// <inheritdoc/>
     public override async Task<Feast.Core.Permission> GetPermission(GetPermissionRequest request, ServerCallContext context)
-        => Find(new Dictionary<string, Feast.Core.Permission>(), request.Name, "permission", (await ReadAsync(request.Project)).Snapshot.Project);
+        => Find(new Dictionary<string, Feast.Core.Permission>(), request.Name, "permission", (await ReadAsync(request.Project, context)).Snapshot.Project);
 
     /// <inheritdoc/>
     public override async Task<ListSavedDatasetsResponse> ListSavedDatasets(ListSavedDatasetsRequest request, ServerCallContext context)
     {
-        await ReadAsync(request.Project);
+        await ReadAsync(request.Project, context);
         return new ListSavedDatasetsResponse();
     }
 
     /// <inheritdoc/>
     public override async Task<Feast.Core.SavedDataset> GetSavedDataset(GetSavedDatasetRequest request, ServerCallContext context)
-        => Find(new Dictionary<string, Feast.Core.SavedDataset>(), request.Name, "saved dataset", (await ReadAsync(request.Project)).Snapshot.Project);
+        => Find(new Dictionary<string, Feast.Core.SavedDataset>(), request.Name, "saved dataset", (await ReadAsync(request.Project, context)).Snapshot.Project);
 
     /// <inheritdoc/>
     public override async Task<ListValidationReferencesResponse> ListValidationReferences(ListValidationReferencesRequest request, ServerCallContext context)
     {
-        await ReadAsync(request.Project);
+        await ReadAsync(request.Project, context);
         return new ListValidationReferencesResponse();
     }
 
     /// <inheritdoc/>
     public override async Task<Feast.Core.ValidationReference> GetValidationReference(GetValidationReferenceRequest request, ServerCallContext context)
-        => Find(new Dictionary<string, Feast.Core.ValidationReference>(), request.Name, "validation reference", (await ReadAsync(request.Project)).Snapshot.Project);
+        => Find(new Dictionary<string, Feast.Core.ValidationReference>(), request.Name, "validation reference", (await ReadAsync(request.Project, context)).Snapshot.Project);
 
     /// <inheritdoc/>
     public override async Task<Feast.Core.Infra> GetInfra(GetInfraRequest request, ServerCallContext context)
-        => (await ReadAsync(request.Project)).Registry.Infra;
+        => (await ReadAsync(request.Project, context)).Registry.Infra;
 
     // ---- the whole registry ----
 
     /// <inheritdoc/>
     public override async Task<Feast.Core.Registry> Proto(Empty request, ServerCallContext context)
-        => (await ReadAsync("")).Registry;
+        => (await ReadAsync("", context)).Registry;
 
     /// <inheritdoc/>
     /// <remarks>The gateway's registry cache already follows every new version; refreshing only checks the project.</remarks>
     public override async Task<Empty> Refresh(RefreshRequest request, ServerCallContext context)
     {
-        await ReadAsync(request.Project);
+        await ReadAsync(request.Project, context);
         return new Empty();
     }
 

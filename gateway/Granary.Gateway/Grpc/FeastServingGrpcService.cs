@@ -1,3 +1,7 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.AspNetCore.Http;
+using Granary.Gateway.Security;
+using Granary.Core.Security;
 using System.Reflection;
 using Feast.Serving;
 using Google.Protobuf.Collections;
@@ -23,24 +27,23 @@ public sealed class FeastServingGrpcService(OnlineFeatureQueries queries) : Serv
     /// <inheritdoc/>
     /// <remarks>Not what the endpoint calls (that is <see cref="GetOnlineAnswer"/>); the same answer as a message, for in-process callers.</remarks>
     public override Task<GetOnlineFeaturesResponse> GetOnlineFeatures(GetOnlineFeaturesRequest request, ServerCallContext context)
-        => ReadAsync(queries, request, context.CancellationToken);
+        => ReadAsync(queries, request, context.GetHttpContext(), context.CancellationToken);
 
     /// <summary>What <c>/feast.serving.ServingService/GetOnlineFeatures</c> answers: the read, written to the wire directly.</summary>
     internal Task<OnlineAnswer> GetOnlineAnswer(GetOnlineFeaturesRequest request, ServerCallContext context)
-        => ReadAnswerAsync(queries, request, context.CancellationToken);
+        => ReadAnswerAsync(queries, request, context.GetHttpContext(), context.CancellationToken);
 
     /// <summary>The online read both gRPC services answer, as a generated message.</summary>
-    public static async Task<GetOnlineFeaturesResponse> ReadAsync(OnlineFeatureQueries queries, GetOnlineFeaturesRequest request, CancellationToken cancellationToken)
-        => (await ReadAnswerAsync(queries, request, cancellationToken)).ToMessage();
+    public static async Task<GetOnlineFeaturesResponse> ReadAsync(OnlineFeatureQueries queries, GetOnlineFeaturesRequest request, HttpContext http, CancellationToken cancellationToken)
+        => (await ReadAnswerAsync(queries, request, http, cancellationToken)).ToMessage();
 
     /// <summary>The online read both gRPC services answer: entity and request-context columns typed by the registry, values typed by the view's schema.</summary>
-    internal static async Task<OnlineAnswer> ReadAnswerAsync(OnlineFeatureQueries queries, GetOnlineFeaturesRequest request, CancellationToken cancellationToken)
+    internal static async Task<OnlineAnswer> ReadAnswerAsync(OnlineFeatureQueries queries, GetOnlineFeaturesRequest request, HttpContext http, CancellationToken cancellationToken)
     {
         var snapshot = await queries.SnapshotAsync();
-        var plan = queries.Plan(snapshot,
-            request.KindCase == GetOnlineFeaturesRequest.KindOneofCase.Features ? request.Features.Val : null,
-            request.KindCase == GetOnlineFeaturesRequest.KindOneofCase.FeatureService ? request.FeatureService : null,
-            request.FullFeatureNames);
+        var service = request.KindCase == GetOnlineFeaturesRequest.KindOneofCase.FeatureService ? request.FeatureService : null;
+        var plan = queries.Plan(snapshot, request.KindCase == GetOnlineFeaturesRequest.KindOneofCase.Features ? request.Features.Val : null, service, request.FullFeatureNames);
+        http.RequestServices.GetRequiredService<GatewayAuthorization>().RequireRead(http, snapshot, plan, service, PermissionAction.ReadOnline);
         var columns = new Dictionary<string, IReadOnlyList<object?>>(StringComparer.Ordinal);
         AddColumns(columns, request.Entities, "entities", snapshot, plan);
         AddColumns(columns, request.RequestContext, "request_context", snapshot, plan);

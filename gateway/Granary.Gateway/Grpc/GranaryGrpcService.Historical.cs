@@ -14,6 +14,6 @@ public sealed partial class GranaryGrpcService
         // Co-hosted with a silo, the gateway holds its online store and sees its files; a cluster gateway holds neither.
         var sharesSiloFiles = services.GetService<IOnlineStore>() is not null;
         return HistoricalFeatureJobs.RunAsync(services.GetRequiredService<OnlineFeatureQueries>(), _grains, request, sharesSiloFiles,
-            e => responseStream.WriteAsync(e, context.CancellationToken), context.CancellationToken);
+            e => responseStream.WriteAsync(e, context.CancellationToken), context.GetHttpContext(), context.CancellationToken);
     }
 }

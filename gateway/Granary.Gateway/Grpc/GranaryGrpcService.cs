@@ -1,3 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
+using Granary.Gateway.Security;
+using Granary.Core.Security;
 using Feast.Serving;
 using Google.Protobuf.WellKnownTypes;
 using Granary.Contracts;
@@ -26,11 +29,11 @@ public sealed partial class GranaryGrpcService(OnlineFeatureQueries queries, Mat
     /// <inheritdoc/>
     /// <remarks>Not what the endpoint calls (that is <see cref="GetOnlineAnswer"/>); the same answer as a message, for in-process callers.</remarks>
     public override Task<GetOnlineFeaturesResponse> GetOnlineFeatures(GetOnlineFeaturesRequest request, ServerCallContext context)
-        => FeastServingGrpcService.ReadAsync(queries, request, context.CancellationToken);
+        => FeastServingGrpcService.ReadAsync(queries, request, context.GetHttpContext(), context.CancellationToken);
 
     /// <summary>What <c>/granary.gateway.v1.Granary/GetOnlineFeatures</c> answers: the read, written to the wire directly.</summary>
     internal Task<OnlineAnswer> GetOnlineAnswer(GetOnlineFeaturesRequest request, ServerCallContext context)
-        => FeastServingGrpcService.ReadAnswerAsync(queries, request, context.CancellationToken);
+        => FeastServingGrpcService.ReadAnswerAsync(queries, request, context.GetHttpContext(), context.CancellationToken);
 
     /// <inheritdoc/>
     public override async Task<MaterializationStatusList> Materialize(MaterializeRequest request, ServerCallContext context)
@@ -38,6 +41,7 @@ public sealed partial class GranaryGrpcService(OnlineFeatureQueries queries, Mat
         if (request.Start is null) throw new GatewayRequestException("'start' is not set", "set start and end (google.protobuf.Timestamp)");
         if (request.End is null) throw new GatewayRequestException("'end' is not set", "set start and end (google.protobuf.Timestamp)");
         var views = await runs.ChooseAsync(request.FeatureViews, "feature_views");
+        await Authorization(context).RequireEachAsync(context.GetHttpContext(), PermissionAction.WriteOnline, PermissionRules.FeatureView, views);
         return ToProto(await runs.StartAsync(views, RequestTimes.FromTimestamp(request.Start, "start"), RequestTimes.FromTimestamp(request.End, "end")));
     }
 
@@ -46,17 +50,23 @@ public sealed partial class GranaryGrpcService(OnlineFeatureQueries queries, Mat
     {
         if (request.End is null) throw new GatewayRequestException("'end' is not set", "set end (google.protobuf.Timestamp)");
         var views = await runs.ChooseAsync(request.FeatureViews, "feature_views");
+        await Authorization(context).RequireEachAsync(context.GetHttpContext(), PermissionAction.WriteOnline, PermissionRules.FeatureView, views);
         return ToProto(await runs.StartAsync(views, start: null, RequestTimes.FromTimestamp(request.End, "end")));
     }
 
     /// <inheritdoc/>
     public override async Task<MaterializationStatusList> GetMaterializationStatus(MaterializationStatusRequest request, ServerCallContext context)
-        => ToProto(await runs.StatusAsync(await runs.ChooseAsync(request.FeatureViews, "feature_views")));
+    {
+        var views = await runs.ChooseAsync(request.FeatureViews, "feature_views");
+        await Authorization(context).RequireEachAsync(context.GetHttpContext(), PermissionAction.Describe, PermissionRules.FeatureView, views);
+        return ToProto(await runs.StatusAsync(views));
+    }
 
     /// <inheritdoc/>
     public override async Task WatchMaterialization(MaterializationStatusRequest request, IServerStreamWriter<MaterializationStatusList> responseStream, ServerCallContext context)
     {
         var views = await runs.ChooseAsync(request.FeatureViews, "feature_views");
+        await Authorization(context).RequireEachAsync(context.GetHttpContext(), PermissionAction.Describe, PermissionRules.FeatureView, views);
         await runs.WaitAsync(views, statuses => responseStream.WriteAsync(ToProto(statuses), context.CancellationToken), context.CancellationToken);
     }
 
@@ -64,6 +74,7 @@ public sealed partial class GranaryGrpcService(OnlineFeatureQueries queries, Mat
     public override async Task<RegistryListing> ListRegistry(ListRegistryRequest request, ServerCallContext context)
     {
         var snapshot = await queries.SnapshotAsync();
+        snapshot = Authorization(context).Describable(context.GetHttpContext(), snapshot);
         var listing = new RegistryListing { Project = snapshot.Project, Version = snapshot.Version, CreatedAt = Timestamp.FromDateTimeOffset(snapshot.CreatedAt) };
         foreach (var e in snapshot.Entities)
             listing.Entities.Add(new EntityInfo { Name = e.Name, JoinKey = e.JoinKey, ValueType = FeastValues.TypeEnum(e.ValueType), Description = e.Description ?? "" });
@@ -103,6 +114,8 @@ public sealed partial class GranaryGrpcService(OnlineFeatureQueries queries, Mat
         }
         return listing;
     }
+
+    private static GatewayAuthorization Authorization(ServerCallContext context) => context.GetHttpContext().RequestServices.GetRequiredService<GatewayAuthorization>();
 
     private static FieldInfo Field(Granary.Definitions.Field f) => new() { Name = f.Name, ValueType = FeastValues.TypeEnum(f.Type) };
 

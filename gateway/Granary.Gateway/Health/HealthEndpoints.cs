@@ -1,3 +1,5 @@
+using Granary.Gateway.Security;
+using Granary.Core.Security;
 using System.Text.Json;
 using Granary.Definitions;
 using Granary.Gateway.Rest;
@@ -22,9 +24,17 @@ public static class HealthEndpoints
     public static IEndpointRouteBuilder MapFeatureHealth(this IEndpointRouteBuilder app)
     {
         app.MapPost("/parity", GatewayEndpoints.Guard(RunParityAsync, limited: false));
-        app.MapGet("/api/health/parity", GatewayEndpoints.Guard(async context => await WriteAsync(context, await Grain(context).GetParityAsync())));
+        app.MapGet("/api/health/parity", GatewayEndpoints.Guard(async context =>
+        {
+            await CheckViewsAsync(context, []);
+            await WriteAsync(context, await Grain(context).GetParityAsync());
+        }));
         app.MapPost("/drift", GatewayEndpoints.Guard(RunDriftAsync, limited: false));
-        app.MapGet("/api/health/drift", GatewayEndpoints.Guard(async context => await WriteAsync(context, await Grain(context).GetDriftAsync())));
+        app.MapGet("/api/health/drift", GatewayEndpoints.Guard(async context =>
+        {
+            await CheckViewsAsync(context, []);
+            await WriteAsync(context, await Grain(context).GetDriftAsync());
+        }));
         return app;
     }
 
@@ -64,14 +74,20 @@ public static class HealthEndpoints
         await WriteAsync(context, await Grain(context).RunDriftAsync(new DriftRequest { Baseline = baseline, Window = window, Views = views, FromRequest = true }));
     }
 
-    // Unknown views are 404 here, before the grain runs anything.
+    // Unknown views are 404 here, before the grain runs anything. Parity and drift compare offline with online values,
+    // so they need READ_OFFLINE and READ_ONLINE on every view they cover (every feature view when none is named).
     private static async Task CheckViewsAsync(HttpContext context, IReadOnlyList<string> views)
     {
-        if (views.Count == 0) return;
         var snapshot = await context.RequestServices.GetRequiredService<OnlineFeatureQueries>().SnapshotAsync();
         for (var i = 0; i < views.Count; i++)
             if (snapshot.FindFeatureView(views[i]) is null)
                 throw new GatewayNotFoundException($"views[{i}] '{views[i]}' is not a feature view of project '{snapshot.Project}'; known: {OnlineFeatureQueries.Known(snapshot.FeatureViews.Select(v => v.Name))}");
+        var authorization = context.RequestServices.GetRequiredService<GatewayAuthorization>();
+        foreach (var view in views.Count > 0 ? views : snapshot.FeatureViews.Select(v => v.Name))
+        {
+            authorization.Require(context, snapshot, PermissionAction.ReadOffline, PermissionRules.FeatureView, view);
+            authorization.Require(context, snapshot, PermissionAction.ReadOnline, PermissionRules.FeatureView, view);
+        }
     }
 
     private static bool HasBody(HttpContext context) => context.Request.ContentLength is not 0 && (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0);

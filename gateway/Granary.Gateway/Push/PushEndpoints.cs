@@ -1,3 +1,5 @@
+using Granary.Core.Security;
+using Granary.Gateway.Security;
 using System.Text.Json;
 using Feast.Types;
 using Granary.Contracts;
@@ -38,7 +40,7 @@ namespace Granary.Gateway
             var toText = FeastRestEndpoints.OptionalString(root, "to") ?? "online";
             if (!PushModes.TryParse(toText, out var to))
                 throw new GatewayRequestException($"'to' '{toText}' is not a push mode", "send \"to\": \"online\", \"offline\" or \"online_and_offline\"");
-            await Pushes.PushAsync(context.RequestServices, source, JsonTable(FeastRestEndpoints.Required(root, "df")), to, dropUnread: !FeastCompatibility.IsStrict(context));
+            await Pushes.PushAsync(context, source, JsonTable(FeastRestEndpoints.Required(root, "df")), to, dropUnread: !FeastCompatibility.IsStrict(context));
             context.Response.StatusCode = StatusCodes.Status200OK;
         }
 
@@ -52,8 +54,9 @@ namespace Granary.Gateway
             var view = snapshot.FeatureViews.FirstOrDefault(v => v.Name == viewName)
                 ?? throw new GatewayNotFoundException($"'feature_view_name' '{viewName}' is not a feature view of project '{snapshot.Project}'; known: {OnlineFeatureQueries.Known(snapshot.FeatureViews.Select(v => v.Name))}", feastClass: FeastErrors.FeatureViewNotFound);
             var table = JsonTable(FeastRestEndpoints.Required(root, "df"));
+            context.RequestServices.GetRequiredService<GatewayAuthorization>().Require(context, snapshot, PermissionAction.WriteOnline, PermissionRules.FeatureView, view.Name);
             if (snapshot.DataSources.FirstOrDefault(d => d.Name == view.Source) is PushSource)
-                await Pushes.PushAsync(context.RequestServices, view.Source, table, PushMode.Online, dropUnread: !FeastCompatibility.IsStrict(context));
+                await Pushes.PushAsync(context, view.Source, table, PushMode.Online, dropUnread: !FeastCompatibility.IsStrict(context));
             else if (FeastCompatibility.IsStrict(context))
                 throw new GatewayRequestException($"feature view '{viewName}' reads '{view.Source}', which is not a push source; in strict mode the gateway writes online rows through push sources only",
                     "give the view a push source, or materialize it from its batch source");
@@ -152,7 +155,7 @@ namespace Granary.Gateway
     /// <summary>The push call REST and gRPC share: the push source checked (404), then one call to its push grain.</summary>
     internal static class Pushes
     {
-        /// <param name="services">The request's services.</param>
+        /// <param name="http">The request: its services, and its principal, which needs WRITE_ONLINE / WRITE_OFFLINE (as <paramref name="to"/> says) on every feature view the source feeds.</param>
         /// <param name="source">The push source.</param>
         /// <param name="table">The rows as sent.</param>
         /// <param name="to">Online, offline or both.</param>
@@ -161,16 +164,32 @@ namespace Granary.Gateway
         /// Feast's push does: its online write keeps the view's columns, and its offline write wants the batch source's,
         /// which may hold more than the views read. Granary's own gRPC push and strict mode refuse them instead.
         /// </param>
-        public static async Task<PushResult> PushAsync(IServiceProvider services, string source, (string[] Columns, object?[][] Rows) table, PushMode to, bool dropUnread = false)
+        public static async Task<PushResult> PushAsync(HttpContext http, string source, (string[] Columns, object?[][] Rows) table, PushMode to, bool dropUnread = false)
         {
+            var services = http.RequestServices;
             var queries = services.GetRequiredService<OnlineFeatureQueries>();
             var snapshot = await queries.SnapshotAsync();
             if (snapshot.DataSources.FirstOrDefault(d => d.Name == source) is not PushSource)
                 throw new GatewayNotFoundException($"push source '{source}' is not in the registry of project '{snapshot.Project}'; known: {OnlineFeatureQueries.Known(snapshot.DataSources.OfType<PushSource>().Select(s => s.Name))}",
                     feastClass: FeastErrors.PushSourceNotFound);
+            Authorize(http, snapshot, source, to);
             if (dropUnread) table = ReadColumnsOnly(PushPlan.For(snapshot, source), table);
             var grains = services.GetRequiredService<IGrainFactory>();
             return await grains.GetGrain<IPushGrain>($"{snapshot.Project}/{source}").PushAsync(new PushRequest(table.Columns, table.Rows, to));
+        }
+
+        // As Feast's push (feast/feature_server.py: assert_permissions on every view whose stream source is the push source);
+        // a source no view reads is checked itself, so it is not left open.
+        private static void Authorize(HttpContext http, RegistrySnapshot snapshot, string source, PushMode to)
+        {
+            var authorization = http.RequestServices.GetRequiredService<GatewayAuthorization>();
+            var views = snapshot.FeatureViews.Where(v => v.Source == source).Select(v => (PermissionRules.FeatureView, v.Name)).ToList();
+            if (views.Count == 0) views.Add((PermissionRules.DataSource, source));
+            foreach (var (type, name) in views)
+            {
+                if (to is PushMode.Online or PushMode.OnlineAndOffline) authorization.Require(http, snapshot, PermissionAction.WriteOnline, type, name);
+                if (to is PushMode.Offline or PushMode.OnlineAndOffline) authorization.Require(http, snapshot, PermissionAction.WriteOffline, type, name);
+            }
         }
 
         private static (string[] Columns, object?[][] Rows) ReadColumnsOnly(PushPlan plan, (string[] Columns, object?[][] Rows) table)
@@ -213,7 +232,7 @@ namespace Granary.Gateway.Grpc
                     throw new GatewayRequestException($"columns.{columns[c]} has {values.Count} values but columns.{columns[0]} has {count}", "give every column one value per row");
                 for (var r = 0; r < count; r++) rows[r][c] = Raw(values[r], $"columns.{columns[c]}[{r}]");
             }
-            var result = await Pushes.PushAsync(context.GetHttpContext().RequestServices, request.PushSourceName, (columns, rows), to);
+            var result = await Pushes.PushAsync(context.GetHttpContext(), request.PushSourceName, (columns, rows), to);
             return new PushResponse
             {
                 RowsReceived = result.RowsReceived, RowsAccepted = result.RowsAccepted, DuplicatesDropped = result.DuplicatesDropped,

@@ -1,3 +1,5 @@
+using Granary.Gateway.Security;
+using Granary.Core.Security;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -42,6 +44,7 @@ public static class FeastRestEndpoints
 
         var snapshot = await queries.SnapshotAsync();
         var plan = queries.Plan(snapshot, features, service, fullNames);
+        context.RequestServices.GetRequiredService<GatewayAuthorization>().RequireRead(context, snapshot, plan, service, PermissionAction.ReadOnline);
         var columns = new Dictionary<string, IReadOnlyList<object?>>(StringComparer.Ordinal);
         // Feast reads only the columns its views join on and ignores the rest; strict mode refuses them (400).
         var strict = FeastCompatibility.IsStrict(context);
@@ -89,6 +92,7 @@ public static class FeastRestEndpoints
             (start, end) = (RequiredTime(root, "start_ts"), RequiredTime(root, "end_ts"));
         }
         var chosen = await runs.ChooseAsync(views, "feature_views");
+        await context.RequestServices.GetRequiredService<GatewayAuthorization>().RequireEachAsync(context, PermissionAction.WriteOnline, PermissionRules.FeatureView, chosen);
         await runs.StartAsync(chosen, start, end);
         if (string.Equals(context.Request.Query["async"], "true", StringComparison.OrdinalIgnoreCase))
         {

@@ -9,8 +9,8 @@ namespace Granary.Gateway.Security;
 public static class AuditTrailExtensions
 {
     /// <summary>
-    /// Adds the audit trail (its middleware runs right after the request metrics; its writer drains on a clean stop)
-    /// and the per-principal rate limits (after it, so refusals are audited).
+    /// Adds the audit trail (its middleware runs right after the request metrics, before authentication, so refusals
+    /// are audited; its writer drains on a clean stop). Startup filters run in the order they are added.
     /// </summary>
     public static IServiceCollection AddGranaryAuditTrail(this IServiceCollection services)
     {
@@ -18,6 +18,12 @@ public static class AuditTrailExtensions
         services.TryAddSingleton<AuditTrailMiddleware>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditTrail>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, AuditTrailStartupFilter>());
+        return services;
+    }
+
+    /// <summary>Adds the per-principal rate limits; add after authentication, so requests are counted per principal.</summary>
+    public static IServiceCollection AddGranaryRateLimits(this IServiceCollection services)
+    {
         services.TryAddSingleton<RateLimits>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, RateLimitsStartupFilter>());
         return services;
