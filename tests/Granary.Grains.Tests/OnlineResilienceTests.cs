@@ -137,6 +137,8 @@ public sealed class OnlineResilienceTests(ITestOutputHelper output) : IAsyncLife
         // Redis back: the retried write is accepted, and reads see it (fresh, so no longer stale).
         await _redis.StartAsync();
         await Until.HoldsAsync(async () => (await Entity(1).WriteAsync(Write(newer, 0.9, 90)))[0], "a write to be accepted once Redis is back");
+        // Each silo's store connection comes back on its own (the write above proves one of them): wait for the flags to clear.
+        await Until.HoldsAsync(async () => (await ReadAsync([1, 2])).SelectMany(r => r).All(f => !f.ServedFromCache), "answers no longer flagged once every silo reconnected");
         var after = await ReadAsync([1, 2]);
         Assert.Equal(0.9, (double)after[0][0].Value!);
         Assert.Equal(90L, after[0][1].Value);
