@@ -38,10 +38,13 @@ public sealed class PermissionTests
     }
 
     [Fact]
-    public void ALL_grants_every_action()
+    public void ALL_grants_Feasts_eight_actions_but_not_erasure_or_unmasked_reads()
     {
         var permission = Assert.Single(Parse("permissions:\n  - name: admins\n    actions: [ALL]\n    policy: {roles: [admin]}\n").Permissions).Value;
-        Assert.Equal(Enum.GetValues<PermissionAction>(), permission.Actions);
+        // Feast's ALL_ACTIONS is its eight AuthzedAction values (sdk/python/feast/permissions/action.py).
+        Assert.Equal(Enum.GetValues<PermissionAction>().Except([PermissionAction.Erase, PermissionAction.ReadUnmasked]), permission.Actions);
+        var privileged = Assert.Single(Parse("permissions:\n  - name: dpo\n    actions: [ERASE, read_unmasked]\n    policy: {roles: [dpo]}\n").Permissions).Value;
+        Assert.Equal([PermissionAction.Erase, PermissionAction.ReadUnmasked], privileged.Actions);
         Assert.Empty(permission.Types); // no types: every kind, as Feast's ALL_RESOURCE_TYPES default
     }
 

@@ -446,7 +446,7 @@ public static class FeatureRepositoryLoader
         var actions = new List<global::Granary.Core.Security.PermissionAction>();
         foreach (var (action, location) in o.Strings("actions", required: true))
         {
-            if (string.Equals(action, "ALL", StringComparison.OrdinalIgnoreCase)) actions.AddRange(Enum.GetValues<global::Granary.Core.Security.PermissionAction>());
+            if (string.Equals(action, "ALL", StringComparison.OrdinalIgnoreCase)) actions.AddRange(global::Granary.Core.Security.PermissionRules.AllActions);
             else if (global::Granary.Core.Security.PermissionRules.TryParseAction(action, out var parsed)) actions.Add(parsed);
             else o.Errors.Add(new RepositoryError(location, $"{o.What}: action '{action}' is unknown; known: {string.Join(", ", global::Granary.Core.Security.PermissionRules.ActionNames)} (or ALL)"));
         }

@@ -22,4 +22,14 @@ public enum PermissionAction
     WriteOnline,
     /// <summary>Write values to the offline store (push to offline).</summary>
     WriteOffline,
+    /// <summary>
+    /// Granary's own: erase an entity's values from a feature view (online, offline rows Granary wrote, feature logs).
+    /// Not part of Feast's <c>ALL</c>: it must be granted by name.
+    /// </summary>
+    Erase,
+    /// <summary>
+    /// Granary's own: read the features of a view tagged <c>pii</c> unmasked (without it they are masked on every read
+    /// path). Not part of Feast's <c>ALL</c>: it must be granted by name.
+    /// </summary>
+    ReadUnmasked,
 }

@@ -34,8 +34,19 @@ public static class PermissionRules
     /// <summary>The project itself (registry history, rollback).</summary>
     public const string Project = "project";
 
-    /// <summary>The action names, as Feast's <c>AuthzedAction</c> spells them.</summary>
+    /// <summary>The action names, as Feast's <c>AuthzedAction</c> spells them, then Granary's own.</summary>
     public static readonly IReadOnlyList<string> ActionNames = Enum.GetValues<PermissionAction>().Select(Name).ToArray();
+
+    /// <summary>
+    /// What <c>ALL</c> grants: Feast's eight actions (<c>feast.permissions.action.ALL_ACTIONS</c>). Granary's privileged
+    /// actions (<see cref="PermissionAction.Erase"/>, <see cref="PermissionAction.ReadUnmasked"/>) are granted only by
+    /// name, so a permission written for Feast means no more under Granary than it did there.
+    /// </summary>
+    public static readonly IReadOnlyList<PermissionAction> AllActions =
+    [
+        PermissionAction.Create, PermissionAction.Describe, PermissionAction.Update, PermissionAction.Delete,
+        PermissionAction.ReadOnline, PermissionAction.ReadOffline, PermissionAction.WriteOnline, PermissionAction.WriteOffline,
+    ];
 
     private static readonly ConcurrentDictionary<string, Regex> Patterns = new(StringComparer.Ordinal);
 
@@ -50,6 +61,8 @@ public static class PermissionRules
         PermissionAction.ReadOffline => "READ_OFFLINE",
         PermissionAction.WriteOnline => "WRITE_ONLINE",
         PermissionAction.WriteOffline => "WRITE_OFFLINE",
+        PermissionAction.Erase => "ERASE",
+        PermissionAction.ReadUnmasked => "READ_UNMASKED",
         _ => action.ToString(),
     };
 
