@@ -53,8 +53,15 @@ public sealed class DataRuleTally
     {
         brokenCount = checker.Check(values, columns, broken);
         var outcome = checker.Strictest(broken[..brokenCount]);
+        Tally(outcome, broken[..brokenCount], values, columns);
+        return outcome;
+    }
+
+    /// <summary>Counts one row already checked: its outcome and the rules it broke.</summary>
+    public void Tally(DataRuleOutcome? outcome, ReadOnlySpan<int> broken, ReadOnlySpan<object?> values, ReadOnlySpan<int> columns)
+    {
         Rows++;
-        for (var i = 0; i < brokenCount; i++) Breaks[broken[i]]++;
+        foreach (var r in broken) Breaks[r]++;
         switch (outcome)
         {
             case DataRuleOutcome.Reject: Rejected++; break;
@@ -65,7 +72,6 @@ public sealed class DataRuleTally
                     if (values[columns[f]] is not null) NonNull[f]++;
                 break;
         }
-        return outcome;
     }
 
     /// <summary>Adds <paramref name="other"/> (of the same view) to this tally.</summary>

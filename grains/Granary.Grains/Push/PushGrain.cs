@@ -4,6 +4,7 @@ using Granary.Observability;
 using Granary.Offline;
 using Granary.Online;
 using Granary.Push;
+using Granary.Quality;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using System.Diagnostics;
@@ -22,7 +23,7 @@ namespace Granary.Grains.Push;
 [GrainType("push"), StatelessWorker, Reentrant]
 public sealed partial class PushGrain(
     IOnlineStore onlineStore, IEnumerable<IOfflineStore> offlineStores, RegistryCache registry, IClusterMembershipService membership,
-    IOptions<PushOptions> options, ILogger<PushGrain> logger)
+    IOptions<PushOptions> options, ILogger<PushGrain> logger, IQuarantineStore quarantine, TimeProvider time)
     : Grain, IPushGrain
 {
     /// <inheritdoc/>
@@ -49,6 +50,14 @@ public sealed partial class PushGrain(
             GranaryMetrics.RecordPush(sourceName, request.Rows.Length, rejected: request.Rows.Length, duplicates: 0);
             throw;
         }
+        // Data rules: a reject rule fails the batch whole; quarantined rows are set aside below, after their ids are claimed.
+        var rules = PushRules.Check(pushed, request.ReleasedRules);
+        foreach (var (checker, tally) in rules.Tallies) DataRuleMetrics.Record(checker, tally, "push");
+        if (rules.Rejected)
+        {
+            GranaryMetrics.RecordPush(sourceName, request.Rows.Length, rejected: request.Rows.Length, duplicates: 0);
+            rules.ThrowIfRejected();
+        }
         var offline = request.To.WritesOffline()
             ? offlineStores.FirstOrDefault(s => s.CanRead(plan.BatchSource))
               ?? throw new PushDefinitionException($"no configured offline store takes batch source '{plan.BatchSource.Name}' of push source '{sourceName}'",
@@ -57,7 +66,8 @@ public sealed partial class PushGrain(
 
         var scope = $"{project}/{sourceName}";
         var attempt = Guid.NewGuid().ToString("N");
-        var (kept, claimed, tookOver) = await ClaimAsync(pushed, scope, attempt, settings);
+        var (claimedRows, claimed, tookOver) = await ClaimAsync(pushed, scope, attempt, settings);
+        var (kept, quarantined) = rules.QuarantinedCount == 0 ? (claimedRows, 0) : SetAside(claimedRows, rules);
         int applied, ignored;
         long appended;
         try
@@ -72,6 +82,9 @@ public sealed partial class PushGrain(
                 appended = await offline.AppendRowsAsync(plan.BatchSource, pushed.OfflineRows(kept) with { SkipStoredCopies = tookOver });
             }
             else appended = 0;
+            // Set aside last, so a failed write leaves no quarantine entry; claimed ids make a resent batch's rows duplicates.
+            if (quarantined > 0)
+                await quarantine.AddQuarantinedAsync(project, claimedRows.Where(rules.IsQuarantined).Select(rules.EntryOf).ToList(), time.GetUtcNow());
         }
         catch (Exception e) when (claimed.Count > 0)
         {
@@ -83,8 +96,12 @@ public sealed partial class PushGrain(
             throw ForCaller(e);
         }
         if (claimed.Count > 0) await CommitAsync(scope, claimed, settings.DeduplicationWindow);
-        GranaryMetrics.RecordPush(sourceName, pushed.RowCount, rejected: 0, duplicates: pushed.RowCount - kept.Count);
-        return new PushResult(pushed.RowCount, kept.Count, pushed.RowCount - kept.Count, ignored, applied, appended);
+        var duplicates = pushed.RowCount - claimedRows.Count;
+        GranaryMetrics.RecordPush(sourceName, pushed.RowCount, rejected: 0, duplicates: duplicates);
+        return new PushResult(pushed.RowCount, kept.Count, duplicates, ignored, applied, appended)
+        {
+            RowsQuarantined = quarantined, RowsWarned = kept.Count(rules.IsWarned),
+        };
     }
 
     /// <summary>
@@ -140,6 +157,15 @@ public sealed partial class PushGrain(
         for (var r = 0; r < all.Count; r++)
             if (Holds(claims[r])) kept.Add(r);
         return (kept, Claimed(all, claims), claims.Contains(EventIdClaim.TakenOver));
+    }
+
+    /// <summary>The claimed rows to store (those no quarantine rule holds), and how many are set aside.</summary>
+    private static (List<int> Kept, int Quarantined) SetAside(List<int> claimedRows, PushRuleVerdict rules)
+    {
+        var kept = new List<int>(claimedRows.Count);
+        foreach (var r in claimedRows)
+            if (!rules.IsQuarantined(r)) kept.Add(r);
+        return (kept, claimedRows.Count - kept.Count);
     }
 
     private static bool Holds(EventIdClaim claim) => claim is EventIdClaim.Claimed or EventIdClaim.TakenOver;
