@@ -44,7 +44,7 @@ public sealed record DataRule
     public string? Pattern { get; init; }
 
     /// <summary>The rule's YAML key: <c>not_null</c>, <c>min</c>, <c>max</c>, <c>allowed</c>, <c>pattern</c>.</summary>
-    public string Key => KeyOf(Check);
+    [JsonIgnore] public string Key => KeyOf(Check);
 
     /// <summary>The YAML key of <paramref name="check"/>.</summary>
     public static string KeyOf(DataRuleCheck check) => check switch
