@@ -74,6 +74,18 @@ public sealed class DataRuleTally
         }
     }
 
+    /// <summary>
+    /// What a push refused whole leaves to count: its rows breaking reject rules and those rules' breaks; nothing of it was
+    /// quarantined, warned or stored.
+    /// </summary>
+    public DataRuleTally OnlyRejections(DataRuleChecker checker)
+    {
+        var breaks = new long[Breaks.Length];
+        for (var r = 0; r < breaks.Length; r++)
+            if (checker.OutcomeOf(r) == DataRuleOutcome.Reject) breaks[r] = Breaks[r];
+        return new DataRuleTally(Rows, Rejected, 0, 0, breaks, new long[NonNull.Length]);
+    }
+
     /// <summary>Adds <paramref name="other"/> (of the same view) to this tally.</summary>
     public void Add(DataRuleTally other)
     {

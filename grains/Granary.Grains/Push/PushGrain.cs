@@ -52,7 +52,7 @@ public sealed partial class PushGrain(
         }
         // Data rules: a reject rule fails the batch whole; quarantined rows are set aside below, after their ids are claimed.
         var rules = PushRules.Check(pushed, request.ReleasedRules);
-        foreach (var (checker, tally) in rules.Tallies) DataRuleMetrics.Record(checker, tally, "push");
+        foreach (var (checker, tally) in rules.Tallies) DataRuleMetrics.Record(checker, rules.Rejected ? tally.OnlyRejections(checker) : tally, "push");
         if (rules.Rejected)
         {
             GranaryMetrics.RecordPush(sourceName, request.Rows.Length, rejected: request.Rows.Length, duplicates: 0);
