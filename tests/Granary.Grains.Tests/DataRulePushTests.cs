@@ -20,7 +20,7 @@ namespace Granary.Grains.Tests;
 /// rule, end with exactly the valid and warned rows served and stored offline, the quarantined ones in the quarantine under
 /// their rule, every refused batch naming the rule, the value and the row, and rule metrics that match an independent count.
 /// </summary>
-public sealed class DataRulePushTests : IAsyncLifetime
+public abstract class DataRulePushTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset Day = new(2024, 3, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly string[] Columns = ["account_id", "event_timestamp", "amount", "score", "country", "event_id"];
@@ -30,14 +30,17 @@ public sealed class DataRulePushTests : IAsyncLifetime
     private readonly string _view = "payments_" + Guid.NewGuid().ToString("N")[..8];
     private ThreeSiloCluster _cluster = null!;
 
+    /// <summary>The granary.yaml sections of the stores under test (online store, registry).</summary>
+    protected abstract Task<string> StoresYamlAsync();
+
     public async Task InitializeAsync()
     {
-        _cluster = await ThreeSiloCluster.StartAsync(_root, $"project: {_project}\nonline_store:\n  type: sqlite\n  path: data/online.db\n");
+        _cluster = await ThreeSiloCluster.StartAsync(_root, $"project: {_project}\n{await StoresYamlAsync()}");
         Directory.CreateDirectory(Path.Combine(_root, "data", "payments"));
         await _cluster.Grains.GetGrain<IRegistryGrain>(_project).ApplyAsync(new ApplyRequest(Definitions(_project, _view), ExpectedVersion: 0, Force: false));
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         await _cluster.DisposeAsync();
         Directory.Delete(_root, recursive: true);
@@ -256,5 +259,45 @@ public sealed class DataRulePushTests : IAsyncLifetime
         listener.Start();
         listener.RecordObservableInstruments();
         return totals;
+    }
+}
+
+/// <summary>The embedded default's stores: SQLite registry (and quarantine) and SQLite online store.</summary>
+public sealed class SqliteDataRulePushTests : DataRulePushTests
+{
+    /// <inheritdoc/>
+    protected override Task<string> StoresYamlAsync() => Task.FromResult("online_store:\n  type: sqlite\n  path: data/online.db\n");
+}
+
+/// <summary>A cluster's stores: Redis online store (GRANARY_TEST_REDIS) and a PostgreSQL registry holding the quarantine (a fresh database on GRANARY_TEST_POSTGRES).</summary>
+public sealed class RedisPostgresDataRulePushTests : DataRulePushTests
+{
+    private readonly string _database = "granary_rules_" + Guid.NewGuid().ToString("N")[..12];
+    private string Admin => Environment.GetEnvironmentVariable("GRANARY_TEST_POSTGRES")
+        ?? throw new InvalidOperationException("GRANARY_TEST_POSTGRES is not set: run eval \"$(deploy/test-services.sh env)\" first");
+
+    /// <inheritdoc/>
+    protected override async Task<string> StoresYamlAsync()
+    {
+        await using (var connection = new Npgsql.NpgsqlConnection(Admin))
+        {
+            await connection.OpenAsync();
+            await using var command = new Npgsql.NpgsqlCommand($"CREATE DATABASE {_database}", connection);
+            await command.ExecuteNonQueryAsync();
+        }
+        var registry = new Npgsql.NpgsqlConnectionStringBuilder(Admin) { Database = _database }.ConnectionString;
+        var redis = Environment.GetEnvironmentVariable("GRANARY_TEST_REDIS") ?? "127.0.0.1:16379";
+        return $"online_store:\n  type: redis\n  connection_string: {redis}\nregistry:\n  type: postgres\n  connection_string: \"{registry}\"\n";
+    }
+
+    /// <inheritdoc/>
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Npgsql.NpgsqlConnection.ClearAllPools();
+        await using var connection = new Npgsql.NpgsqlConnection(Admin);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", connection);
+        await command.ExecuteNonQueryAsync();
     }
 }
