@@ -129,7 +129,7 @@ public abstract class DataRulePushTests : IAsyncLifetime
             if (breaking.Count > 0)
             {
                 // The whole batch is refused, naming the rule, the value and the row of each breaking row.
-                var error = await Assert.ThrowsAsync<PushValidationException>(() => push.PushAsync(request));
+                var error = await Assert.ThrowsAsync<Granary.Quality.DataRuleViolationException>(() => push.PushAsync(request));
                 refusedBatches++;
                 Assert.Equal(breaking.Count, error.Errors.Count);
                 foreach (var (g, i) in breaking)

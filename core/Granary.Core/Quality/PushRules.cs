@@ -6,7 +6,25 @@ using Granary.Push;
 
 namespace Granary.Quality;
 
-/// <summary>What the data rules of the views reading a push source did to a validated batch that was not rejected.</summary>
+/// <summary>
+/// A push holding rows that break reject data rules; nothing of it was stored. <see cref="Errors"/> names, per breaking row
+/// (the first <see cref="PushValidator.MaxErrors"/>), the row, the value and the rule, so the producer can fix and resend.
+/// </summary>
+public sealed class DataRuleViolationException : GranaryException
+{
+    /// <summary>A refusal of the batch for <paramref name="pushSource"/>.</summary>
+    public DataRuleViolationException(string pushSource, IReadOnlyList<string> errors, int notListed = 0)
+        : base($"push to '{pushSource}' rejected by data rules: {errors.Count + notListed} row{(errors.Count + notListed == 1 ? "" : "s")} break a reject rule; nothing was stored"
+               + string.Concat(errors.Select(e => Environment.NewLine + "  " + e))
+               + (notListed > 0 ? $"{Environment.NewLine}  ... and {notListed} more" : ""),
+            "fix or drop the listed rows and push the batch again")
+        => Keep("errors", errors.ToArray());
+
+    /// <summary>Each breaking row, one line each (kept when the error crosses silos).</summary>
+    public IReadOnlyList<string> Errors => Kept<string[]>("errors", []);
+}
+
+/// <summary>What the data rules of the views reading a push source did to a validated batch.</summary>
 public sealed class PushRuleVerdict
 {
     internal PushRuleVerdict(string pushSource, List<string>? rejections, int notListed, bool[]? quarantined, QuarantineEntry?[]? entries, bool[]? warned,
@@ -40,10 +58,10 @@ public sealed class PushRuleVerdict
     public bool Rejected => _rejections is not null;
 
     /// <summary>Throws the rejection (each row breaking a reject rule: the row, the value, the rule) when there is one.</summary>
-    /// <exception cref="PushValidationException">A row breaks a reject rule; nothing of the batch may be stored.</exception>
+    /// <exception cref="DataRuleViolationException">A row breaks a reject rule; nothing of the batch may be stored.</exception>
     public void ThrowIfRejected()
     {
-        if (_rejections is not null) throw new PushValidationException(_pushSource, _rejections, _notListed);
+        if (_rejections is not null) throw new DataRuleViolationException(_pushSource, _rejections, _notListed);
     }
 
     /// <summary>Whether row <paramref name="row"/> is set aside.</summary>
