@@ -102,7 +102,7 @@ public sealed class StreamDataRuleTests : IAsyncLifetime
             await Eventually.WaitUntil(async () =>
             {
                 if (serving.IsCompleted) throw new InvalidOperationException($"serve ended early: {(await serving).Output}");
-                served = await ReadClicksAsync() ?? served;
+                served = await ServedClicks.ReadAsync(_http, _ports[0]) ?? served;
                 // The consumer group exists once serve's worker has started.
                 var groups = (await db.StreamGroupInfoAsync("rule-clicks")).Where(g => g.Name == "granary").ToList();
                 return served.SequenceEqual(expected) && groups is [{ PendingMessageCount: 0, Lag: 0 or null }];
@@ -124,24 +124,5 @@ public sealed class StreamDataRuleTests : IAsyncLifetime
         Assert.True(listed.ExitCode == 0, listed.Output);
         var held = Enumerable.Range(0, 200).Count(Quarantined);
         Assert.Matches($@"user_clicks\s*│\s*clicks\.max\s*│\s*{held}\s", listed.Output);
-    }
-
-    // The served clicks of users 0..9, or null while the gateway is not up yet.
-    private async Task<List<long?>?> ReadClicksAsync()
-    {
-        var users = string.Join(",", Enumerable.Range(0, 10));
-        var body = $$$"""{"features":["user_clicks:clicks"],"entities":{"user_id":[{{{users}}}]}}""";
-        try
-        {
-            using var response = await _http.PostAsync($"http://127.0.0.1:{_ports[0]}/get-online-features", new StringContent(body, Encoding.UTF8, "application/json"));
-            if (response.StatusCode != HttpStatusCode.OK) return null;
-            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-            var column = json.RootElement.GetProperty("results")[1];
-            return column.GetProperty("values").EnumerateArray().Select(v => v.ValueKind == JsonValueKind.Number ? v.GetInt64() : (long?)null).ToList();
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-        {
-            return null;
-        }
     }
 }
