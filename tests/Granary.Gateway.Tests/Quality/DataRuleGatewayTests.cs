@@ -187,6 +187,19 @@ public sealed class DataRuleGatewayTests(RulesServer server) : IClassFixture<Rul
     }
 
     [Fact]
+    public async Task The_grpc_push_answer_counts_quarantined_and_warned_rows()
+    {
+        var client = GrpcClient("writer", out var headers);
+        var request = new PushRequest { PushSourceName = "payments_push", To = "online" };
+        request.Columns["account_id"] = Values(new Value { Int64Val = 61 }, new Value { Int64Val = 62 });
+        request.Columns["event_timestamp"] = Values(new Value { UnixTimestampVal = 1_767_225_600 }, new Value { UnixTimestampVal = 1_767_225_600 });
+        request.Columns["amount"] = Values(new Value { DoubleVal = 1 }, new Value { DoubleVal = 2 });
+        request.Columns["score"] = Values(new Value { DoubleVal = 3 }, new Value { DoubleVal = 0.5 });
+        var response = await client.PushAsync(request, headers, deadline: DateTime.UtcNow.AddSeconds(30));
+        Assert.Equal((2, 1, 1, 0), (response.RowsReceived, response.RowsAccepted, response.RowsQuarantined, response.RowsWarned));
+    }
+
+    [Fact]
     public async Task A_bad_quarantine_id_is_400_naming_it()
     {
         using var response = await SendAsync(HttpMethod.Post, "/api/quarantine/abc/drop", "writer");
