@@ -13,6 +13,7 @@ using Granary.Repository;
 using Granary.Testing;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Feast.Registry;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -70,6 +71,20 @@ public sealed class AuthzServer : EmbeddedServerFixture
             name_patterns: ["(driver|customer).*"]
             actions: [DESCRIBE]
             policy: {roles: [describer]}
+          - name: auditors
+            types: [permission]
+            actions: [DESCRIBE]
+            policy: {roles: [auditor]}
+          - name: data-protection
+            types: [feature_view]
+            name_patterns: ["driver_.*"]
+            actions: [DESCRIBE, ERASE]
+            policy: {roles: [dpo]}
+          - name: erasers
+            types: [feature_view]
+            name_patterns: ["driver_.*"]
+            actions: [ERASE]
+            policy: {roles: [dpo]}
 
         """;
 
@@ -387,6 +402,41 @@ public sealed class AuthorizationMatrixTests(AuthzServer server) : IClassFixture
                 await new ServingService.ServingServiceClient(server.Channel).GetOnlineFeaturesAsync(OnlineRequest(View), Bearer(forged), DateTime.UtcNow.AddSeconds(30)));
             Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
         }
+    }
+
+    [Fact]
+    public async Task Feasts_registry_lists_the_permissions_the_caller_may_describe_as_feast_writes_them()
+    {
+        var auditor = await server.CreateKeyAsync("svc-auditor", "auditor");
+        var registry = new RegistryServer.RegistryServerClient(server.Channel);
+        var listed = await registry.ListPermissionsAsync(new ListPermissionsRequest { Project = server.Project }, Bearer(auditor), DateTime.UtcNow.AddSeconds(30));
+        // "erasers" grants only Granary's ERASE: Feast's Permission.from_proto refuses a permission without actions
+        // (sdk/python/feast/permissions/permission.py line 71), so it is not listed over Feast's wire.
+        Assert.Equal(["online-readers", "analysts", "writers", "catalog", "auditors", "data-protection"], listed.Permissions.Select(p => p.Spec.Name));
+        var analysts = await registry.GetPermissionAsync(new GetPermissionRequest { Project = server.Project, Name = "analysts" }, Bearer(auditor), DateTime.UtcNow.AddSeconds(30));
+        Assert.Equal([Feast.Core.PermissionSpec.Types.Type.FeatureView], analysts.Spec.Types_);
+        Assert.Equal(["driver_.*", "customer_.*"], analysts.Spec.NamePatterns);
+        Assert.Equal("drivers", analysts.Spec.RequiredTags["team"]);
+        Assert.Equal([Feast.Core.PermissionSpec.Types.AuthzedAction.ReadOffline, Feast.Core.PermissionSpec.Types.AuthzedAction.ReadOnline,
+            Feast.Core.PermissionSpec.Types.AuthzedAction.Describe], analysts.Spec.Actions);
+        Assert.Equal(["analyst"], analysts.Spec.Policy.RoleBasedPolicy.Roles);
+        Assert.Equal(server.Project, analysts.Spec.Project);
+        // No types means every kind: Feast reads an empty list as ALL_RESOURCE_TYPES (permission.py line 66).
+        Assert.Empty(listed.Permissions.Single(p => p.Spec.Name == "catalog").Spec.Types_);
+        var dataProtection = listed.Permissions.Single(p => p.Spec.Name == "data-protection");
+        Assert.Equal([Feast.Core.PermissionSpec.Types.AuthzedAction.Describe], dataProtection.Spec.Actions);
+        Assert.Equal("ERASE", dataProtection.Spec.Tags["granary_actions"]);
+
+        // A caller who may describe views but no permission sees none, and a named one is as if absent.
+        var describer = Bearer(server.Keys["describer"]);
+        Assert.Empty((await registry.ListPermissionsAsync(new ListPermissionsRequest { Project = server.Project }, describer, DateTime.UtcNow.AddSeconds(30))).Permissions);
+        var hidden = await Assert.ThrowsAsync<RpcException>(async () =>
+            await registry.GetPermissionAsync(new GetPermissionRequest { Project = server.Project, Name = "analysts" }, describer, DateTime.UtcNow.AddSeconds(30)));
+        Assert.Equal(StatusCode.NotFound, hidden.StatusCode);
+        // What the auditor may not describe (feature views) stays hidden from it.
+        var proto = await registry.ProtoAsync(new Google.Protobuf.WellKnownTypes.Empty(), Bearer(auditor), DateTime.UtcNow.AddSeconds(30));
+        Assert.Empty(proto.FeatureViews);
+        Assert.Equal(6, proto.Permissions.Count);
     }
 
     [Fact]
