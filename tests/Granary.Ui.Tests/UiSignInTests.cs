@@ -64,28 +64,16 @@ public sealed class SecuredCatalogServer : EmbeddedServerFixture
 /// </summary>
 public sealed class UiSignInTests(SecuredCatalogServer server) : IClassFixture<SecuredCatalogServer>, IAsyncLifetime
 {
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
+    private HeadlessBrowser _browser = null!;
     private IPage _page = null!;
 
     public async Task InitializeAsync()
     {
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = UiBrowserTests.Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
-        _page = await _browser.NewPageAsync(new() { ViewportSize = new() { Width = 1300, Height = 1000 } });
-        _page.SetDefaultTimeout(60_000); // a loaded two-core machine; these are waits for the page, not timing limits
+        _browser = await HeadlessBrowser.StartAsync();
+        _page = _browser.Page;
     }
 
-    public async Task DisposeAsync()
-    {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
-    }
+    public async Task DisposeAsync() => await _browser.DisposeAsync();
 
     [Fact]
     public async Task The_page_asks_for_a_key_then_shows_only_what_its_principal_may_describe()
