@@ -126,7 +126,7 @@ public sealed class ErasurePlan
                 "join keys are Int64, Int32, String or Bool"),
         };
         return value ?? throw new ErasureRequestException(
-            $"value '{text}' of join key '{joinKey}' is not a {type.ToString()} (the type of entity '{entity.Name}')",
+            $"value '{text}' of join key '{joinKey}' is not of type {type} (the type of entity '{entity.Name}')",
             $"give the value as the entity stores it, e.g. {joinKey}={Example(type)}");
     }
 

@@ -66,7 +66,15 @@ public sealed class TombstoneSet
     /// <summary>Whether <paramref name="view"/> has any tombstone (when not, nothing of it is ever dropped).</summary>
     public bool Covers(string view) => _byView.ContainsKey(view);
 
-    /// <summary>Whether a row of <paramref name="view"/> for <paramref name="entity"/> at <paramref name="eventTime"/> was erased (event time at or before the erasure).</summary>
+    /// <summary>Whether any of <paramref name="rows"/> belongs to a view with tombstones (when not, no key is hashed).</summary>
+    public bool CoversAny(IReadOnlyList<OnlineRow> rows)
+    {
+        foreach (var row in rows)
+            if (_byView.ContainsKey(row.FeatureView)) return true;
+        return false;
+    }
+
+        /// <summary>Whether a row of <paramref name="view"/> for <paramref name="entity"/> at <paramref name="eventTime"/> was erased (event time at or before the erasure).</summary>
     public bool Buries(string view, EntityKey entity, DateTimeOffset eventTime)
         => _byView.TryGetValue(view, out var keys)
            && keys.TryGetValue(EntityKeyHash.Of(_secret, entity), out var erasedAt)
