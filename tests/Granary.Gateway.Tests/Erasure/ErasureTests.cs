@@ -29,6 +29,9 @@ public sealed class ErasureServer : EmbeddedServerFixture
 
     public Dictionary<string, string> Keys { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Every served row is logged, in batches written every second.</summary>
+    protected override string Yaml => "feature_logging:\n  sample_rate: 1.0\n  flush_every: 1s\n";
+
     protected override void WriteData(TestRepository repository) => repository.WriteData(data => $"""
             COPY (SELECT i::BIGINT AS driver_id, TIMESTAMPTZ '2024-03-01 06:00:00+00' AS event_timestamp, (i * 10)::BIGINT AS trips
                   FROM range(7340001, 7340011) r(i)) TO '{data}/trips.parquet' (FORMAT parquet);
@@ -98,6 +101,12 @@ public sealed class ErasureTests(ErasureServer server) : IClassFixture<ErasureSe
     private static readonly string[] Features = ["driver_speed:speed", "driver_trips:trips"];
     private static readonly DateTimeOffset PushedAt = ErasureServer.Day.AddHours(8);
 
+    private static class Far
+    {
+        public static readonly DateTimeOffset Past = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        public static readonly DateTimeOffset Future = new(2100, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    }
+
     private static double Speed(long driver) => driver % 1000 + 0.4321;
 
     private async Task PushAsync(GranaryClient client, IEnumerable<long> drivers, DateTimeOffset at, Func<long, double>? speed = null)
@@ -147,6 +156,21 @@ public sealed class ErasureTests(ErasureServer server) : IClassFixture<ErasureSe
         return counts;
     }
 
+    /// <summary>Logged rows of <paramref name="driver"/> in <paramref name="view"/>'s feature log served in (after, upTo], read with DuckDB directly.</summary>
+    private long LoggedRows(string view, long driver, DateTimeOffset after, DateTimeOffset upTo)
+    {
+        var folder = Path.Combine(server.RepositoryRoot, "data", "feature_logs", view);
+        if (!Directory.Exists(folder) || Directory.GetFiles(folder, "*.parquet", SearchOption.AllDirectories).Length == 0) return 0;
+        using var connection = new DuckDBConnection("DataSource=:memory:");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT count(*) FROM read_parquet('{Path.Combine(folder, "**", "*.parquet")}', union_by_name = true) " +
+                              $"WHERE driver_id = {driver} AND request_ts > TIMESTAMPTZ '{Iso(after)}' AND request_ts <= TIMESTAMPTZ '{Iso(upTo)}'";
+        return Convert.ToInt64(command.ExecuteScalar());
+    }
+
+    private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff", System.Globalization.CultureInfo.InvariantCulture) + "+00";
+
     private async Task<List<AuditRecord>> AuditAsync()
     {
         var store = new SqliteAuditStore(Path.Combine(server.RepositoryRoot, "data", "audit.db"));
@@ -169,6 +193,8 @@ public sealed class ErasureTests(ErasureServer server) : IClassFixture<ErasureSe
             Assert.Equal(FeatureStatus.Present, before.Get(i, "trips").Status);
         }
         Assert.Equal(Speed(erased), (await HistoricalSpeedsAsync(user, drivers))[erased]);
+        // The reads were logged (feature logging samples every row here).
+        await Eventually.WaitUntil(() => LoggedRows("driver_speed", erased, Far.Past, Far.Future) > 0, TimeSpan.FromSeconds(60), "the erased driver's served row in the feature log");
 
         var (status, body) = await PostEraseAsync("eraser", "{\"entity\": {\"driver_id\": " + erased + "}}");
 
@@ -181,6 +207,7 @@ public sealed class ErasureTests(ErasureServer server) : IClassFixture<ErasureSe
         Assert.Contains(places, p => p is { Kind: "online_store", Rows: 2 });
         Assert.Contains(places, p => p is { Kind: "offline_store", Name: "speed_batch", Rows: 1 });
         Assert.Contains(places, p => p is { Kind: "upstream", Name: "trips_batch" });
+        Assert.Contains(places, p => p is { Kind: "feature_log", Name: "driver_speed", Rows: > 0 });
         Assert.Equal(1, root.GetProperty("silos_told").GetInt32());
         var keyHash = root.GetProperty("key_hash").GetString()!;
         Assert.Matches("^[0-9a-f]{64}$", keyHash);
@@ -209,8 +236,14 @@ public sealed class ErasureTests(ErasureServer server) : IClassFixture<ErasureSe
         Assert.False(PushedRowsByDriver().ContainsKey(erased));
         Assert.Null((await HistoricalSpeedsAsync(user, erased))[erased]);
 
-        // A later event of the same driver is new data, accepted by design.
+        // The feature logs hold no row of the driver served before the erasure, even one queued then and flushed after:
+        // once a read of another driver made after the erasure is logged, every earlier row has been written.
         var erasedAt = DateTimeOffset.Parse(root.GetProperty("erased_at").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        await Eventually.WaitUntil(() => LoggedRows("driver_speed", drivers[0], erasedAt, Far.Future) > 0, TimeSpan.FromSeconds(60), "a read made after the erasure in the feature log");
+        Assert.Equal(0, LoggedRows("driver_speed", erased, Far.Past, erasedAt));
+        Assert.Equal(0, LoggedRows("driver_trips", erased, Far.Past, erasedAt));
+
+        // A later event of the same driver is new data, accepted by design.
         await PushAsync(user, [erased], erasedAt.AddSeconds(1), _ => 55.5);
         Assert.Equal(55.5, (await ReadAsync(user, erased)).Get(0, "speed").Value);
 
