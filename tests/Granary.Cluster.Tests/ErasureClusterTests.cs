@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Granary.Definitions;
 using Granary.Grains.Erasure;
+using Granary.Grains.Historical;
 using Granary.Grains.Online;
 using Granary.Grains.Push;
 using Granary.Online;
@@ -118,6 +119,26 @@ public sealed class ErasureClusterTests : IAsyncLifetime
         return answers;
     }
 
+    /// <summary>Point-in-time speeds of <paramref name="drivers"/> an hour after the push, through a historical job on the cluster (null when none).</summary>
+    private async Task<Dictionary<long, double?>> HistoricalSpeedsAsync(IGrainFactory grains, long[] drivers)
+    {
+        var id = Guid.NewGuid().ToString("N")[..8];
+        var entities = Path.Combine(_repo, $"entities-{id}.csv");
+        await File.WriteAllTextAsync(entities, "driver_id,event_timestamp\n" + string.Concat(drivers.Select(d => $"{d},2024-03-01 09:00:00\n")));
+        var job = grains.GetGrain<IHistoricalQueryGrain>($"erasure-{id}");
+        var status = await job.Start(new HistoricalJobRequest { Project = _project, EntitiesPath = entities, Features = ["speed:speed"], OutputPath = Path.Combine(_repo, $"out-{id}.parquet") });
+        await Eventually.WaitUntil(async () => (status = await job.GetStatus()).IsFinished, TimeSpan.FromSeconds(60), "the historical job to finish");
+        Assert.True(status.State == HistoricalJobState.Succeeded, status.Error);
+        var speeds = new Dictionary<long, double?>();
+        await foreach (var chunk in job.ReadRows(1000))
+        {
+            var driver = chunk.Columns[chunk.ColumnNames.ToList().IndexOf("driver_id")];
+            var speed = chunk.Columns[chunk.ColumnNames.ToList().IndexOf("speed")];
+            for (var r = 0; r < driver.Length; r++) speeds[Convert.ToInt64(driver[r])] = speed[r] is null ? null : Convert.ToDouble(speed[r]);
+        }
+        return speeds;
+    }
+
     private List<(long Driver, long Rows)> PushedRows()
     {
         using var connection = new NpgsqlConnection(_database.ConnectionString);
@@ -139,6 +160,7 @@ public sealed class ErasureClusterTests : IAsyncLifetime
         await GrainFixtures.MaterializeAsync(grains, _project, "trips", Day.AddDays(-1), Day.AddDays(1));
         // Every silo reads every driver: the owners' grains are active and their caches hold both views.
         foreach (var answer in await ReadOnEverySiloAsync(grains, drivers)) Assert.All(answer, s => Assert.Equal(FeatureStatus.Present, s));
+        Assert.Equal(3.5, (await HistoricalSpeedsAsync(grains, drivers))[erased]);
 
         var report = await grains.GetGrain<IErasureGrain>(_project).EraseAsync(
             new ErasureRequest(["driver_id"], ["3"], [], new ErasureCaller("cluster-test", "local", "test erase", "")));
@@ -151,12 +173,19 @@ public sealed class ErasureClusterTests : IAsyncLifetime
         var expected = drivers.SelectMany(d => d == erased ? new[] { FeatureStatus.NotFound, FeatureStatus.NotFound } : [FeatureStatus.Present, FeatureStatus.Present]).ToArray();
         foreach (var answer in await ReadOnEverySiloAsync(grains, drivers)) Assert.Equal(expected, answer);
         Assert.Equal([(1L, 1L), (2L, 1L), (4L, 1L)], PushedRows());
+        var historical = await HistoricalSpeedsAsync(grains, drivers);
+        Assert.Null(historical[erased]);
+        foreach (var d in drivers.Where(d => d != erased)) Assert.Equal(d + 0.5, historical[d]);
 
         // The upstream table still holds driver 3; materializing it again, and replaying the old push, bring nothing back.
         await GrainFixtures.MaterializeAsync(grains, _project, "trips", Day.AddDays(-1), Day.AddDays(1));
         await PushAsync(grains, [erased], Day.AddHours(8));
         foreach (var answer in await ReadOnEverySiloAsync(grains, drivers)) Assert.Equal(expected, answer);
         Assert.Equal([(1L, 1L), (2L, 1L), (4L, 1L)], PushedRows());
+
+        // A later event of the driver is new data: accepted and served on every silo.
+        await PushAsync(grains, [erased], report.ErasedAt.AddSeconds(1));
+        foreach (var answer in await ReadOnEverySiloAsync(grains, [erased])) Assert.Equal([FeatureStatus.Present, FeatureStatus.NotFound], answer);
 
         // The audit log (the registry's PostgreSQL) holds one ERASE record per view, with the key's hash and no key.
         var details = _database.Query<string>("SELECT object_name || ' ' || detail FROM granary_audit WHERE action = 'ERASE' ORDER BY object_name");
