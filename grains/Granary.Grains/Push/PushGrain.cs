@@ -57,10 +57,12 @@ public sealed partial class PushGrain(
 
         var scope = $"{project}/{sourceName}";
         var attempt = Guid.NewGuid().ToString("N");
+        // Loaded before any id is claimed, so a registry database that cannot be read fails the push with nothing held.
+        var erased = await tombstones.GetAsync(project);
         var (kept, claimed, tookOver) = await ClaimAsync(pushed, scope, attempt, settings);
         var duplicates = pushed.RowCount - kept.Count;
         // Rows of erased entities are dropped, not stored; their event ids are committed with the rest (handled, not retried).
-        kept = Granary.Erasure.ErasedRows.Unerased(await tombstones.GetAsync(project), pushed, kept);
+        kept = Granary.Erasure.ErasedRows.Unerased(erased, pushed, kept);
         int applied, ignored;
         long appended;
         try
