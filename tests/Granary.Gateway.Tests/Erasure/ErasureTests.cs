@@ -19,7 +19,7 @@ namespace Granary.Gateway.Tests.Erasure;
 /// to a Parquet folder through a push source, drivers' trips materialized from a Parquet file Granary does not write. Role
 /// <c>user</c> reads, pushes and materializes; role <c>eraser</c> may only ERASE (granted by name; ALL does not include it).
 /// </summary>
-public sealed class ErasureServer : EmbeddedServerFixture
+public class ErasureServer : EmbeddedServerFixture
 {
     public static readonly DateTimeOffset Day = new(2024, 3, 1, 0, 0, 0, TimeSpan.Zero);
 
@@ -54,8 +54,11 @@ public sealed class ErasureServer : EmbeddedServerFixture
         o.RestPort = 0;
         o.GrpcPort = 0;
         o.WebPort = GatewayOptions.WebPortOff;
-        o.Security.Authorization = true;
+        o.Security.Authorization = Authorization;
     }
+
+    /// <summary>Whether the gateway checks credentials and permissions.</summary>
+    protected virtual bool Authorization => true;
 
     /// <summary>A client of the gateway's gRPC port with <paramref name="role"/>'s key.</summary>
     public GranaryClient Client(string role) => new(new GranaryClientOptions
