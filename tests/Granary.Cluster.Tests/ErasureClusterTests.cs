@@ -51,16 +51,7 @@ public sealed class ErasureClusterTests : IAsyncLifetime
               connection_string: "{_redis.Endpoint}"
 
             """);
-        for (var i = 0; i < 3; i++)
-        {
-            _silos.Add(SiloProcess.Start("--cluster-id", _clusterId, "--name", $"silo-{i}", "--postgres", _database.ConnectionString, "--repo", _repo));
-            var active = i + 1;
-            await Eventually.WaitUntil(
-                () => _silos.Any(s => s.HasExited) || _database.QueryOrEmpty<int>(
-                    $"SELECT status FROM granary_membership WHERE cluster_id = '{_clusterId}'").Count(s => s == (int)SiloStatus.Active) == active,
-                TimeSpan.FromSeconds(120), $"{active} Active silo processes");
-            Assert.False(_silos.Any(s => s.HasExited), "a silo exited at start:\n" + string.Join("\n", _silos.Select(s => s.Output)));
-        }
+        await SiloProcesses.StartOneByOneAsync(_silos, _database, _clusterId, _repo, 3, TimeSpan.FromSeconds(120));
         _client = await InProcessSilos.StartPostgresClientAsync(_clusterId, _database.ConnectionString,
             client => client.Services.Configure<Granary.Grains.Client.ClusterClientTimingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(30)));
         await StatsRepository.ApplyAsync(_client.Grains(), _project, Definitions());
