@@ -246,6 +246,14 @@ public sealed class ErasureTests(ErasureServer server) : IClassFixture<ErasureSe
         Assert.Equal(0, LoggedRows("driver_speed", erased, Far.Past, erasedAt));
         Assert.Equal(0, LoggedRows("driver_trips", erased, Far.Past, erasedAt));
 
+        // What the write paths dropped is counted per view and path.
+        using (var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            var metrics = await server.Http.GetStringAsync("/metrics", cancel.Token);
+            Assert.Contains("granary_erased_rows_dropped_total{feature_view=\"driver_speed\",path=\"push\"}", metrics);
+            Assert.Contains("granary_erased_rows_dropped_total{feature_view=\"driver_trips\",path=\"materialization\"}", metrics);
+        }
+
         // A later event of the same driver is new data, accepted by design.
         await PushAsync(user, [erased], erasedAt.AddSeconds(1), _ => 55.5);
         Assert.Equal(55.5, (await ReadAsync(user, erased)).Get(0, "speed").Value);
