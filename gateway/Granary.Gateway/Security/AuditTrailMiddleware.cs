@@ -27,6 +27,8 @@ public sealed class AuditTrailMiddleware(AuditTrail trail) : IMiddleware
         ["/granary.gateway.v1.Granary/Push"] = PermissionAction.WriteOnline,
         ["/granary.gateway.v1.Granary/Materialize"] = PermissionAction.WriteOnline,
         ["/granary.gateway.v1.Granary/MaterializeIncremental"] = PermissionAction.WriteOnline,
+        ["/erase"] = PermissionAction.Erase,
+        ["/granary.gateway.v1.Granary/Erase"] = PermissionAction.Erase,
     };
 
     /// <inheritdoc/>

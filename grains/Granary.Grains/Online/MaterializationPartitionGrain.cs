@@ -13,7 +13,8 @@ namespace Granary.Grains.Online;
 /// </summary>
 [GrainType("materialization-partition")]
 public sealed class MaterializationPartitionGrain(
-    IEnumerable<IOfflineStore> offlineStores, IOnlineStore onlineStore, RegistryCache registry, IOptions<MaterializationOptions> options)
+    IEnumerable<IOfflineStore> offlineStores, IOnlineStore onlineStore, RegistryCache registry, IOptions<MaterializationOptions> options,
+    Erasure.TombstoneCache tombstones)
     : Grain, IMaterializationPartitionGrain
 {
     private long _rowsRead;
@@ -54,6 +55,9 @@ public sealed class MaterializationPartitionGrain(
             Start = start, End = end, PartitionCount = count, PartitionIndex = index,
         };
 
+        var erased = await tombstones.GetAsync(project);
+        var checkErased = erased.Covers(view);
+        long dropped = 0;
         var batchSize = Math.Max(1, options.Value.BatchSize);
         var inFlight = new Queue<Task>();
         var batch = new List<OnlineRow>(batchSize);
@@ -65,8 +69,15 @@ public sealed class MaterializationPartitionGrain(
                 keyParts[k] = new(joinKeys[k], EntityKey.FormatValue(joinKeys[k], latest.JoinKeyValues[k]));
             var values = new Dictionary<string, object?>(features.Count, StringComparer.Ordinal);
             for (var f = 0; f < features.Count; f++) values[features[f]] = latest.FeatureValues[f];
-            batch.Add(new OnlineRow(EntityKey.Create(project, keyParts), view, latest.EventTimestamp, latest.CreatedTimestamp, values));
+            var entity = EntityKey.Create(project, keyParts);
             Interlocked.Increment(ref _rowsRead);
+            // An erased entity's upstream row from before the erasure stays out of the online store.
+            if (checkErased && erased.Buries(view, entity, latest.EventTimestamp))
+            {
+                dropped++;
+                continue;
+            }
+            batch.Add(new OnlineRow(entity, view, latest.EventTimestamp, latest.CreatedTimestamp, values));
             if (batch.Count < batchSize) continue;
             inFlight.Enqueue(onlineStore.WriteAsync(batch));
             written += batch.Count;
@@ -80,6 +91,7 @@ public sealed class MaterializationPartitionGrain(
             written += batch.Count;
         }
         while (inFlight.Count > 0) await inFlight.Dequeue();
+        Granary.Observability.GranaryMetrics.RecordErasedRowsDropped(view, "materialization", dropped);
         return written;
     }
 

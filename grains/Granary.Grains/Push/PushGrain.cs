@@ -22,7 +22,7 @@ namespace Granary.Grains.Push;
 [GrainType("push"), StatelessWorker, Reentrant]
 public sealed partial class PushGrain(
     IOnlineStore onlineStore, IEnumerable<IOfflineStore> offlineStores, RegistryCache registry, IClusterMembershipService membership,
-    IOptions<PushOptions> options, ILogger<PushGrain> logger)
+    IOptions<PushOptions> options, Erasure.TombstoneCache tombstones, ILogger<PushGrain> logger)
     : Grain, IPushGrain
 {
     /// <inheritdoc/>
@@ -57,7 +57,12 @@ public sealed partial class PushGrain(
 
         var scope = $"{project}/{sourceName}";
         var attempt = Guid.NewGuid().ToString("N");
+        // Loaded before any id is claimed, so a registry database that cannot be read fails the push with nothing held.
+        var erased = await tombstones.GetAsync(project);
         var (kept, claimed, tookOver) = await ClaimAsync(pushed, scope, attempt, settings);
+        var duplicates = pushed.RowCount - kept.Count;
+        // Rows of erased entities are dropped, not stored; their event ids are committed with the rest (handled, not retried).
+        kept = Granary.Erasure.ErasedRows.Unerased(erased, pushed, kept);
         int applied, ignored;
         long appended;
         try
@@ -83,8 +88,8 @@ public sealed partial class PushGrain(
             throw ForCaller(e);
         }
         if (claimed.Count > 0) await CommitAsync(scope, claimed, settings.DeduplicationWindow);
-        GranaryMetrics.RecordPush(sourceName, pushed.RowCount, rejected: 0, duplicates: pushed.RowCount - kept.Count);
-        return new PushResult(pushed.RowCount, kept.Count, pushed.RowCount - kept.Count, ignored, applied, appended);
+        GranaryMetrics.RecordPush(sourceName, pushed.RowCount, rejected: 0, duplicates: duplicates);
+        return new PushResult(pushed.RowCount, kept.Count, duplicates, ignored, applied, appended);
     }
 
     /// <summary>
