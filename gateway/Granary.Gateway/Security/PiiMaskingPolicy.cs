@@ -47,7 +47,8 @@ public sealed class PiiMaskingPolicy(IOptions<GatewayOptions> options, GatewayAu
 
     /// <summary>
     /// The features of <paramref name="views"/> (keyed <c>view:feature</c>) the caller gets masked in a report that shows
-    /// values (parity mismatches); null when none. Refuses in refuse mode.
+    /// values (parity mismatches); null when none. A report is not a read of the values it happens to show, so features
+    /// masked by refusal show the fixed mask there rather than refusing the report.
     /// </summary>
     public ColumnMasks? ForViews(HttpContext context, RegistrySnapshot snapshot, IEnumerable<string> views)
     {
@@ -59,7 +60,7 @@ public sealed class PiiMaskingPolicy(IOptions<GatewayOptions> options, GatewayAu
             if (snapshot.FindFeatureView(name) is not { } view) continue;
             foreach (var field in view.Features)
                 Decide(context, snapshot, catalog, PermissionRules.FeatureView, view.Name,
-                    new FeatureColumn(field.Name, field.Name, $"{view.Name}:{field.Name}", true, field.Type), ref masks);
+                    new FeatureColumn(field.Name, field.Name, $"{view.Name}:{field.Name}", true, field.Type), ref masks, refuse: false);
         }
         return masks is null ? null : new ColumnMasks(Masker, masks);
     }
@@ -82,11 +83,12 @@ public sealed class PiiMaskingPolicy(IOptions<GatewayOptions> options, GatewayAu
     }
 
     private void Decide(HttpContext context, RegistrySnapshot snapshot, PiiCatalog catalog, string type, string view, FeatureColumn feature,
-        ref Dictionary<string, ColumnMask>? masks)
+        ref Dictionary<string, ColumnMask>? masks, bool refuse = true)
     {
         if (catalog.ModeOf(view, feature.Feature, DefaultMode) is not { } mode) return;
         if (MayReadUnmasked(context, snapshot, type, view)) return;
         var user = context.User.Identity?.Name ?? "(anonymous)";
+        if (mode == MaskingMode.Refuse && !refuse) mode = MaskingMode.Mask;
         if (mode == MaskingMode.Refuse)
         {
             throw new GatewayForbiddenException(
