@@ -33,9 +33,9 @@ public sealed record MaskingConfig
             if (PiiCatalog.ParseMode(text) is { } mode) config = config with { Mode = mode };
             else o.Error("mode", $"masking: mode is '{text}'; write mask (the default), hash or refuse");
         }
-        if (o.String("mask") is { } mask)
+        if (o.Node("mask") is not null)
         {
-            if (mask.Length > 0) config = config with { Mask = mask };
+            if (o.String("mask") is { Length: > 0 } mask) config = config with { Mask = mask };
             else o.Error("mask", "masking: mask is empty; write the text strings are masked to, e.g. mask: \"***\"");
         }
         return config;

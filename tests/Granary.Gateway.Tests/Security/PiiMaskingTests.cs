@@ -430,6 +430,12 @@ public sealed class PiiMaskingTests(PiiServer server) : IClassFixture<PiiServer>
         Assert.True(lastStatus == HttpStatusCode.OK, last);
         Assert.Equal(role == "privileged", last.Contains("ann@example.com", StringComparison.Ordinal));
 
+        // Drift shows statistics, never values, and leaves PII features out: their served values are logged masked.
+        var (driftStatus, drift) = await PostAsync("/drift", server.Keys[role], """{"baseline": "data/users.parquet", "views": ["user_profile"], "window": "24h"}""");
+        Assert.True(driftStatus == HttpStatusCode.OK, drift);
+        using var driftJson = JsonDocument.Parse(drift);
+        Assert.Equal(["score"], driftJson.RootElement.GetProperty("views")[0].GetProperty("features").EnumerateArray().Select(f => f.GetProperty("feature").GetString()));
+
         // A report is not a read of the values it happens to show: features masked by refusal show the fixed mask there.
         var (secrets, secretsBody) = await PostAsync("/parity", server.Keys[role], """{"views": ["user_secrets"], "sample": 10}""");
         Assert.True(secrets == HttpStatusCode.OK, secretsBody);
