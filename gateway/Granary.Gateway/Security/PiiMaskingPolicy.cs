@@ -91,6 +91,7 @@ public sealed class PiiMaskingPolicy(IOptions<GatewayOptions> options, GatewayAu
         if (mode == MaskingMode.Refuse && !refuse) mode = MaskingMode.Mask;
         if (mode == MaskingMode.Refuse)
         {
+            RequestAccess.Of(context).Add(new AccessDecision(PermissionAction.ReadUnmasked, type, view, Allowed: false, Sensitive: true));
             throw new GatewayForbiddenException(
                 $"principal '{user}' may not read feature '{view}:{feature.Feature}' of project '{snapshot.Project}': it is tagged pii, masked by refusal, and the principal lacks READ_UNMASKED on {type} '{view}'",
                 $"leave the feature out of the request, or have a permission grant READ_UNMASKED on {type} '{view}' to one of the principal's roles");

@@ -548,6 +548,25 @@ public sealed class PiiMaskingTests(PiiServer server) : IClassFixture<PiiServer>
     }
 
     [Fact]
+    public async Task Unmasked_reads_and_refusals_are_audited_and_masked_reads_are_no_denial()
+    {
+        var body = """{"features": ["user_profile:ssn"], "entities": {"user_id": [2]}}""";
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync("/get-online-features", server.Keys["privileged"], body)).Item1);
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync("/get-online-features", server.Keys["reader"], body)).Item1);
+        Assert.Equal(HttpStatusCode.Forbidden, (await PostAsync("/get-online-features", server.Keys["reader"], """{"features": ["user_secrets:passport"], "entities": {"user_id": [2]}}""")).Item1);
+
+        // The gateway stores a request's records before its answer completes.
+        var store = new Granary.Registry.Sql.SqliteAuditStore(Path.Combine(server.RepositoryRoot, "data", "audit.db"));
+        var records = new List<Granary.Audit.AuditRecord>();
+        await foreach (var record in store.ReadAllAsync()) records.Add(record);
+        var unmasked = records.Where(r => r.Entry.Action == "READ_UNMASKED").Select(r => (r.Entry.Principal, r.Entry.ObjectName, r.Entry.Result)).ToList();
+        Assert.Contains(("svc-privileged", "user_profile", "allowed"), unmasked);
+        Assert.Contains(("svc-reader", "user_secrets", "denied"), unmasked);
+        Assert.DoesNotContain(unmasked, r => r is ("svc-reader", "user_profile", _));
+        Assert.DoesNotContain(records, r => r.Entry.ToString()!.Contains("123-45-6789", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Feature_tags_reach_feasts_registry_messages()
     {
         var field = new Definitions.Field("ssn", new Definitions.ValueType(Definitions.ScalarType.String)) { Tags = new Dictionary<string, string> { ["pii"] = "hash" } };
