@@ -534,6 +534,27 @@ public sealed class PiiMaskingTests(PiiServer server) : IClassFixture<PiiServer>
     }
 
     [Fact]
+    public async Task A_feature_hashed_by_its_tag_at_a_gateway_without_a_salt_is_a_failed_precondition_naming_the_setting()
+    {
+        await using var unsalted = await EmbeddedGateway.StartAsync(server.Store, o =>
+        {
+            o.RestPort = 0;
+            o.GrpcPort = 0;
+            o.WebPort = GatewayOptions.WebPortOff;
+            o.Security.Authorization = true;
+        });
+        using var http = new HttpClient { BaseAddress = new Uri(unsalted.RestUrl), Timeout = TimeSpan.FromMinutes(1) };
+        var (status, body) = await PostAsync(http, "/get-online-features", server.Keys["reader"], """{"features": ["user_profile:ssn"], "entities": {"user_id": [1]}}""");
+        Assert.Equal(HttpStatusCode.Conflict, status);
+        Assert.Contains("feature 'user_profile:ssn' is tagged pii and masked by hash, but this gateway has no masking salt", body);
+        Assert.Contains("Granary__Gateway__Masking__Salt", body);
+        // Features in other modes are served masked as usual (granary.yaml's mask text: the gateway reads the repository's masking:).
+        var (fine, masked) = await PostAsync(http, "/get-online-features", server.Keys["reader"], """{"features": ["user_profile:email"], "entities": {"user_id": [1]}}""");
+        Assert.True(fine == HttpStatusCode.OK, masked);
+        Assert.Contains(PiiServer.MaskText, masked);
+    }
+
+    [Fact]
     public async Task Hash_mode_without_a_salt_does_not_start_and_says_which_setting_is_missing()
     {
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => EmbeddedGateway.StartAsync(server.Store, o =>
