@@ -73,12 +73,7 @@ public sealed class ClusterPiiServer : IAsyncLifetime
         _silo = await EmbeddedFeatureStore.StartAsync(Root, silo => silo.Configure<EndpointOptions>(o => o.GatewayPort = gatewayPort));
         await _silo.Grains.ApplyAsync(FeatureRepositoryLoader.Load(Root).ToSnapshot());
         foreach (var view in new[] { "user_profile", "user_secrets" }) await _silo.Grains.MaterializeAsync(Project, view, Now.AddDays(-10), Now);
-        foreach (var role in new[] { "reader", "privileged" })
-        {
-            var (code, output) = await CliRunner.RunAsync("--repo", Root, "auth", "create-key", "--principal", $"svc-{role}", "--roles", role);
-            Assert.True(code == 0, output);
-            Keys[role] = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Last();
-        }
+        foreach (var role in new[] { "reader", "privileged" }) Keys[role] = await PiiMaskingTests.CreateKeyAsync(Root, role);
         _gateway = await ClusterGateway.StartAsync(Root, gatewayPort, "granary-embedded", Project, o =>
         {
             o.RestPort = 0;
@@ -155,7 +150,7 @@ public sealed class ClusterPiiMaskingTests(ClusterPiiServer server) : IClassFixt
                     _ => value.GetInt64(),
                 };
                 Assert.Equal(expected[r][f], rest);
-                Assert.Equal(expected[r][f], Of(grpc.Results[f + 1].Values[r]));
+                Assert.Equal(expected[r][f], PiiMaskingTests.Of(grpc.Results[f + 1].Values[r]));
             }
     }
 
@@ -188,7 +183,7 @@ public sealed class ClusterPiiMaskingTests(ClusterPiiServer server) : IClassFixt
         for (var f = 0; f < PiiMaskingTests.ProfileFeatures.Length; f++)
         {
             var column = values[columns.IndexOf(PiiMaskingTests.ProfileFeatures[f].Split(':')[1])];
-            for (var i = 0; i < users.Count; i++) Assert.Equal(expected[(int)users[i] - 1][f], Of(column[i]));
+            for (var i = 0; i < users.Count; i++) Assert.Equal(expected[(int)users[i] - 1][f], PiiMaskingTests.Of(column[i]));
         }
     }
 
@@ -205,15 +200,6 @@ public sealed class ClusterPiiMaskingTests(ClusterPiiServer server) : IClassFixt
         var allowed = await client.GetOnlineFeaturesAsync(request, Bearer(server.Keys["privileged"]), DateTime.UtcNow.AddSeconds(30));
         Assert.Equal("P111", allowed.Results[1].Values[0].StringVal);
     }
-
-    private static object? Of(Value value) => value.ValCase switch
-    {
-        Value.ValOneofCase.None => null,
-        Value.ValOneofCase.StringVal => value.StringVal,
-        Value.ValOneofCase.Int64Val => value.Int64Val,
-        Value.ValOneofCase.DoubleVal => value.DoubleVal,
-        _ => $"unexpected {value.ValCase}",
-    };
 
     private static Metadata Bearer(string token) => new() { { "authorization", "Bearer " + token } };
 }

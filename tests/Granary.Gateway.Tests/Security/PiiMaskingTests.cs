@@ -117,12 +117,7 @@ public sealed class PiiServer : EmbeddedServerFixture
     {
         await ApplyAsync(FeatureRepositoryLoader.Load(RepositoryRoot).ToSnapshot());
         foreach (var view in new[] { "user_profile", "user_secrets" }) await MaterializeAsync(view, Now.AddDays(-10), Now.AddHours(-1));
-        foreach (var role in new[] { "reader", "privileged" })
-        {
-            var (code, output) = await CliRunner.RunAsync("--repo", RepositoryRoot, "auth", "create-key", "--principal", $"svc-{role}", "--roles", role);
-            Assert.True(code == 0, output);
-            Keys[role] = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Last();
-        }
+        foreach (var role in new[] { "reader", "privileged" }) Keys[role] = await PiiMaskingTests.CreateKeyAsync(RepositoryRoot, role);
     }
 
     protected override void ConfigureGateway(GatewayOptions o)
@@ -250,15 +245,7 @@ public sealed class PiiMaskingTests(PiiServer server) : IClassFixture<PiiServer>
                     var value = response.Results[f + 1].Values[r];
                     Assert.Equal(FieldStatus.Present, response.Results[f + 1].Statuses[r]);
                     // A masked number is an unset Value (Feast's null), never a string in an Int64 column.
-                    object? actual = value.ValCase switch
-                    {
-                        Value.ValOneofCase.None => null,
-                        Value.ValOneofCase.StringVal => value.StringVal,
-                        Value.ValOneofCase.Int64Val => value.Int64Val,
-                        Value.ValOneofCase.DoubleVal => value.DoubleVal,
-                        _ => $"unexpected {value.ValCase}",
-                    };
-                    Assert.Equal(expected[r][f], actual);
+                    Assert.Equal(expected[r][f], Of(value));
                 }
         }
     }
@@ -327,16 +314,7 @@ public sealed class PiiMaskingTests(PiiServer server) : IClassFixture<PiiServer>
             var column = values[columns.IndexOf(ProfileFeatures[f].Split(':')[1])].Val;
             for (var i = 0; i < column.Count; i++)
             {
-                var value = column[i];
-                object? actual = value.ValCase switch
-                {
-                    Value.ValOneofCase.None => null,
-                    Value.ValOneofCase.StringVal => value.StringVal,
-                    Value.ValOneofCase.Int64Val => value.Int64Val,
-                    Value.ValOneofCase.DoubleVal => value.DoubleVal,
-                    _ => $"unexpected {value.ValCase}",
-                };
-                Assert.Equal(expected[(int)user[i] - 1][f], actual);
+                Assert.Equal(expected[(int)user[i] - 1][f], Of(column[i]));
             }
         }
     }
@@ -506,26 +484,13 @@ public sealed class PiiMaskingTests(PiiServer server) : IClassFixture<PiiServer>
     [Fact]
     public async Task Another_salt_gives_other_hashes_and_authorization_off_serves_values_clear()
     {
-        await using var other = await EmbeddedGateway.StartAsync(server.Store, o =>
-        {
-            o.RestPort = 0;
-            o.GrpcPort = 0;
-            o.WebPort = GatewayOptions.WebPortOff;
-            o.Security.Authorization = true;
-            o.Masking.Salt = OtherSalt;
-        });
+        await using var other = await AnotherGatewayAsync(o => o.Masking.Salt = OtherSalt);
         using var http = new HttpClient { BaseAddress = new Uri(other.RestUrl), Timeout = TimeSpan.FromMinutes(1) };
         var (_, masked) = await PostAsync(http, "/get-online-features", server.Keys["reader"], """{"features": ["user_profile:ssn"], "entities": {"user_id": [1]}}""");
         Assert.Contains(HashText("123-45-6789", OtherSalt), masked);
         Assert.DoesNotContain(HashText("123-45-6789"), masked);
 
-        await using var open = await EmbeddedGateway.StartAsync(server.Store, o =>
-        {
-            o.RestPort = 0;
-            o.GrpcPort = 0;
-            o.WebPort = GatewayOptions.WebPortOff;
-            o.Security.Authorization = false;
-        });
+        await using var open = await AnotherGatewayAsync(o => o.Security.Authorization = false);
         using var anonymous = new HttpClient { BaseAddress = new Uri(open.RestUrl), Timeout = TimeSpan.FromMinutes(1) };
         var (status, clear) = await PostAsync(anonymous, "/get-online-features", null, """{"features": ["user_profile:ssn", "user_secrets:passport"], "entities": {"user_id": [1]}}""");
         Assert.True(status == HttpStatusCode.OK, clear);
@@ -536,13 +501,7 @@ public sealed class PiiMaskingTests(PiiServer server) : IClassFixture<PiiServer>
     [Fact]
     public async Task A_feature_hashed_by_its_tag_at_a_gateway_without_a_salt_is_a_failed_precondition_naming_the_setting()
     {
-        await using var unsalted = await EmbeddedGateway.StartAsync(server.Store, o =>
-        {
-            o.RestPort = 0;
-            o.GrpcPort = 0;
-            o.WebPort = GatewayOptions.WebPortOff;
-            o.Security.Authorization = true;
-        });
+        await using var unsalted = await AnotherGatewayAsync(_ => { });
         using var http = new HttpClient { BaseAddress = new Uri(unsalted.RestUrl), Timeout = TimeSpan.FromMinutes(1) };
         var (status, body) = await PostAsync(http, "/get-online-features", server.Keys["reader"], """{"features": ["user_profile:ssn"], "entities": {"user_id": [1]}}""");
         Assert.Equal(HttpStatusCode.Conflict, status);
@@ -557,13 +516,7 @@ public sealed class PiiMaskingTests(PiiServer server) : IClassFixture<PiiServer>
     [Fact]
     public async Task Hash_mode_without_a_salt_does_not_start_and_says_which_setting_is_missing()
     {
-        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => EmbeddedGateway.StartAsync(server.Store, o =>
-        {
-            o.RestPort = 0;
-            o.GrpcPort = 0;
-            o.WebPort = GatewayOptions.WebPortOff;
-            o.Masking.Mode = MaskingMode.Hash;
-        }));
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => AnotherGatewayAsync(o => o.Masking.Mode = MaskingMode.Hash));
         Assert.Contains("Granary:Gateway:Masking:Mode is Hash", error.Message);
         Assert.Contains("Granary__Gateway__Masking__Salt", error.Message);
     }
@@ -592,6 +545,34 @@ public sealed class PiiMaskingTests(PiiServer server) : IClassFixture<PiiServer>
     {
         var field = new Definitions.Field("ssn", new Definitions.ValueType(Definitions.ScalarType.String)) { Tags = new Dictionary<string, string> { ["pii"] = "hash" } };
         Assert.Equal("hash", Grpc.FeastRegistryMapper.Feature(field).Tags["pii"]);
+    }
+
+    /// <summary>A second gateway over the fixture's silo: free ports, authorization on, no salt, then <paramref name="configure"/>.</summary>
+    private Task<EmbeddedGateway> AnotherGatewayAsync(Action<GatewayOptions> configure) => EmbeddedGateway.StartAsync(server.Store, o =>
+    {
+        o.RestPort = 0;
+        o.GrpcPort = 0;
+        o.WebPort = GatewayOptions.WebPortOff;
+        o.Security.Authorization = true;
+        configure(o);
+    });
+
+    /// <summary>A Feast value as the .NET value the expectations hold.</summary>
+    internal static object? Of(Value value) => value.ValCase switch
+    {
+        Value.ValOneofCase.None => null,
+        Value.ValOneofCase.StringVal => value.StringVal,
+        Value.ValOneofCase.Int64Val => value.Int64Val,
+        Value.ValOneofCase.DoubleVal => value.DoubleVal,
+        _ => $"unexpected {value.ValCase}",
+    };
+
+    /// <summary>Creates an API key with the CLI, as an operator does, and returns the key it printed.</summary>
+    internal static async Task<string> CreateKeyAsync(string repositoryRoot, string role)
+    {
+        var (code, output) = await CliRunner.RunAsync("--repo", repositoryRoot, "auth", "create-key", "--principal", $"svc-{role}", "--roles", role);
+        Assert.True(code == 0, output);
+        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Last();
     }
 
     private static Metadata Bearer(string token) => new() { { "authorization", "Bearer " + token } };
