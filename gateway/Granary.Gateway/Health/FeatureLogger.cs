@@ -95,6 +95,8 @@ public sealed partial class FeatureLogger(IGrainFactory grains, IOptions<Gateway
                     var column = response.Results[index[outputs[f].ColumnName]];
                     values[f] = masked[v][f] is { } mode ? masking.Masker.Mask(column.Values[r], outputs[f].Type, mode) : column.Values[r];
                     statuses[f] = (byte)column.Statuses[r];
+                    // As served to a reader without READ_UNMASKED: a value masked to null is NULL_VALUE.
+                    if (masked[v][f] is not null && values[f] is null && column.Statuses[r] == FeatureStatus.Present) statuses[f] = (byte)FeatureStatus.NullValue;
                 }
                 var row = new QueuedRow(view.View.Name, [.. view.JoinKeys.Select(k => k.JoinKey)], [.. outputs.Select(f => f.Feature)],
                     new FeatureLogEntry(now, service, keys, values, statuses));

@@ -4,6 +4,7 @@ using Granary.Core.Security;
 using Granary.Definitions;
 using Granary.FeatureHealth;
 using Granary.Offline;
+using Granary.Online;
 using Granary.Serving;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
@@ -133,8 +134,9 @@ public sealed class ColumnMasks(PiiMasker masker, IReadOnlyDictionary<string, Co
     public IReadOnlyDictionary<string, ColumnMask> Columns { get; } = columns;
 
     /// <summary>
-    /// <paramref name="response"/> with its masked columns replaced by masked copies (statuses and event times kept); the
-    /// other columns are the same objects, and the response itself is not changed (the feature log may still read it).
+    /// <paramref name="response"/> with its masked columns replaced by masked copies (event times kept; statuses kept but
+    /// PRESENT for a value masked to null, which is NULL_VALUE); the other columns are the same objects, and the response
+    /// itself is not changed (the feature log may still read it).
     /// </summary>
     public OnlineFeaturesResponse Apply(OnlineFeaturesResponse response)
     {
@@ -149,7 +151,16 @@ public sealed class ColumnMasks(PiiMasker masker, IReadOnlyDictionary<string, Co
             }
             var values = new object?[column.Values.Length];
             for (var r = 0; r < values.Length; r++) values[r] = masker.Mask(column.Values[r], mask.Type, mask.Mode);
-            results[c] = new OnlineFeatureColumn(values, column.Statuses, column.EventTimestamps) { ServedFromCache = column.ServedFromCache };
+            var statuses = column.Statuses;
+            if (!PiiMasker.KeepsValue(mask.Type, mask.Mode))
+            {
+                // A value masked to null is NULL_VALUE: Feast's RemoteOnlineStore converts every PRESENT value by its
+                // Python type and cannot type a null (feast/infra/online_stores/remote.py, type_map.python_values_to_proto_values).
+                statuses = (FeatureStatus[])statuses.Clone();
+                for (var r = 0; r < statuses.Length; r++)
+                    if (statuses[r] == FeatureStatus.Present) statuses[r] = FeatureStatus.NullValue;
+            }
+            results[c] = new OnlineFeatureColumn(values, statuses, column.EventTimestamps) { ServedFromCache = column.ServedFromCache };
         }
         return new OnlineFeaturesResponse(response.FeatureNames, results);
     }
