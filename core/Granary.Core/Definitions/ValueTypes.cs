@@ -51,7 +51,11 @@ public readonly record struct ValueType(ScalarType Scalar, bool IsList = false)
 }
 
 /// <summary>A named, typed column of a schema.</summary>
-public sealed record Field(string Name, ValueType Type, string? Description = null);
+public sealed record Field(string Name, ValueType Type, string? Description = null)
+{
+    /// <summary>Key/value labels of the feature (Feast's <c>FeatureSpecV2.tags</c>), e.g. <c>pii: "true"</c>.</summary>
+    public IReadOnlyDictionary<string, string> Tags { get; init; } = RegistryObject.EmptyTags;
+}
 
 /// <summary>Writes a <see cref="ValueType"/> as its text form (<c>"Array(Float32)"</c>) in JSON.</summary>
 public sealed class ValueTypeJsonConverter : System.Text.Json.Serialization.JsonConverter<ValueType>

@@ -316,13 +316,13 @@ public static class FeatureRepositoryLoader
             }
             var before = o.Errors.Count;
             var f = new YamlObject(o.File, map, o.What, o.Errors);
-            f.RejectUnknownKeys("name", "type", "description");
+            f.RejectUnknownKeys("name", "type", "description", "tags");
             var name = f.String("name", required: true);
             if (name is not null) f.What = $"{o.What} field '{name}'";
             var type = f.Type("type");
             if (name is null || type is null || o.Errors.Count > before) { ok = false; continue; }
             fields[$"{key}[{name}]"] = f.Location;
-            result.Add(new Field(name, type.Value, f.String("description")));
+            result.Add(new Field(name, type.Value, f.String("description")) { Tags = f.Map("tags") });
         }
         return ok ? result : null;
     }

@@ -369,12 +369,12 @@ public static class FeastRegistryMapper
     }
 
     /// <summary>A schema field as Feast's <c>FeatureSpecV2</c>.</summary>
-    public static FeatureSpecV2 Feature(Field field) => new()
+    public static FeatureSpecV2 Feature(Field field)
     {
-        Name = field.Name,
-        ValueType = FeastValues.TypeEnum(field.Type),
-        Description = field.Description ?? "",
-    };
+        var spec = new FeatureSpecV2 { Name = field.Name, ValueType = FeastValues.TypeEnum(field.Type), Description = field.Description ?? "" };
+        AddAll(spec.Tags, field.Tags);
+        return spec;
+    }
 
     private static void AddAll(MapField<string, string> target, IReadOnlyDictionary<string, string> source)
     {
