@@ -33,13 +33,14 @@ internal static class BenchServer
         var project = options.Get("project") ?? throw new ArgumentException("server mode needs --project NAME");
         var entities = options.Int("entities", 10_000);
         var onlineRead = Enum.Parse<OnlineReadDesign>(options.Get("online-read") ?? nameof(OnlineReadDesign.Grouped));
+        var pii = options.Get("pii") ?? "none";
         Directory.CreateDirectory(Path.Combine(root, "data"));
         await File.WriteAllTextAsync(Path.Combine(root, "granary.yaml"),
             $"project: {project}\nonline_store:\n  type: redis\n  connection_string: \"{redis}\"\n");
         WriteSource(Path.Combine(root, "data", "drivers.parquet"));
 
         await using var store = await EmbeddedFeatureStore.StartAsync(root, null, LogLevel.Error);
-        await store.Grains.GetGrain<IRegistryGrain>(project).ApplyAsync(new ApplyRequest(Snapshot(project), ExpectedVersion: 0, Force: false));
+        await store.Grains.GetGrain<IRegistryGrain>(project).ApplyAsync(new ApplyRequest(Snapshot(project, pii), ExpectedVersion: 0, Force: false));
         var online = store.Services.GetRequiredService<IOnlineStore>();
         var eventTime = DateTimeOffset.UtcNow.AddMinutes(-1);
         foreach (var chunk in Enumerable.Range(1, entities).Chunk(1_000))
@@ -61,6 +62,7 @@ internal static class BenchServer
             o.Security.Jwt.Issuer = JwtIssuer;
             o.Security.Jwt.Audience = JwtAudience;
             o.Security.Jwt.HmacSecret = secret;
+            o.Masking.Salt = "granary-bench-masking-salt"; // a fixed salt: hash mode needs one
         }, LogLevel.Error);
         var key = await store.Grains.GetGrain<Granary.Grains.Security.IApiKeyGrain>(Granary.Grains.Security.IApiKeyGrain.Key).CreateAsync("bench", [BenchRole]);
         Console.WriteLine($"READY {gateway.RestUrl} {gateway.GrpcUrl} {project} {secured.RestUrl} {secured.GrpcUrl} {key}");
@@ -77,7 +79,7 @@ internal static class BenchServer
         return values;
     }
 
-    private static RegistrySnapshot Snapshot(string project) => new()
+    private static RegistrySnapshot Snapshot(string project, string pii) => new()
     {
         Project = project,
         Entities = [new Entity { Name = "driver", JoinKey = "driver_id" }],
@@ -87,7 +89,11 @@ internal static class BenchServer
             new FeatureView
             {
                 Name = Shape.View, Entities = ["driver"], Source = "drivers",
-                Features = Enumerable.Range(0, Shape.WideFeatures).Select(f => new Field(Shape.Feature(f), new(f % 2 == 0 ? ScalarType.Float64 : ScalarType.Int64))).ToList(),
+                // Features tagged one by one (a view tagged pii would also make every read an audited sensitive read).
+                Features = Enumerable.Range(0, Shape.WideFeatures).Select(f => new Field(Shape.Feature(f), new(f % 2 == 0 ? ScalarType.Float64 : ScalarType.Int64))
+                {
+                    Tags = pii == "none" ? RegistryObject.EmptyTags : new Dictionary<string, string> { ["pii"] = pii },
+                }).ToList(),
             },
         ],
         Permissions = [new Permission { Name = "bench-readers", Types = ["feature_view"], Actions = [Granary.Core.Security.PermissionAction.ReadOnline], Roles = [BenchRole] }],

@@ -39,14 +39,18 @@ internal static class LoadRun
         // --online-read Grouped (default) or PerEntity: how the server's gateway reaches the entity grains (Granary:Gateway:OnlineRead).
         var onlineRead = Enum.TryParse<OnlineReadDesign>(options.Get("online-read") ?? nameof(OnlineReadDesign.Grouped), ignoreCase: true, out var design) && Enum.IsDefined(design)
             ? design : throw new ArgumentException($"--online-read '{options.Get("online-read")}' is neither Grouped nor PerEntity");
+        // --pii none (default), mask or hash: the view is tagged pii in that mode, so the secured gateway's reads
+        // (grpc-apikey, grpc-jwt: the bench role has no READ_UNMASKED) are masked; the open gateway's stay clear.
+        var pii = options.Get("pii") ?? "none";
+        if (pii is not ("none" or "mask" or "hash")) throw new ArgumentException($"--pii '{pii}' is none, mask or hash");
         await using var redis = await OwnRedis.StartAsync(options.Get("redis"));
         var root = Directory.CreateTempSubdirectory("granary-bench-gateway-").FullName;
         var project = "gwbench" + Guid.NewGuid().ToString("N")[..6];
         Console.WriteLine($"Granary gateway benchmark, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load average {Shape.LoadAverage()}");
         Console.WriteLine($"Redis {redis.Endpoint}{(redis.Own ? " (own server)" : "")}; {entities:N0} entities x {Shape.WideFeatures} features; {seconds} s per measurement after a {warmup} s warm-up per path");
 
-        Console.WriteLine($"online read: {onlineRead}");
-        using var server = StartServer(redis.Endpoint, root, project, entities, onlineRead);
+        Console.WriteLine($"online read: {onlineRead}; features tagged pii: {pii}");
+        using var server = StartServer(redis.Endpoint, root, project, entities, onlineRead, pii);
         try
         {
             var ready = await ReadReadyAsync(server);
@@ -184,14 +188,14 @@ internal static class LoadRun
     private static ServingService.ServingServiceClient Secured(GrpcChannel channel, string token)
         => new(channel.Intercept(metadata => { metadata.Add("authorization", "Bearer " + token); return metadata; }));
 
-    private static Process StartServer(string redis, string root, string project, int entities, OnlineReadDesign onlineRead)
+    private static Process StartServer(string redis, string root, string project, int entities, OnlineReadDesign onlineRead, string pii)
     {
         // The same executable in server mode: the apphost directly, or `dotnet Granary.Bench.Gateway.dll`.
         var self = Environment.ProcessPath!;
         var info = new ProcessStartInfo(self) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
         info.Environment[BenchServer.JwtSecretVariable] = JwtSecret;
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") info.ArgumentList.Add(typeof(LoadRun).Assembly.Location);
-        foreach (var a in new[] { "server", "--redis", redis, "--root", root, "--project", project, "--entities", entities.ToString(CultureInfo.InvariantCulture), "--online-read", onlineRead.ToString() })
+        foreach (var a in new[] { "server", "--redis", redis, "--root", root, "--project", project, "--entities", entities.ToString(CultureInfo.InvariantCulture), "--online-read", onlineRead.ToString(), "--pii", pii })
             info.ArgumentList.Add(a);
         return Process.Start(info) ?? throw new InvalidOperationException($"could not start {self} server");
     }

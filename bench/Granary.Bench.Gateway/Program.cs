@@ -1,7 +1,9 @@
 // Gateway load benchmark. Usage (from the repository root):
 //   dotnet run -c Release --project bench/Granary.Bench.Gateway -- [run] [--seconds 5] [--rate 1000] [--wide-rate 100] [--loops 1,4,16,64]
 //       [--entities 10000] [--redis host:port] [--scenarios narrow,wide] [--paths grpc,rest,redis] [--warmup 10] [--grpc-window-kb 64] [--grpc-channels 1]
-//       [--deadline-ms 10000] [--online-read Grouped|PerEntity]
+//       [--deadline-ms 10000] [--online-read Grouped|PerEntity] [--pii none|mask|hash]
+// --pii tags every feature of the bench view pii in that mode: reads through the secured gateway (grpc-apikey, grpc-jwt;
+// the bench role has no READ_UNMASKED) are then masked, to measure masking's cost against --pii none.
 // --paths also takes grpc-apikey and grpc-jwt: the same gRPC reads through a second gateway of the same server process
 // with authorization on (an API key; an HS256 JWT), to compare with authorization off (grpc) in one run.
 // (--scenarios and --paths pick a subset, e.g. one path to profile the server child with dotnet-trace; the gateway/Redis

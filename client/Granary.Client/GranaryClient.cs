@@ -21,7 +21,7 @@ namespace Granary.Client;
 /// repeated push or window could be applied twice). A call that fails for those reasons after its retries counts towards the
 /// breaker; once open, calls fail at once (reads serve fallback defaults) until the break passes and a trial call succeeds.
 /// </remarks>
-public sealed class GranaryClient : IDisposable
+public sealed partial class GranaryClient : IDisposable
 {
     private readonly GranaryClientOptions _options;
     private readonly GrpcChannel _channel;

@@ -27,6 +27,7 @@ public static partial class GatewayEndpoints
         app.MapFeastRest();
         app.MapFeatureHealth();
         MapPush(app);
+        Erasure.ErasureEndpoints.MapErasure(app);
         Quality.QuarantineEndpoints.MapQuarantine(app);
         app.MapGrpcService<FeastServingGrpcService>();
         app.MapGrpcService<GranaryGrpcService>();

@@ -94,6 +94,9 @@ public sealed class GatewayOptions
 
     /// <summary>Authentication and permissions; on by default.</summary>
     public Security.GatewaySecurityOptions Security { get; set; } = new();
+
+    /// <summary>How features tagged <c>pii</c> are masked for readers without READ_UNMASKED (<c>Granary:Gateway:Masking</c>, or <c>masking:</c> in granary.yaml).</summary>
+    public Security.PiiMaskingOptions Masking { get; set; } = new();
 }
 
 /// <summary>How an online read reaches the entity grains (<see cref="GatewayOptions.OnlineRead"/>).</summary>

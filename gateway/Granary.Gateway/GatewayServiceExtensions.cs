@@ -43,6 +43,7 @@ public static class GatewayServiceExtensions
                 o.Project = repository.Project;
                 o.UseEndpoints(repository.Endpoints);
                 o.Security.Authorization = repository.Security.Authorization;
+                o.Masking.UseRepository(repository.Masking);
             });
         options.Bind(configuration.GetSection(GatewayOptions.SectionName));
         if (configure is not null) options.Configure(configure);
@@ -55,6 +56,7 @@ public static class GatewayServiceExtensions
         services.TryAddSingleton<OnlineFeatureQueries>();
         services.TryAddSingleton<Security.GatewayAuthentication>();
         services.TryAddSingleton<Security.GatewayAuthorization>();
+        services.AddGranaryPiiMasking();
         services.TryAddSingleton<MaterializationRuns>();
         services.TryAddSingleton<Catalog.CatalogQueries>();
         services.AddFeatureHealth();

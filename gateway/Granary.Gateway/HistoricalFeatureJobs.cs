@@ -47,6 +47,12 @@ public static class HistoricalFeatureJobs
         var snapshot = await queries.SnapshotAsync();
         var plan = queries.Plan(snapshot, request.Features, request.FeatureService, request.FullFeatureNames);
         http.RequestServices.GetRequiredService<GatewayAuthorization>().RequireRead(http, snapshot, plan, request.FeatureService, PermissionAction.ReadOffline);
+        var masks = http.RequestServices.GetRequiredService<PiiMaskingPolicy>().ForRead(http, snapshot, plan);
+        // A result file is written on the server as the engine computes it; masked values reach a caller only as streamed rows.
+        if (masks is not null && request.OutputPath.Length > 0)
+            throw new GatewayForbiddenException(
+                $"principal '{http.User.Identity?.Name ?? "(anonymous)"}' may not write feature '{masks.Columns.Keys.First()}' (tagged pii) to 'output_path' unmasked: it lacks READ_UNMASKED on its view",
+                "leave output_path empty and set stream_rows to receive the rows masked, or have a permission grant READ_UNMASKED on the view");
         var chunkRows = ChunkRows(request);
         var jobId = $"gw-{Guid.NewGuid():N}";
         var (outputPath, temporary) = OutputPath(request, jobId);
@@ -103,7 +109,7 @@ public static class HistoricalFeatureJobs
             result.Columns.AddRange(status.Columns);
             await write(new HistoricalFeaturesEvent { Result = result });
             if (request.StreamRows)
-                await StreamRowsAsync(grain, OnlineFeatureQueries.OutputTypes(snapshot, plan), chunkRows, write, cancellationToken);
+                await StreamRowsAsync(grain, OnlineFeatureQueries.OutputTypes(snapshot, plan), masks, chunkRows, write, cancellationToken);
         }
         finally
         {
@@ -254,16 +260,19 @@ public static class HistoricalFeatureJobs
     };
 
     /// <summary>Sends the result rows, read by the job's grain on its silo, as column-major chunks, each column in its declared type.</summary>
-    private static async Task StreamRowsAsync(IHistoricalQueryGrain grain, IReadOnlyDictionary<string, ValueType> types, int chunkRows,
+    private static async Task StreamRowsAsync(IHistoricalQueryGrain grain, IReadOnlyDictionary<string, ValueType> types, ColumnMasks? masks, int chunkRows,
         Func<HistoricalFeaturesEvent, Task> write, CancellationToken cancellationToken)
     {
         ValueType?[]? declared = null;
+        ColumnMask?[]? masked = null;
         await foreach (var rows in grain.ReadRows(chunkRows).WithCancellation(cancellationToken))
         {
             declared ??= rows.ColumnNames.Select(name => types.TryGetValue(name, out var t) ? t : (ValueType?)null).ToArray();
+            masked ??= masks?.For(rows.ColumnNames) ?? new ColumnMask?[rows.ColumnNames.Count];
             var chunk = NewChunk(rows.FirstRow, rows.Columns.Length);
             for (var c = 0; c < rows.Columns.Length; c++)
-                foreach (var value in rows.Columns[c]) chunk.Columns[c].Val.Add(ToProto(value, declared[c]));
+                foreach (var value in rows.Columns[c])
+                    chunk.Columns[c].Val.Add(ToProto(masked[c] is { } mask ? masks!.Mask(value, mask) : value, declared[c]));
             await write(new HistoricalFeaturesEvent { Rows = chunk });
         }
     }

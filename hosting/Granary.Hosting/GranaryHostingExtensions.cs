@@ -84,6 +84,9 @@ public static class GranaryHostingExtensions
         // The SQL registries keep the API keys too (Granary.Registry.Sql); another registry engine has none to offer.
         services.TryAddSingleton<Granary.Core.Security.IApiKeyStore>(sp => sp.GetRequiredService<IRegistryStore>() as Granary.Core.Security.IApiKeyStore
             ?? throw new InvalidOperationException($"the registry engine {sp.GetRequiredService<IRegistryStore>().GetType().Name} keeps no API keys; use the SQLite or PostgreSQL registry"));
+        // The SQL registries keep erasure tombstones too.
+        services.TryAddSingleton<Granary.Erasure.ITombstoneStore>(sp => sp.GetRequiredService<IRegistryStore>() as Granary.Erasure.ITombstoneStore
+            ?? throw new InvalidOperationException($"the registry engine {sp.GetRequiredService<IRegistryStore>().GetType().Name} keeps no erasure tombstones; use the SQLite or PostgreSQL registry"));
         services.TryAddSingleton<Granary.Quality.IQuarantineStore>(sp => sp.GetRequiredService<IRegistryStore>() as Granary.Quality.IQuarantineStore
             ?? throw new InvalidOperationException($"the registry engine {sp.GetRequiredService<IRegistryStore>().GetType().Name} keeps no quarantine; use the SQLite or PostgreSQL registry"));
         services.TryAddSingleton<OfflineStores>();

@@ -30,7 +30,7 @@ public sealed partial class DuckDbOfflineStore : IOfflineStore, IDisposable
     /// <inheritdoc/>
     public Task<IReadOnlyList<SourceColumn>> GetSourceSchemaAsync(DataSource source, CancellationToken cancellationToken = default)
     {
-        using var reading = SingleFileGates.Read(ParquetSources.SingleFiles([source], RepositoryPath), cancellationToken);
+        using var reading = SingleFileGates.Read(ParquetSources.GatedPaths([source], RepositoryPath), cancellationToken);
         using var connection = Connect();
         var read = ParquetSources.ReadExpression(source, RepositoryPath);
         IReadOnlyList<DuckDbColumn> columns;
@@ -80,7 +80,7 @@ public sealed partial class DuckDbOfflineStore : IOfflineStore, IDisposable
     }
 
     // The single-file sources a retrieval reads, whose replacement by an append must wait until it is done.
-    private IEnumerable<string> SingleFiles(HistoricalRetrievalPlan plan) => ParquetSources.SingleFiles(plan.Views.Select(v => v.Source), RepositoryPath);
+    private IEnumerable<string> SingleFiles(HistoricalRetrievalPlan plan) => ParquetSources.GatedPaths(plan.Views.Select(v => v.Source), RepositoryPath);
 
     /// <summary>
     /// Reads each view's source schema and checks it against the plan; returns each view's read expression and time columns,
@@ -132,7 +132,7 @@ public sealed partial class DuckDbOfflineStore : IOfflineStore, IDisposable
     public async IAsyncEnumerable<LatestFeatureRow> ReadLatestRowsAsync(LatestRowsQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await Task.Yield();
-        using var reading = await SingleFileGates.ReadAsync(ParquetSources.SingleFiles([query.Source], RepositoryPath), cancellationToken);
+        using var reading = await SingleFileGates.ReadAsync(ParquetSources.GatedPaths([query.Source], RepositoryPath), cancellationToken);
         using var connection = Connect();
         var read = ParquetSources.ReadExpression(query.Source, RepositoryPath);
         var keys = query.JoinKeys.Select(k => Sql.Identifier(OfflineSources.StoredColumn(query.Source, k))).ToList();

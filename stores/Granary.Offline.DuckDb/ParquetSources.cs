@@ -20,11 +20,15 @@ internal static class ParquetSources
         throw new HistoricalRetrievalException($"file source '{source.Name}' points at '{path}', which is neither a Parquet file nor a folder");
     }
 
-    /// <summary>The full paths of those <paramref name="sources"/> that are single Parquet files (not folders) today.</summary>
-    public static IEnumerable<string> SingleFiles(IEnumerable<DataSource> sources, string? repositoryPath)
+    /// <summary>
+    /// The full paths of <paramref name="sources"/> that exist today, files and folders: the gates
+    /// (<see cref="SingleFileGates"/>) a reader enters, since an append replaces a single file and an erasure replaces files
+    /// of either.
+    /// </summary>
+    public static IEnumerable<string> GatedPaths(IEnumerable<DataSource> sources, string? repositoryPath)
         => sources.OfType<FileSource>()
             .Select(f => Path.GetFullPath(f.Path, repositoryPath ?? Directory.GetCurrentDirectory()))
-            .Where(File.Exists);
+            .Where(p => File.Exists(p) || Directory.Exists(p));
 
     /// <summary>
     /// What identifies the current content of a file source's files: each Parquet file's path, length and last write time

@@ -7,7 +7,8 @@ namespace Granary.Offline.DuckDb;
 /// DuckDB opens a file path more than once in one operation (to describe it, to check its keys, to scan it), so a rename
 /// between two of those opens would show it two different files. Readers share a file's gate for a whole operation; a
 /// replacement holds it alone only for the rename. A waiting replacement stops new readers from entering, so a steady
-/// stream of reads cannot starve it. Folder sources need no gate: an append adds a new file and never replaces one.
+/// stream of reads cannot starve it. A folder source has a gate too (its path): an append adds a new file and needs none,
+/// but an erasure replaces files of the folder.
 /// </summary>
 internal static class SingleFileGates
 {

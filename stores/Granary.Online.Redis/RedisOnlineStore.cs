@@ -324,6 +324,27 @@ public sealed class RedisOnlineStore : IOnlineStore
     }
 
     /// <inheritdoc/>
+    public async Task<long> DeleteEntityAsync(EntityKey entity, IReadOnlyList<string> featureViews, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entity);
+        ArgumentNullException.ThrowIfNull(featureViews);
+        var views = featureViews.Distinct(StringComparer.Ordinal).ToList();
+        var key = HashKeyOf(entity);
+        try
+        {
+            var db = _redis.GetDatabase();
+            // One HDEL per view (value and version fields together), pipelined: the count says which views held a row.
+            var deletes = views.Select(v => db.HashDeleteAsync(key, ["v:" + v, "t:" + v])).ToArray();
+            var removed = await Task.WhenAll(deletes).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return removed.Count(r => r > 0);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            throw Unavailable($"could not delete the rows of {views.Count} feature views of an entity of project '{entity.Project}'", e);
+        }
+    }
+
+    /// <inheritdoc/>
     public async Task<IReadOnlyList<EventIdClaim>> ClaimEventIdsAsync(string scope, IReadOnlyList<string> eventIds, string attempt, TimeSpan lease,
         CancellationToken cancellationToken = default)
     {

@@ -278,6 +278,27 @@ public sealed class SqliteOnlineStore : IOnlineStore
     }
 
     /// <inheritdoc/>
+    public Task<long> DeleteEntityAsync(EntityKey entity, IReadOnlyList<string> featureViews, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entity);
+        ArgumentNullException.ThrowIfNull(featureViews);
+        return RunAsync($"delete the rows of {featureViews.Count} feature views of an entity of project '{entity.Project}'", connection =>
+        {
+            using var tx = connection.BeginTransaction();
+            using var cmd = Command(connection, tx, "DELETE FROM online_rows WHERE entity_key = $entity AND feature_view = $view", "$entity", "$view");
+            cmd.Parameters["$entity"].Value = entity.Canonical;
+            long deleted = 0;
+            foreach (var view in featureViews.Distinct(StringComparer.Ordinal))
+            {
+                cmd.Parameters["$view"].Value = view;
+                deleted += cmd.ExecuteNonQuery();
+            }
+            tx.Commit();
+            return deleted;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc/>
     public Task<IReadOnlyList<EventIdClaim>> ClaimEventIdsAsync(string scope, IReadOnlyList<string> eventIds, string attempt, TimeSpan lease,
         CancellationToken cancellationToken = default)
     {

@@ -28,13 +28,17 @@ public abstract class SqlAuditStore : SqlStore, IAuditStore
             result        TEXT   NOT NULL,
             status        TEXT   NOT NULL,
             previous_hash TEXT   NOT NULL,
-            hash          TEXT   NOT NULL
+            hash          TEXT   NOT NULL,
+            detail        TEXT   NOT NULL DEFAULT ''
         );
         CREATE INDEX IF NOT EXISTS granary_audit_principal ON granary_audit (principal, sequence);
         CREATE INDEX IF NOT EXISTS granary_audit_object ON granary_audit (object_name, sequence);
         """;
 
-    private const string Columns = "sequence, recorded_at, principal, auth_method, action, object_type, object_name, route, address, result, status, previous_hash, hash";
+    private const string Columns = "sequence, recorded_at, principal, auth_method, action, object_type, object_name, route, address, result, status, previous_hash, hash, detail";
+
+    /// <summary>Logs made before records had a detail gain the column (empty for every old record, which hashes as before).</summary>
+    protected const string AddDetailColumn = "ALTER TABLE granary_audit ADD COLUMN detail TEXT NOT NULL DEFAULT ''";
 
     /// <inheritdoc/>
     protected override string SchemaText => Schema;
@@ -61,11 +65,11 @@ public abstract class SqlAuditStore : SqlStore, IAuditStore
                 var e = record.Entry;
                 await using var command = SqlRegistryStore.Command(connection, $"""
                     INSERT INTO granary_audit ({Columns})
-                    VALUES (@sequence, @recorded_at, @principal, @auth_method, @action, @object_type, @object_name, @route, @address, @result, @status, @previous_hash, @hash)
+                    VALUES (@sequence, @recorded_at, @principal, @auth_method, @action, @object_type, @object_name, @route, @address, @result, @status, @previous_hash, @hash, @detail)
                     """,
                     ("sequence", record.Sequence), ("recorded_at", AuditChain.FormatTime(e.Time)), ("principal", e.Principal), ("auth_method", e.AuthMethod),
                     ("action", e.Action), ("object_type", e.ObjectType), ("object_name", e.ObjectName), ("route", e.Route), ("address", e.Address),
-                    ("result", e.Result), ("status", e.Status), ("previous_hash", record.PreviousHash), ("hash", record.Hash));
+                    ("result", e.Result), ("status", e.Status), ("previous_hash", record.PreviousHash), ("hash", record.Hash), ("detail", e.Detail));
                 command.Transaction = tx;
                 await command.ExecuteNonQueryAsync(cancellationToken);
             }
@@ -116,7 +120,7 @@ public abstract class SqlAuditStore : SqlStore, IAuditStore
     {
         Time = AuditChain.ParseTime(r.GetString(1)), Principal = r.GetString(2), AuthMethod = r.GetString(3), Action = r.GetString(4),
         ObjectType = r.GetString(5), ObjectName = r.GetString(6), Route = r.GetString(7), Address = r.GetString(8), Result = r.GetString(9),
-        Status = r.GetString(10),
+        Status = r.GetString(10), Detail = r.GetString(13),
     }, r.GetString(11), r.GetString(12));
 }
 
@@ -149,6 +153,12 @@ public sealed class SqliteAuditStore : SqlAuditStore
             await pragmas.ExecuteNonQueryAsync(cancellationToken);
         }
         await base.CreateSchemaAsync(connection, cancellationToken);
+        await using var probe = connection.CreateCommand();
+        probe.CommandText = "SELECT count(*) FROM pragma_table_info('granary_audit') WHERE name = 'detail'";
+        if (Convert.ToInt64(await probe.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) > 0) return;
+        await using var alter = connection.CreateCommand();
+        alter.CommandText = AddDetailColumn;
+        await alter.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -168,7 +178,7 @@ public sealed class PostgresAuditStore : SqlAuditStore, IAsyncDisposable
 
     /// <inheritdoc/>
     protected override Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken)
-        => SqlSchemas.CreatePostgresAsync(connection, 7242318002, Schema, cancellationToken);
+        => SqlSchemas.CreatePostgresAsync(connection, 7242318002, Schema + "\n" + AddDetailColumn.Replace("ADD COLUMN", "ADD COLUMN IF NOT EXISTS", StringComparison.Ordinal) + ";", cancellationToken);
 
     /// <inheritdoc/>
     protected override bool IsUniqueViolation(DbException e) => e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };

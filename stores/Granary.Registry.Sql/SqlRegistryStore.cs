@@ -39,6 +39,17 @@ public abstract partial class SqlRegistryStore : SqlStore, IRegistryStore
             created_at TEXT NOT NULL,
             revoked_at TEXT
         );
+        CREATE TABLE IF NOT EXISTS granary_erasure_tombstones (
+            project      TEXT NOT NULL,
+            feature_view TEXT NOT NULL,
+            key_hash     TEXT NOT NULL,
+            erased_at    TEXT NOT NULL,
+            PRIMARY KEY (project, feature_view, key_hash)
+        );
+        CREATE TABLE IF NOT EXISTS granary_erasure_secret (
+            id     INTEGER NOT NULL PRIMARY KEY,
+            secret TEXT    NOT NULL
+        );
         """;
 
     private readonly TimeProvider _time;
@@ -194,7 +205,7 @@ public abstract partial class SqlRegistryStore : SqlStore, IRegistryStore
     }
 
     // Fixed-width UTC text sorts in time order on both engines.
-    private static string FormatTime(DateTimeOffset t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+    internal static string FormatTime(DateTimeOffset t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
-    private static DateTimeOffset ParseTime(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+    internal static DateTimeOffset ParseTime(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Security.Cryptography;
 using System.Security.Claims;
 using System.Text;
 using Feast.Serving;
@@ -12,6 +13,7 @@ using Granary.Repository;
 using Granary.Testing;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Feast.Registry;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -26,7 +28,18 @@ public sealed class AuthzServer : EmbeddedServerFixture
 {
     public AuthzServer() : base("authz", "granary-authz-")
     {
+        Directory.CreateDirectory(_keyFolder);
+        File.WriteAllText(Path.Combine(_keyFolder, "idp-rsa.pem"), RsaSigner.ExportSubjectPublicKeyInfoPem());
+        File.WriteAllText(Path.Combine(_keyFolder, "idp-ec.pem"), EcSigner.ExportSubjectPublicKeyInfoPem());
     }
+
+    private readonly string _keyFolder = Path.Combine(Path.GetTempPath(), "granary-authz-idp-" + Guid.NewGuid().ToString("N"));
+
+    /// <summary>The identity provider's RSA signing key; its public half is configured (RS256).</summary>
+    public RSA RsaSigner { get; } = RSA.Create(2048);
+
+    /// <summary>The identity provider's P-256 signing key; its public half is configured (ES256).</summary>
+    public ECDsa EcSigner { get; } = ECDsa.Create(ECCurve.NamedCurves.nistP256);
 
     public const string Issuer = "https://idp.example.test";
     public const string Audience = "granary-gateway";
@@ -58,6 +71,20 @@ public sealed class AuthzServer : EmbeddedServerFixture
             name_patterns: ["(driver|customer).*"]
             actions: [DESCRIBE]
             policy: {roles: [describer]}
+          - name: auditors
+            types: [permission]
+            actions: [DESCRIBE]
+            policy: {roles: [auditor]}
+          - name: data-protection
+            types: [feature_view]
+            name_patterns: ["driver_.*"]
+            actions: [DESCRIBE, ERASE]
+            policy: {roles: [dpo]}
+          - name: erasers
+            types: [feature_view]
+            name_patterns: ["driver_.*"]
+            actions: [ERASE]
+            policy: {roles: [dpo]}
 
         """;
 
@@ -123,6 +150,7 @@ public sealed class AuthzServer : EmbeddedServerFixture
         o.Security.Jwt.Issuer = Issuer;
         o.Security.Jwt.Audience = Audience;
         o.Security.Jwt.HmacSecret = Secret;
+        o.Security.Jwt.PublicKeyPaths = [Path.Combine(_keyFolder, "idp-rsa.pem"), Path.Combine(_keyFolder, "idp-ec.pem")];
         o.Security.Jwt.RoleClaim = "groups";
     }
 
@@ -136,6 +164,26 @@ public sealed class AuthzServer : EmbeddedServerFixture
     {
         Channel?.Dispose();
         await base.DisposeAsync();
+        RsaSigner.Dispose();
+        EcSigner.Dispose();
+        Directory.Delete(_keyFolder, recursive: true);
+    }
+
+    /// <summary>A JWT signed with <paramref name="key"/> by <paramref name="algorithm"/> (RS256, ES256, ...).</summary>
+    public static string SignedJwt(string subject, string[] groups, SecurityKey key, string algorithm)
+    {
+        var now = DateTime.UtcNow;
+        var descriptor = new SecurityTokenDescriptor
+        {
+            Issuer = Issuer,
+            Audience = Audience,
+            Expires = now.AddHours(1),
+            NotBefore = now.AddMinutes(-1),
+            IssuedAt = now.AddMinutes(-1),
+            Claims = new Dictionary<string, object> { ["sub"] = subject, ["groups"] = groups },
+            SigningCredentials = new SigningCredentials(key, algorithm),
+        };
+        return new JsonWebTokenHandler().CreateToken(descriptor);
     }
 
     /// <summary>A JWT signed with <paramref name="secret"/> (default the configured one).</summary>
@@ -326,6 +374,69 @@ public sealed class AuthorizationMatrixTests(AuthzServer server) : IClassFixture
         Assert.Equal(HttpStatusCode.OK, (await PostAsync("/get-online-features", token, $$$"""{"features": ["{{{View}}}:conv_rate"], "entities": {"driver_id": [1001]}}""")).Status);
         Assert.Equal(HttpStatusCode.Forbidden, (await PostAsync("/push", token, PushBody("online"))).Status);
         await new ServingService.ServingServiceClient(server.Channel).GetOnlineFeaturesAsync(OnlineRequest(View), Bearer(token), DateTime.UtcNow.AddSeconds(30));
+    }
+
+    [Fact]
+    public async Task Jwts_signed_with_the_configured_rsa_and_ec_public_keys_are_accepted_and_others_refused()
+    {
+        var online = $$$"""{"features": ["{{{View}}}:conv_rate"], "entities": {"driver_id": [1001]}}""";
+        var rs256 = AuthzServer.SignedJwt("svc-rs", ["online-reader"], new RsaSecurityKey(server.RsaSigner), SecurityAlgorithms.RsaSha256);
+        var es256 = AuthzServer.SignedJwt("svc-es", ["online-reader"], new ECDsaSecurityKey(server.EcSigner), SecurityAlgorithms.EcdsaSha256);
+        foreach (var token in new[] { rs256, es256 })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await PostAsync("/get-online-features", token, online)).Status);
+            await new ServingService.ServingServiceClient(server.Channel).GetOnlineFeaturesAsync(OnlineRequest(View), Bearer(token), DateTime.UtcNow.AddSeconds(30));
+        }
+
+        // The same claims signed by keys the gateway does not know are refused, on both algorithms.
+        using var otherRsa = RSA.Create(2048);
+        using var otherEc = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        foreach (var forged in new[]
+                 {
+                     AuthzServer.SignedJwt("svc-rs", ["online-reader"], new RsaSecurityKey(otherRsa), SecurityAlgorithms.RsaSha256),
+                     AuthzServer.SignedJwt("svc-es", ["online-reader"], new ECDsaSecurityKey(otherEc), SecurityAlgorithms.EcdsaSha256),
+                 })
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await PostAsync("/get-online-features", forged, online)).Status);
+            var refused = await Assert.ThrowsAsync<RpcException>(async () =>
+                await new ServingService.ServingServiceClient(server.Channel).GetOnlineFeaturesAsync(OnlineRequest(View), Bearer(forged), DateTime.UtcNow.AddSeconds(30)));
+            Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task Feasts_registry_lists_the_permissions_the_caller_may_describe_as_feast_writes_them()
+    {
+        var auditor = await server.CreateKeyAsync("svc-auditor", "auditor");
+        var registry = new RegistryServer.RegistryServerClient(server.Channel);
+        var listed = await registry.ListPermissionsAsync(new ListPermissionsRequest { Project = server.Project }, Bearer(auditor), DateTime.UtcNow.AddSeconds(30));
+        // "erasers" grants only Granary's ERASE: Feast's Permission.from_proto refuses a permission without actions
+        // (sdk/python/feast/permissions/permission.py line 71), so it is not listed over Feast's wire.
+        Assert.Equal(["online-readers", "analysts", "writers", "catalog", "auditors", "data-protection"], listed.Permissions.Select(p => p.Spec.Name));
+        var analysts = await registry.GetPermissionAsync(new GetPermissionRequest { Project = server.Project, Name = "analysts" }, Bearer(auditor), DateTime.UtcNow.AddSeconds(30));
+        Assert.Equal([Feast.Core.PermissionSpec.Types.Type.FeatureView], analysts.Spec.Types_);
+        Assert.Equal(["driver_.*", "customer_.*"], analysts.Spec.NamePatterns);
+        Assert.Equal("drivers", analysts.Spec.RequiredTags["team"]);
+        Assert.Equal([Feast.Core.PermissionSpec.Types.AuthzedAction.ReadOffline, Feast.Core.PermissionSpec.Types.AuthzedAction.ReadOnline,
+            Feast.Core.PermissionSpec.Types.AuthzedAction.Describe], analysts.Spec.Actions);
+        Assert.Equal(["analyst"], analysts.Spec.Policy.RoleBasedPolicy.Roles);
+        Assert.Equal(server.Project, analysts.Spec.Project);
+        // No types means every kind: Feast reads an empty list as ALL_RESOURCE_TYPES (permission.py line 66).
+        Assert.Empty(listed.Permissions.Single(p => p.Spec.Name == "catalog").Spec.Types_);
+        var dataProtection = listed.Permissions.Single(p => p.Spec.Name == "data-protection");
+        Assert.Equal([Feast.Core.PermissionSpec.Types.AuthzedAction.Describe], dataProtection.Spec.Actions);
+        Assert.Equal("ERASE", dataProtection.Spec.Tags["granary_actions"]);
+
+        // A caller who may describe views but no permission sees none, and a named one is as if absent.
+        var describer = Bearer(server.Keys["describer"]);
+        Assert.Empty((await registry.ListPermissionsAsync(new ListPermissionsRequest { Project = server.Project }, describer, DateTime.UtcNow.AddSeconds(30))).Permissions);
+        var hidden = await Assert.ThrowsAsync<RpcException>(async () =>
+            await registry.GetPermissionAsync(new GetPermissionRequest { Project = server.Project, Name = "analysts" }, describer, DateTime.UtcNow.AddSeconds(30)));
+        Assert.Equal(StatusCode.NotFound, hidden.StatusCode);
+        // What the auditor may not describe (feature views) stays hidden from it.
+        var proto = await registry.ProtoAsync(new Google.Protobuf.WellKnownTypes.Empty(), Bearer(auditor), DateTime.UtcNow.AddSeconds(30));
+        Assert.Empty(proto.FeatureViews);
+        Assert.Equal(6, proto.Permissions.Count);
     }
 
     [Fact]

@@ -12,29 +12,16 @@ namespace Granary.Gateway.Tests;
 /// The gateway over a Redis online store of its own that the test can stall (SIGSTOP): the store accepts commands and
 /// never answers, and its client waits 60 s before it gives up, so only the gateway's own limit of 1 s per request can end a call (the entity grains give the store 2 s).
 /// </summary>
-public sealed class StalledRedisGatewayServer : GatewayServer
+public sealed class StalledRedisGatewayServer : RedisGatewayServer
 {
     public static readonly TimeSpan Limit = TimeSpan.FromSeconds(1);
-    private readonly RedisServerProcess _redis = new(durable: false);
 
-    protected override string OnlineStoreYaml => $"online_store:\n  type: redis\n  connection_string: {_redis.Endpoint},asyncTimeout=60000,syncTimeout=60000\n";
-
-    protected override Task StartServersAsync() => _redis.StartAsync();
+    protected override string OnlineStoreYaml => $"online_store:\n  type: redis\n  connection_string: {Redis.Endpoint},asyncTimeout=60000,syncTimeout=60000\n";
 
     protected override void ConfigureGateway(GatewayOptions o)
     {
         base.ConfigureGateway(o);
         o.RequestTimeout = Limit;
-    }
-
-    public Task StallRedisAsync() => _redis.PauseAsync();
-
-    public Task ResumeRedisAsync() => _redis.ResumeAsync();
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await _redis.DisposeAsync();
     }
 }
 

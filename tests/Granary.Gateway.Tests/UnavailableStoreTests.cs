@@ -8,22 +8,29 @@ using Grpc.Core;
 
 namespace Granary.Gateway.Tests;
 
-/// <summary>The gateway over a Redis online store of its own (a redis-server this fixture starts and kills).</summary>
-public sealed class RedisGatewayServer : GatewayServer
+/// <summary>The gateway over a Redis online store of its own (a redis-server this fixture starts, kills or stalls).</summary>
+public class RedisGatewayServer : GatewayServer
 {
-    private readonly RedisServerProcess _redis = new(durable: false);
+    /// <summary>The fixture's own redis-server.</summary>
+    protected RedisServerProcess Redis { get; } = new(durable: false);
 
-    protected override string OnlineStoreYaml => _redis.OnlineStoreYaml;
+    protected override string OnlineStoreYaml => Redis.OnlineStoreYaml;
 
-    protected override Task StartServersAsync() => _redis.StartAsync();
+    protected override Task StartServersAsync() => Redis.StartAsync();
 
     /// <summary>Kills the online store (SIGKILL).</summary>
-    public Task KillRedisAsync() => _redis.KillAsync();
+    public Task KillRedisAsync() => Redis.KillAsync();
+
+    /// <summary>Stops the online store where it stands (SIGSTOP): connections stay open, nothing answers.</summary>
+    public Task StallRedisAsync() => Redis.PauseAsync();
+
+    /// <summary>Lets a stalled online store go on (SIGCONT).</summary>
+    public Task ResumeRedisAsync() => Redis.ResumeAsync();
 
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        await _redis.DisposeAsync();
+        await Redis.DisposeAsync();
     }
 }
 

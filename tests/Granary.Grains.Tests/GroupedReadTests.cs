@@ -16,27 +16,9 @@ namespace Granary.Grains.Tests;
 /// a three-silo cluster: random entity sets (some never written), rows written through the grains and past them as a push
 /// does, ttl and SLA crossed by the clock, caches invalidated and grains deactivated between reads.
 /// </summary>
-public sealed class GroupedReadTests : IAsyncLifetime
+public sealed class GroupedReadTests() : SteppedClockClusterTest("grouped")
 {
     private static readonly OnlineViewSelection Selection = new(["driver_stats"], [["conv_rate", "trips"]]);
-    private readonly string _root = Directory.CreateTempSubdirectory("granary-grouped-").FullName;
-    private readonly SteppedClock _clock = new();
-    private readonly string _project = "g" + Guid.NewGuid().ToString("N")[..8];
-    private ThreeSiloCluster _cluster = null!;
-
-    public async Task InitializeAsync()
-    {
-        var redis = Environment.GetEnvironmentVariable("GRANARY_TEST_REDIS") ?? "127.0.0.1:16379";
-        _cluster = await ThreeSiloCluster.StartAsync(_root, $"project: {_project}\nonline_store:\n  type: redis\n  connection_string: {redis}\n",
-            silo => silo.Services.AddSingleton<TimeProvider>(_clock));
-        await ResilienceRepository.ApplyAsync(_cluster, _root, _project);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _cluster.DisposeAsync();
-        Directory.Delete(_root, recursive: true);
-    }
 
     [Theory]
     [InlineData(20261207)]
@@ -46,9 +28,9 @@ public sealed class GroupedReadTests : IAsyncLifetime
         var random = new Random(seed);
         const int written = 150; // drivers 151-180 are never written
         var held = new Dictionary<int, (DateTimeOffset At, double? Rate, long? Trips)>();
-        var perEntity = new EntityGrainFeatureSource(_cluster.Grains);
+        var perEntity = new EntityGrainFeatureSource(Cluster.Grains);
         // Through the client (its gateway silo groups), and from each silo (that silo groups).
-        var grouped = new[] { _cluster.Grains }.Concat(_cluster.Cluster.Silos.Select(s => s.ServiceProvider.GetRequiredService<IGrainFactory>()))
+        var grouped = new[] { Cluster.Grains }.Concat(Cluster.Cluster.Silos.Select(s => s.ServiceProvider.GetRequiredService<IGrainFactory>()))
             .Select(g => new GroupedFeatureSource(g)).ToArray();
 
         for (var d = 1; d <= written; d++)
@@ -63,7 +45,7 @@ public sealed class GroupedReadTests : IAsyncLifetime
             var (a, b) = random.Next(2) == 0
                 ? (await source.ReadAsync(keys, Selection, CancellationToken.None), await perEntity.ReadAsync(keys, Selection, CancellationToken.None))
                 : (await perEntity.ReadAsync(keys, Selection, CancellationToken.None), await source.ReadAsync(keys, Selection, CancellationToken.None));
-            var now = _clock.GetUtcNow();
+            var now = Clock.GetUtcNow();
             for (var e = 0; e < drivers.Length; e++)
             {
                 Assert.Equal(b[e], a[e]);
@@ -89,26 +71,26 @@ public sealed class GroupedReadTests : IAsyncLifetime
             // written past the grains (the push hand-off) or through them, the view invalidated, every grain deactivated.
             switch (random.Next(5))
             {
-                case 0: _clock.Advance(TimeSpan.FromMinutes(10 * random.Next(1, 5))); break;
+                case 0: Clock.Advance(TimeSpan.FromMinutes(10 * random.Next(1, 5))); break;
                 case 1: await WriteAsync(random, held, Enumerable.Range(1, written).OrderBy(_ => random.Next()).Take(20).ToArray(), pastTheGrains: true); break;
                 case 2: await WriteAsync(random, held, Enumerable.Range(1, written).OrderBy(_ => random.Next()).Take(5).ToArray(), pastTheGrains: false); break;
                 case 3:
-                    foreach (var silo in _cluster.Cluster.Silos)
-                        await _cluster.Grains.GetGrain<ISiloOnlineCacheGrain>(silo.SiloAddress.ToParsableString()).InvalidateAsync(_project, ["driver_stats"]);
+                    foreach (var silo in Cluster.Cluster.Silos)
+                        await Cluster.Grains.GetGrain<ISiloOnlineCacheGrain>(silo.SiloAddress.ToParsableString()).InvalidateAsync(Project, ["driver_stats"]);
                     break;
-                default: await _cluster.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero); break;
+                default: await Cluster.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero); break;
             }
         }
     }
 
     private async Task<OnlineFeaturesResponse> RetrieveAsync(IOnlineFeatureSource source, int[] drivers)
     {
-        var snapshot = await _cluster.Grains.GetGrain<IRegistryGrain>(_project).GetSnapshotAsync();
+        var snapshot = await Cluster.Grains.GetGrain<IRegistryGrain>(Project).GetSnapshotAsync();
         var plan = HistoricalRetrievalPlanner.ForFeatures(snapshot, [FeatureReference.Parse("driver_stats:conv_rate"), FeatureReference.Parse("driver_stats:trips")],
             fullFeatureNames: false, _ => throw new InvalidOperationException("no on-demand views here"));
         return await OnlineRetrieval.ExecuteAsync(new OnlineFeaturesRequest
         {
-            Project = _project, Plan = plan,
+            Project = Project, Plan = plan,
             Entities = new Dictionary<string, IReadOnlyList<object?>> { ["driver_id"] = drivers.Select(d => (object?)(long)d).ToList() },
         }, source);
     }
@@ -117,13 +99,13 @@ public sealed class GroupedReadTests : IAsyncLifetime
     public async Task Entity_grains_live_on_the_silo_their_key_hashes_to()
     {
         var keys = Enumerable.Range(1, 60).Select(Key).ToList();
-        await new GroupedFeatureSource(_cluster.Grains).ReadAsync(keys, Selection, CancellationToken.None);
-        var silos = _cluster.Cluster.Silos.Select(s => s.SiloAddress).ToArray();
+        await new GroupedFeatureSource(Cluster.Grains).ReadAsync(keys, Selection, CancellationToken.None);
+        var silos = Cluster.Cluster.Silos.Select(s => s.SiloAddress).ToArray();
         var owners = keys.Select(k => EntityOwners.Owner(k.Canonical, silos)).ToArray();
         Assert.Equal(3, owners.Distinct().Count()); // 60 keys spread over all three silos
         for (var e = 0; e < keys.Count; e++)
         {
-            foreach (var silo in _cluster.Cluster.Silos)
+            foreach (var silo in Cluster.Cluster.Silos)
             {
                 var active = silo.ServiceProvider.GetRequiredService<ActiveEntityCaches>().TryGetCached(keys[e].Canonical, out _);
                 Assert.True(active == silo.SiloAddress.Equals(owners[e]), $"{keys[e].Canonical}: owner {owners[e]}, active on {silo.SiloAddress}: {active}");
@@ -158,22 +140,22 @@ public sealed class GroupedReadTests : IAsyncLifetime
         var rows = new List<OnlineRow>();
         foreach (var d in drivers)
         {
-            var at = OnlineTime.Truncate(_clock.GetUtcNow().AddMinutes(-2 - 10 * random.Next(12)));
+            var at = OnlineTime.Truncate(Clock.GetUtcNow().AddMinutes(-2 - 10 * random.Next(12)));
             if (held.TryGetValue(d, out var h) && h.At == at) continue; // one version per event time
             double? rate = random.Next(6) == 0 ? null : Math.Round(random.NextDouble(), 4);
             long? trips = random.Next(6) == 0 ? null : random.Next(1000);
             if (!held.TryGetValue(d, out h) || at > h.At) held[d] = (at, rate, trips);
             var row = new OnlineRow(Key(d), "driver_stats", at, null, new Dictionary<string, object?> { ["conv_rate"] = rate, ["trips"] = trips });
             if (pastTheGrains) rows.Add(row);
-            else await EntityGrains.Get(_cluster.Grains, Key(d).Canonical).WriteAsync(new EntityWrite([EntityWriteRow.From(row)]));
+            else await EntityGrains.Get(Cluster.Grains, Key(d).Canonical).WriteAsync(new EntityWrite([EntityWriteRow.From(row)]));
         }
         if (rows.Count == 0) return;
-        var outcomes = await _cluster.Cluster.Silos[0].ServiceProvider.GetRequiredService<IOnlineStore>().WriteAsync(rows);
-        var handOff = new WrittenRows(_project, rows.Select(r => r.Entity.Canonical).ToArray(), rows.Select(EntityWriteRow.From).ToArray(),
+        var outcomes = await Cluster.Cluster.Silos[0].ServiceProvider.GetRequiredService<IOnlineStore>().WriteAsync(rows);
+        var handOff = new WrittenRows(Project, rows.Select(r => r.Entity.Canonical).ToArray(), rows.Select(EntityWriteRow.From).ToArray(),
             outcomes.Select(o => o == OnlineWriteOutcome.Applied).ToArray());
-        foreach (var silo in _cluster.Cluster.Silos)
-            await _cluster.Grains.GetGrain<ISiloOnlineCacheGrain>(silo.SiloAddress.ToParsableString()).RowsWrittenAsync(handOff);
+        foreach (var silo in Cluster.Cluster.Silos)
+            await Cluster.Grains.GetGrain<ISiloOnlineCacheGrain>(silo.SiloAddress.ToParsableString()).RowsWrittenAsync(handOff);
     }
 
-    private EntityKey Key(int driver) => EntityKey.Create(_project, "driver_id", driver.ToString(CultureInfo.InvariantCulture));
+    private EntityKey Key(int driver) => EntityKey.Create(Project, "driver_id", driver.ToString(CultureInfo.InvariantCulture));
 }

@@ -9,31 +9,12 @@ namespace Granary.Grains.Tests;
 /// Each per-feature status a reader gets through the entity grains, under a clock the test moves (ttl 1 hour, SLA 5
 /// minutes), on the shared test Redis (a project of its own).
 /// </summary>
-public sealed class OnlineStatusTests : IAsyncLifetime
+public sealed class OnlineStatusTests() : SteppedClockClusterTest("status")
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("granary-status-").FullName;
-    private readonly SteppedClock _clock = new();
-    private readonly string _project = "s" + Guid.NewGuid().ToString("N")[..8];
-    private ThreeSiloCluster _cluster = null!;
-
-    public async Task InitializeAsync()
-    {
-        var redis = Environment.GetEnvironmentVariable("GRANARY_TEST_REDIS") ?? "127.0.0.1:16379";
-        _cluster = await ThreeSiloCluster.StartAsync(_root, $"project: {_project}\nonline_store:\n  type: redis\n  connection_string: {redis}\n",
-            silo => silo.Services.AddSingleton<TimeProvider>(_clock));
-        await ResilienceRepository.ApplyAsync(_cluster, _root, _project);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _cluster.DisposeAsync();
-        Directory.Delete(_root, recursive: true);
-    }
-
     [Fact]
     public async Task Present_null_value_not_found_outside_max_age_and_stale_follow_the_clock()
     {
-        var written = OnlineTime.Truncate(_clock.GetUtcNow().AddMinutes(-1));
+        var written = OnlineTime.Truncate(Clock.GetUtcNow().AddMinutes(-1));
         // Driver 1 holds a rate and a null trip count; driver 2 holds nothing.
         Assert.Equal(new[] { true }, await Entity(1).WriteAsync(OnlineResilienceTests.Write(written, 0.25, null)));
 
@@ -44,26 +25,26 @@ public sealed class OnlineStatusTests : IAsyncLifetime
         AssertFeature(fresh[1][1], FeatureStatus.NotFound, null, null, stale: false);
 
         // 11 minutes old: past the 5-minute SLA, inside the 1-hour ttl.
-        _clock.Advance(TimeSpan.FromMinutes(10));
+        Clock.Advance(TimeSpan.FromMinutes(10));
         var late = await ReadAsync();
         AssertFeature(late[0][0], FeatureStatus.Present, 0.25, written, stale: true);
         AssertFeature(late[0][1], FeatureStatus.NullValue, null, written, stale: true);
         AssertFeature(late[1][0], FeatureStatus.NotFound, null, null, stale: false);
 
         // 71 minutes old: outside the ttl; the value is still returned, with its event time.
-        _clock.Advance(TimeSpan.FromHours(1));
+        Clock.Advance(TimeSpan.FromHours(1));
         var expired = await ReadAsync();
         AssertFeature(expired[0][0], FeatureStatus.OutsideMaxAge, 0.25, written, stale: true);
         AssertFeature(expired[0][1], FeatureStatus.NullValue, null, written, stale: true);
 
         // The same after the grain is gone and its row is loaded from Redis again.
-        await _cluster.Grains.GetGrain<Orleans.Runtime.IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        await Cluster.Grains.GetGrain<Orleans.Runtime.IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
         var reloaded = await ReadAsync();
         AssertFeature(reloaded[0][0], FeatureStatus.OutsideMaxAge, 0.25, written, stale: true);
         AssertFeature(reloaded[1][0], FeatureStatus.NotFound, null, null, stale: false);
 
         // A newer write is fresh again.
-        var now = OnlineTime.Truncate(_clock.GetUtcNow());
+        var now = OnlineTime.Truncate(Clock.GetUtcNow());
         Assert.Equal(new[] { true }, await Entity(1).WriteAsync(OnlineResilienceTests.Write(now, 0.75, 3)));
         var rewritten = await ReadAsync();
         AssertFeature(rewritten[0][0], FeatureStatus.Present, 0.75, now, stale: false);
@@ -78,11 +59,11 @@ public sealed class OnlineStatusTests : IAsyncLifetime
         Assert.Equal(stale, result.Stale);
     }
 
-    private IEntityGrain Entity(long driver) => _cluster.Grains.GetGrain<IEntityGrain>(Key(driver).Canonical);
+    private IEntityGrain Entity(long driver) => Cluster.Grains.GetGrain<IEntityGrain>(Key(driver).Canonical);
 
-    private EntityKey Key(long driver) => EntityKey.Create(_project, "driver_id", driver.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    private EntityKey Key(long driver) => EntityKey.Create(Project, "driver_id", driver.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     private async Task<IReadOnlyList<FeatureReadResult[]>> ReadAsync()
-        => await new EntityGrainFeatureSource(_cluster.Grains).ReadAsync([Key(1), Key(2)],
+        => await new EntityGrainFeatureSource(Cluster.Grains).ReadAsync([Key(1), Key(2)],
             new OnlineViewSelection(["driver_stats"], [["conv_rate", "trips"]]), CancellationToken.None);
 }

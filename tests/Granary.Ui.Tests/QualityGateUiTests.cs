@@ -67,25 +67,11 @@ public sealed class GateServer : EmbeddedServerFixture
 /// <summary>The catalog (API and page) shows a view's rules, its gate, and the last gate result with its reason.</summary>
 public sealed class QualityGateUiTests(GateServer server) : IClassFixture<GateServer>, IAsyncLifetime
 {
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
+    private HeadlessBrowser _browser = null!;
 
-    public async Task InitializeAsync()
-    {
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = UiBrowserTests.Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
-    }
+    public async Task InitializeAsync() => _browser = await HeadlessBrowser.StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
-    }
+    public async Task DisposeAsync() => await _browser.DisposeAsync();
 
     private const string Reason = "quality gate of feature view 'scores' failed: feature 'segment' is 50 % complete (non-null) over the 20 rows to write; the view's quality_gate needs 90 % (completeness)";
 
@@ -108,8 +94,7 @@ public sealed class QualityGateUiTests(GateServer server) : IClassFixture<GateSe
     [Fact]
     public async Task The_view_page_shows_the_failed_gate_and_its_reason()
     {
-        var page = await _browser.NewPageAsync(new() { ViewportSize = new() { Width = 1300, Height = 1000 } });
-        page.SetDefaultTimeout(60_000); // a loaded two-core machine: a wait for the page, not a timing limit
+        var page = _browser.Page;
         await page.GotoAsync(server.Gateway.WebUrl + "/ui#/view/scores");
         await Assertions.Expect(page.GetByTestId("view-name")).ToHaveTextAsync("scores");
         await Assertions.Expect(page.GetByTestId("quality-gate")).ToContainTextAsync("at least 90 %");

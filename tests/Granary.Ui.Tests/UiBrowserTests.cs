@@ -10,33 +10,19 @@ namespace Granary.Ui.Tests;
 [Collection(CatalogServerCollection.Name)]
 public sealed class UiBrowserTests(CatalogServer server) : IAsyncLifetime
 {
-    public const string Chromium = "/usr/bin/chromium";
-
     private static readonly string Screenshots = Path.Combine(AppContext.BaseDirectory, "screenshots");
 
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
+    private HeadlessBrowser _browser = null!;
     private IPage _page = null!;
 
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(Screenshots);
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
-        _page = await _browser.NewPageAsync(new() { ViewportSize = new() { Width = 1300, Height = 1000 } });
-        _page.SetDefaultTimeout(60_000); // a loaded two-core machine; these are waits for the page, not timing limits
+        _browser = await HeadlessBrowser.StartAsync();
+        _page = _browser.Page;
     }
 
-    public async Task DisposeAsync()
-    {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
-    }
+    public async Task DisposeAsync() => await _browser.DisposeAsync();
 
     [Fact]
     public async Task Search_a_feature_and_open_its_view()

@@ -59,14 +59,14 @@ public sealed class AuditCommand : ICliCommand
                 return 0;
             }
             var table = new Table().Border(TableBorder.Rounded);
-            foreach (var column in new[] { "#", "Time (UTC)", "Principal", "Auth", "Action", "Object", "Route", "Address", "Result", "Status" }) table.AddColumn(column);
+            foreach (var column in new[] { "#", "Time (UTC)", "Principal", "Auth", "Action", "Object", "Route", "Address", "Result", "Status", "Detail" }) table.AddColumn(column);
             foreach (var r in records)
             {
                 var e = r.Entry;
                 var target = e.ObjectName.Length == 0 ? "" : $"{e.ObjectType} {e.ObjectName}";
                 table.AddRow(CliConsole.Plain(r.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture)), CliConsole.Plain(AuditChain.FormatTime(e.Time)),
                     CliConsole.Plain(e.Principal), CliConsole.Plain(e.AuthMethod), CliConsole.Plain(e.Action), CliConsole.Plain(target), CliConsole.Plain(e.Route),
-                    CliConsole.Plain(e.Address), CliConsole.Plain(e.Result), CliConsole.Plain(e.Status));
+                    CliConsole.Plain(e.Address), CliConsole.Plain(e.Result), CliConsole.Plain(e.Status), CliConsole.Plain(e.Detail));
             }
             context.Console.Write(table);
             return 0;

@@ -24,6 +24,7 @@ public static class CommandCatalog
         new MaterializeIncrementalCommand(),
         new GetOnlineFeaturesCommand(),
         new PushCommand(),
+        new EraseCommand(),
         new IngestCommand(),
         new ParityCommand(),
         new DriftCommand(),

@@ -78,7 +78,7 @@ public sealed class ServeCommand : ICliCommand
                     console.Line($"[green]authorization on[/]: every request but /health needs 'Authorization: Bearer <API key or JWT>' and a permission in the repository; create keys with 'granary auth create-key'");
                 else
                     console.Write(new Panel(CliConsole.Styled(
-                            $"[bold red]AUTHORIZATION IS OFF.[/] Anyone who can reach these ports can read every feature, push values and materialize,\nwith no credentials and no permission check (granary.yaml security: {{authorization: off}}).\nUse this only on your own machine; remove the setting before the server is reachable by anyone else."))
+                            $"[bold red]AUTHORIZATION IS OFF.[/] Anyone who can reach these ports can read every feature (those tagged pii unmasked), push values and materialize,\nwith no credentials and no permission check (granary.yaml security: {{authorization: off}}).\nUse this only on your own machine; remove the setting before the server is reachable by anyone else."))
                         .Header("[bold red] WARNING [/]").Border(BoxBorder.Double).BorderColor(Color.Red));
                 console.Line($"press Ctrl+C to stop");
                 try

@@ -35,6 +35,8 @@ public static class AuditChain
         Field(entry.Address);
         Field(entry.Result);
         Field(entry.Status);
+        // Records without a detail hash as they did before the field existed, so older logs still verify.
+        if (entry.Detail.Length > 0) Field(entry.Detail);
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical.ToString())));
     }
 

@@ -26,6 +26,11 @@ public sealed record AuditEntry
     public required string Result { get; init; }
     /// <summary>The answer's status: the HTTP status code (REST), or <c>grpc:</c> and the gRPC status name.</summary>
     public required string Status { get; init; }
+    /// <summary>
+    /// What the action did, when more than its outcome is worth keeping (an erasure: the entity key's keyed hash and the rows
+    /// removed per place); names and counts only. Empty for most records.
+    /// </summary>
+    public string Detail { get; init; } = "";
 
     /// <summary>The principal name recorded for requests without an identity.</summary>
     public const string Anonymous = "anonymous";

@@ -53,6 +53,8 @@ public readonly record struct ValueType(ScalarType Scalar, bool IsList = false)
 /// <summary>A named, typed column of a schema.</summary>
 public sealed record Field(string Name, ValueType Type, string? Description = null)
 {
+    /// <summary>Key/value labels of the feature (Feast's <c>FeatureSpecV2.tags</c>), e.g. <c>pii: "true"</c>.</summary>
+    public IReadOnlyDictionary<string, string> Tags { get; init; } = RegistryObject.EmptyTags;
     /// <summary>The data rules on this feature's values (push, stream ingestion and materialization check them); empty: none.</summary>
     [OmitWhenEmpty] public IReadOnlyList<DataRule> Rules { get; init; } = [];
 }

@@ -36,7 +36,7 @@ public sealed class DriftChecker(IEnumerable<IOfflineStore> offlineStores, ITrai
 
         var wanted = new Dictionary<string, ValueType>(StringComparer.Ordinal);
         foreach (var view in views)
-            foreach (var feature in view.Features.Where(f => KindOf(f.Type) is not null))
+            foreach (var feature in view.Features.Where(f => Compared(view, f)))
             {
                 wanted[$"{view.Name}__{feature.Name}"] = feature.Type;
                 wanted.TryAdd(feature.Name, feature.Type);
@@ -48,7 +48,7 @@ public sealed class DriftChecker(IEnumerable<IOfflineStore> offlineStores, ITrai
         foreach (var view in views)
         {
             var features = view.Features
-                .Where(f => KindOf(f.Type) is not null)
+                .Where(f => Compared(view, f))
                 .Select(f => (Field: f, Column: baseline.ContainsKey($"{view.Name}__{f.Name}") ? $"{view.Name}__{f.Name}" : baseline.ContainsKey(f.Name) ? f.Name : null))
                 .Where(f => f.Column is not null).ToList();
             if (features.Count == 0)
@@ -76,6 +76,9 @@ public sealed class DriftChecker(IEnumerable<IOfflineStore> offlineStores, ITrai
         }
         return new DriftReport(results);
     }
+
+    // Features tagged pii are logged masked (hashed or fixed), so their served values cannot be compared with a clear baseline.
+    private static bool Compared(FeatureView view, Field feature) => KindOf(feature.Type) is not null && !Core.Security.PiiCatalog.IsPii(view, feature, out _);
 
     /// <summary>The kind a value type is compared as; null for types drift does not compare.</summary>
     public static DriftKind? KindOf(ValueType type) => type.IsList ? null : type.Scalar switch

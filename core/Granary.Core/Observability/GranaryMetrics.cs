@@ -16,7 +16,7 @@ namespace Granary.Observability;
 /// collects them, with <see cref="Clock"/>. They describe what this process saw; a cluster aggregates them per view
 /// (docs/observability.md says which aggregate each alert uses).
 /// </remarks>
-public static class GranaryMetrics
+public static partial class GranaryMetrics
 {
     /// <summary>The meter's name; other Granary code that adds instruments (feature health) uses <see cref="Meter"/>.</summary>
     public const string MeterName = "Granary";

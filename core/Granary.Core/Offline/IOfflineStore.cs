@@ -35,6 +35,14 @@ public interface IOfflineStore
     /// </summary>
     /// <exception cref="OfflineAppendException">The source cannot take appends (e.g. a query source) or lacks a column.</exception>
     Task<long> AppendRowsAsync(DataSource source, OfflineRowBatch rows, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes, from a source Granary writes (a push's batch source, a feature log), every row whose columns
+    /// <paramref name="key"/> names hold exactly its values (stored column names, typed values); all or nothing, as an
+    /// append. Returns the rows deleted; 0 when the source holds no file or row yet.
+    /// </summary>
+    /// <exception cref="OfflineAppendException">The source cannot be changed by this store (e.g. a query source).</exception>
+    Task<long> DeleteRowsAsync(DataSource source, IReadOnlyList<KeyValuePair<string, object>> key, CancellationToken cancellationToken = default);
 }
 
 /// <summary>A column of a batch source: its name, the engine's type name, and the feature value type it maps to (null when none does).</summary>

@@ -33,6 +33,14 @@ public interface IOnlineStore : IAsyncDisposable
     Task<long> DeleteFeatureViewAsync(string project, string featureView, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Deletes the rows of <paramref name="entity"/> in each of <paramref name="featureViews"/> (erasure); returns how many
+    /// (entity, view) rows were deleted. A later write of the entity is taken as a first write (erasure keeps old rows out
+    /// with tombstones, not here).
+    /// </summary>
+    /// <exception cref="OnlineStoreUnavailableException">The store could not be reached; some rows may be deleted.</exception>
+    Task<long> DeleteEntityAsync(EntityKey entity, IReadOnlyList<string> featureViews, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// False while the store is known to be unreachable (its connection is down), without a round trip: an entity grain
     /// then flags what it serves from its cache as served from cache. Stores that cannot lose their connection (a local
     /// file) are always reachable.

@@ -81,6 +81,7 @@ public static class DefinitionYamlWriter
         {
             var node = new YamlMappingNode { { "name", f.Name }, { "type", f.Type.ToString() } };
             if (f.Description is { } d) node.Add("description", d);
+            if (f.Tags.Count > 0) node.Add("tags", MapNode(f.Tags));
             return (YamlNode)node;
         }));
 

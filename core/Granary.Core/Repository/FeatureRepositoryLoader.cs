@@ -316,8 +316,8 @@ public static class FeatureRepositoryLoader
             }
             var before = o.Errors.Count;
             var f = new YamlObject(o.File, map, o.What, o.Errors);
-            if (withRules) f.RejectUnknownKeys("name", "type", "description", "rules");
-            else f.RejectUnknownKeys("name", "type", "description");
+            if (withRules) f.RejectUnknownKeys("name", "type", "description", "tags", "rules");
+            else f.RejectUnknownKeys("name", "type", "description", "tags");
             var name = f.String("name", required: true);
             if (name is not null) f.What = $"{o.What} field '{name}'";
             var type = f.Type("type");
@@ -325,7 +325,7 @@ public static class FeatureRepositoryLoader
             if (name is null || type is null || rules is null || o.Errors.Count > before) { ok = false; continue; }
             fields[$"{key}[{name}]"] = f.Location;
             if (rules.Count > 0) fields[$"{key}[{name}].rules"] = f.LocationOf("rules");
-            result.Add(new Field(name, type.Value, f.String("description")) { Rules = rules });
+            result.Add(new Field(name, type.Value, f.String("description")) { Tags = f.Map("tags"), Rules = rules });
         }
         return ok ? result : null;
     }

@@ -95,6 +95,8 @@ public sealed record RepositoryConfig
     public FeatureLoggingConfig FeatureLogging { get; init; } = new();
     /// <summary>Authentication and permissions at the gateway (<c>security:</c>).</summary>
     public SecurityConfig Security { get; init; } = new();
+    /// <summary>How features tagged <c>pii</c> are masked (<c>masking:</c>).</summary>
+    public MaskingConfig Masking { get; init; } = new();
 
     /// <summary>Resolves a path from the configuration against the repository root.</summary>
     public static string ResolvePath(string repositoryRoot, string path)
@@ -121,7 +123,7 @@ public sealed record RepositoryConfig
             throw new RepositoryValidationException(errors);
         }
         var top = new YamlObject(file, root, file, errors);
-        top.RejectUnknownKeys("project", "registry", "online_store", "offline_store", "endpoints", "health", "feature_logging", "security");
+        top.RejectUnknownKeys("project", "registry", "online_store", "offline_store", "endpoints", "health", "feature_logging", "security", "masking");
         var project = top.String("project", required: true);
         if (project is not null && !FeatureRepositoryLoader.IsValidName(project))
             top.Error("project", $"project name '{project}' must be letters, digits, '_' or '-'");
@@ -154,12 +156,14 @@ public sealed record RepositoryConfig
         var health = HealthConfigReader.ReadHealth(top);
         var featureLogging = HealthConfigReader.ReadFeatureLogging(top);
         var security = SecurityConfig.Read(top);
+        var masking = MaskingConfig.Read(top);
 
         if (errors.Count > 0) throw new RepositoryValidationException(errors);
         return new RepositoryConfig
         {
             Project = project!, Registry = registry, OnlineStore = online, OfflineStore = offline, Endpoints = endpoints,
             Health = health, FeatureLogging = featureLogging, Security = security,
+            Masking = masking,
         };
     }
 

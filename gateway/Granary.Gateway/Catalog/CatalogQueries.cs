@@ -1,3 +1,4 @@
+using Granary.Core.Security;
 using System.Text.Json.Nodes;
 using Granary.Definitions;
 using Granary.Grains.Online;
@@ -164,7 +165,8 @@ public sealed class CatalogQueries(IGrainFactory grains, TimeProvider time, IOpt
         detail["entities"] = new JsonArray(view.Entities.Select(e => (JsonNode)EntityJson(e, snapshot.FindEntity(e))).ToArray());
         detail["features"] = new JsonArray(view.Features.Select(f => (JsonNode)new JsonObject
         {
-            ["name"] = f.Name, ["type"] = f.Type.ToString(), ["description"] = f.Description,
+            ["name"] = f.Name, ["type"] = f.Type.ToString(), ["description"] = f.Description, ["tags"] = Tags(f.Tags),
+            ["pii"] = PiiCatalog.IsPii(view, f, out _),
         }).ToArray());
         detail["source"] = SourceJson(view.Source, snapshot);
         detail["feature_services"] = new JsonArray(services.Select(s => (JsonNode)new JsonObject

@@ -27,7 +27,7 @@ public sealed class FeastRegistryGrpcService(RegistryCache registry, IOptions<Ga
             throw new GatewayNotFoundException($"project '{GatewayErrors.Echo(project)}' is not served here; this gateway serves project '{_project}'",
                 $"set project: {_project} in feature_store.yaml, or point the registry at the gateway of project '{GatewayErrors.Echo(project)}'");
         // Unfiltered, the mapping is shared by every read of the version; filtered, it is made for this caller.
-        return FeastRegistryMapper.Get(authorization.Describable(context.GetHttpContext(), await registry.GetAsync(_project)));
+        return FeastRegistryMapper.Get(authorization.Describable(context.GetHttpContext(), await registry.GetAsync(_project), listPermissions: true));
     }
 
     private static T Find<T>(IReadOnlyDictionary<string, T> byName, string name, string kind, string project)
@@ -278,18 +278,21 @@ public sealed class FeastRegistryGrpcService(RegistryCache registry, IOptions<Ga
         return feature;
     }
 
-    // ---- kinds Granary does not have: empty lists, NOT_FOUND on get ----
+    // ---- permissions ----
 
     /// <inheritdoc/>
     public override async Task<ListPermissionsResponse> ListPermissions(ListPermissionsRequest request, ServerCallContext context)
     {
-        await ReadAsync(request.Project, context);
-        return new ListPermissionsResponse();
+        var response = new ListPermissionsResponse();
+        AddTagged(response.Permissions, (await ReadAsync(request.Project, context)).Registry.Permissions, p => p.Spec.Tags, request.Tags);
+        return response;
     }
 
     /// <inheritdoc/>
     public override async Task<Feast.Core.Permission> GetPermission(GetPermissionRequest request, ServerCallContext context)
-        => Find(new Dictionary<string, Feast.Core.Permission>(), request.Name, "permission", (await ReadAsync(request.Project, context)).Snapshot.Project);
+        => Find((await ReadAsync(request.Project, context)).Permissions, request.Name, "permission", _project);
+
+    // ---- kinds Granary does not have: empty lists, NOT_FOUND on get ----
 
     /// <inheritdoc/>
     public override async Task<ListSavedDatasetsResponse> ListSavedDatasets(ListSavedDatasetsRequest request, ServerCallContext context)

@@ -15,6 +15,7 @@ using FeatureService = Granary.Definitions.FeatureService;
 using FeatureView = Granary.Definitions.FeatureView;
 using FeatureViewProjection = Granary.Definitions.FeatureViewProjection;
 using OnDemandFeatureView = Granary.Definitions.OnDemandFeatureView;
+using Permission = Granary.Definitions.Permission;
 
 namespace Granary.Gateway.Grpc;
 
@@ -59,6 +60,8 @@ public static class FeastRegistryMapper
         foreach (var view in snapshot.FeatureViews) registry.FeatureViews.Add(View(snapshot, view, updated));
         foreach (var view in snapshot.OnDemandFeatureViews) registry.OnDemandFeatureViews.Add(OnDemandView(snapshot, view, updated));
         foreach (var service in snapshot.FeatureServices) registry.FeatureServices.Add(Service(snapshot, service, updated));
+        foreach (var permission in snapshot.Permissions)
+            if (Permission(snapshot, permission, updated) is { } mapped) registry.Permissions.Add(mapped);
 #pragma warning disable CS0612 // Feast still fills the deprecated project_metadata; its SDK reads it for list_project_metadata
         registry.ProjectMetadata.Add(ProjectMetadata(snapshot.Project));
 #pragma warning restore CS0612
@@ -271,6 +274,67 @@ public static class FeastRegistryMapper
         return name.Length == 0 || char.IsAsciiDigit(name[0]) ? "_" + name : name;
     }
 
+    /// <summary>The tag that lists the Granary actions a permission grants beyond Feast's eight (Feast's wire cannot carry them).</summary>
+    public const string GranaryActionsTag = "granary_actions";
+
+    /// <summary>
+    /// A permission as Feast's <c>Permission</c> (what Feast's <c>Permission.to_proto</c> writes), or null for one that grants
+    /// only Granary's own actions: Feast's <c>from_proto</c> refuses a permission without actions. Granary's actions
+    /// (ERASE, READ_UNMASKED) are not values of Feast's <c>AuthzedAction</c>, so they travel in the
+    /// <see cref="GranaryActionsTag"/> tag; no types means every kind, as Feast reads an empty list.
+    /// </summary>
+    public static Feast.Core.Permission? Permission(RegistrySnapshot snapshot, Permission permission, Timestamp updated)
+    {
+        var spec = new PermissionSpec
+        {
+            Name = permission.Name,
+            Project = snapshot.Project,
+            Policy = new Policy { RoleBasedPolicy = new RoleBasedPolicy { Roles = { permission.Roles } } },
+        };
+        foreach (var type in permission.Types) spec.Types_.Add(PermissionType(type));
+        spec.NamePatterns.Add(permission.NamePatterns);
+        AddAll(spec.RequiredTags, permission.RequiredTags);
+        AddAll(spec.Tags, permission.Tags);
+        var granaryOnly = new List<string>();
+        foreach (var action in permission.Actions)
+        {
+            if (FeastAction(action) is { } feast) spec.Actions.Add(feast);
+            else granaryOnly.Add(global::Granary.Core.Security.PermissionRules.Name(action));
+        }
+        if (granaryOnly.Count > 0) spec.Tags[GranaryActionsTag] = string.Join(",", granaryOnly);
+        if (spec.Actions.Count == 0) return null;
+        return new Feast.Core.Permission
+        {
+            Spec = spec,
+            Meta = new PermissionMeta { LastUpdatedTimestamp = updated },
+        };
+    }
+
+    private static PermissionSpec.Types.AuthzedAction? FeastAction(global::Granary.Core.Security.PermissionAction action) => action switch
+    {
+        global::Granary.Core.Security.PermissionAction.Create => PermissionSpec.Types.AuthzedAction.Create,
+        global::Granary.Core.Security.PermissionAction.Describe => PermissionSpec.Types.AuthzedAction.Describe,
+        global::Granary.Core.Security.PermissionAction.Update => PermissionSpec.Types.AuthzedAction.Update,
+        global::Granary.Core.Security.PermissionAction.Delete => PermissionSpec.Types.AuthzedAction.Delete,
+        global::Granary.Core.Security.PermissionAction.ReadOnline => PermissionSpec.Types.AuthzedAction.ReadOnline,
+        global::Granary.Core.Security.PermissionAction.ReadOffline => PermissionSpec.Types.AuthzedAction.ReadOffline,
+        global::Granary.Core.Security.PermissionAction.WriteOnline => PermissionSpec.Types.AuthzedAction.WriteOnline,
+        global::Granary.Core.Security.PermissionAction.WriteOffline => PermissionSpec.Types.AuthzedAction.WriteOffline,
+        _ => null,
+    };
+
+    private static PermissionSpec.Types.Type PermissionType(string type) => type switch
+    {
+        global::Granary.Core.Security.PermissionRules.FeatureView => PermissionSpec.Types.Type.FeatureView,
+        global::Granary.Core.Security.PermissionRules.OnDemandFeatureView => PermissionSpec.Types.Type.OnDemandFeatureView,
+        global::Granary.Core.Security.PermissionRules.FeatureService => PermissionSpec.Types.Type.FeatureService,
+        global::Granary.Core.Security.PermissionRules.Entity => PermissionSpec.Types.Type.Entity,
+        global::Granary.Core.Security.PermissionRules.DataSource => PermissionSpec.Types.Type.DataSource,
+        global::Granary.Core.Security.PermissionRules.Permission => PermissionSpec.Types.Type.Permission,
+        global::Granary.Core.Security.PermissionRules.Project => PermissionSpec.Types.Type.Project,
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "apply admits only the permission types PermissionRules.ResourceTypes lists"),
+    };
+
     /// <summary>A feature service as Feast's <c>FeatureService</c>: a projection that selects nothing lists every feature of its view, as Feast's does.</summary>
     public static Feast.Core.FeatureService Service(RegistrySnapshot snapshot, FeatureService service, Timestamp updated)
     {
@@ -305,12 +369,12 @@ public static class FeastRegistryMapper
     }
 
     /// <summary>A schema field as Feast's <c>FeatureSpecV2</c>.</summary>
-    public static FeatureSpecV2 Feature(Field field) => new()
+    public static FeatureSpecV2 Feature(Field field)
     {
-        Name = field.Name,
-        ValueType = FeastValues.TypeEnum(field.Type),
-        Description = field.Description ?? "",
-    };
+        var spec = new FeatureSpecV2 { Name = field.Name, ValueType = FeastValues.TypeEnum(field.Type), Description = field.Description ?? "" };
+        AddAll(spec.Tags, field.Tags);
+        return spec;
+    }
 
     private static void AddAll(MapField<string, string> target, IReadOnlyDictionary<string, string> source)
     {
@@ -330,6 +394,7 @@ public sealed class FeastRegistry
         FeatureViews = registry.FeatureViews.ToDictionary(v => v.Spec.Name, StringComparer.Ordinal);
         OnDemandFeatureViews = registry.OnDemandFeatureViews.ToDictionary(v => v.Spec.Name, StringComparer.Ordinal);
         FeatureServices = registry.FeatureServices.ToDictionary(s => s.Spec.Name, StringComparer.Ordinal);
+        Permissions = registry.Permissions.ToDictionary(p => p.Spec.Name, StringComparer.Ordinal);
     }
 
     /// <summary>The version mapped.</summary>
@@ -346,4 +411,6 @@ public sealed class FeastRegistry
     public IReadOnlyDictionary<string, Feast.Core.OnDemandFeatureView> OnDemandFeatureViews { get; }
     /// <summary>Feature services by name.</summary>
     public IReadOnlyDictionary<string, Feast.Core.FeatureService> FeatureServices { get; }
+    /// <summary>Permissions by name (those Feast's wire can carry).</summary>
+    public IReadOnlyDictionary<string, Feast.Core.Permission> Permissions { get; }
 }

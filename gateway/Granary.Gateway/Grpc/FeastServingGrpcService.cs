@@ -44,10 +44,12 @@ public sealed class FeastServingGrpcService(OnlineFeatureQueries queries) : Serv
         var service = request.KindCase == GetOnlineFeaturesRequest.KindOneofCase.FeatureService ? request.FeatureService : null;
         var plan = queries.Plan(snapshot, request.KindCase == GetOnlineFeaturesRequest.KindOneofCase.Features ? request.Features.Val : null, service, request.FullFeatureNames);
         http.RequestServices.GetRequiredService<GatewayAuthorization>().RequireRead(http, snapshot, plan, service, PermissionAction.ReadOnline);
+        var masks = http.RequestServices.GetRequiredService<PiiMaskingPolicy>().ForRead(http, snapshot, plan);
         var columns = new Dictionary<string, IReadOnlyList<object?>>(StringComparer.Ordinal);
         AddColumns(columns, request.Entities, "entities", snapshot, plan);
         AddColumns(columns, request.RequestContext, "request_context", snapshot, plan);
         var response = await queries.ReadAsync(snapshot, plan, columns, cancellationToken);
+        if (masks is not null) response = masks.Apply(response);
         return new OnlineAnswer(response, OnlineFeatureQueries.OutputTypes(snapshot, plan));
     }
 

@@ -17,7 +17,8 @@ namespace Granary.Gateway.FeatureHealth;
 /// background loop writes it in batches through <see cref="IFeatureLogGrain"/> to the offline store. A request never waits
 /// for the log and never fails because of it: a full queue or a failed write drops rows and counts them.
 /// </summary>
-public sealed partial class FeatureLogger(IGrainFactory grains, IOptions<GatewayOptions> options, TimeProvider time, ILogger<FeatureLogger> logger) : BackgroundService
+public sealed partial class FeatureLogger(IGrainFactory grains, IOptions<GatewayOptions> options, TimeProvider time, ILogger<FeatureLogger> logger,
+    Security.PiiMaskingPolicy masking) : BackgroundService
 {
     /// <summary>How often the settings are read again from the silo (granary.yaml changes need a silo restart anyway).</summary>
     public static readonly TimeSpan SettingsRefresh = TimeSpan.FromMinutes(1);
@@ -74,12 +75,16 @@ public sealed partial class FeatureLogger(IGrainFactory grains, IOptions<Gateway
         var rows = response.Results.Count == 0 ? 0 : response.Results[0].Values.Length;
         var now = time.GetUtcNow();
         Dictionary<string, int>? index = null;
+        // Logged values of features tagged pii are masked whoever read them (feature logs have no reader to decide for).
+        Core.Security.MaskingMode?[][]? masked = null;
         for (var r = 0; r < rows; r++)
         {
             if (rate < 1 && Random.Shared.NextDouble() >= rate) continue;
             index ??= IndexOf(response.FeatureNames);
-            foreach (var view in plan.Views)
+            masked ??= plan.Views.Select(v => masking.ForLog(v.View, v.Features.Where(f => f.IsOutput).ToList())).ToArray();
+            for (var v = 0; v < plan.Views.Count; v++)
             {
+                var view = plan.Views[v];
                 var keys = new object?[view.JoinKeys.Count];
                 for (var k = 0; k < keys.Length; k++) keys[k] = response.Results[index[view.JoinKeys[k].EntityColumn]].Values[r];
                 var outputs = view.Features.Where(f => f.IsOutput).ToList();
@@ -88,8 +93,10 @@ public sealed partial class FeatureLogger(IGrainFactory grains, IOptions<Gateway
                 for (var f = 0; f < outputs.Count; f++)
                 {
                     var column = response.Results[index[outputs[f].ColumnName]];
-                    values[f] = column.Values[r];
+                    values[f] = masked[v][f] is { } mode ? masking.Masker.Mask(column.Values[r], outputs[f].Type, mode) : column.Values[r];
                     statuses[f] = (byte)column.Statuses[r];
+                    // As served to a reader without READ_UNMASKED: a value masked to null is NULL_VALUE.
+                    if (masked[v][f] is not null && values[f] is null && column.Statuses[r] == FeatureStatus.Present) statuses[f] = (byte)FeatureStatus.NullValue;
                 }
                 var row = new QueuedRow(view.View.Name, [.. view.JoinKeys.Select(k => k.JoinKey)], [.. outputs.Select(f => f.Feature)],
                     new FeatureLogEntry(now, service, keys, values, statuses));

@@ -26,8 +26,8 @@ public static class HealthEndpoints
         app.MapPost("/parity", GatewayEndpoints.Guard(RunParityAsync, limited: false));
         app.MapGet("/api/health/parity", GatewayEndpoints.Guard(async context =>
         {
-            await CheckViewsAsync(context, []);
-            await WriteAsync(context, await Grain(context).GetParityAsync());
+            var masks = await CheckViewsAsync(context, []);
+            await WriteAsync(context, await Grain(context).GetParityAsync(), masks);
         }));
         app.MapPost("/drift", GatewayEndpoints.Guard(RunDriftAsync, limited: false));
         app.MapGet("/api/health/drift", GatewayEndpoints.Guard(async context =>
@@ -53,8 +53,8 @@ public static class HealthEndpoints
                 Seed = OptionalInt(root, "seed", int.MinValue, int.MaxValue) ?? ParityRequest.DefaultSeed,
             };
         }
-        await CheckViewsAsync(context, request.Views);
-        await WriteAsync(context, await Grain(context).RunParityAsync(request));
+        var masks = await CheckViewsAsync(context, request.Views);
+        await WriteAsync(context, await Grain(context).RunParityAsync(request), masks);
     }
 
     // Body: {"baseline": "data/train.parquet", "window": "24h", "views": [...]}; baseline defaults to health.drift_baseline.
@@ -76,7 +76,8 @@ public static class HealthEndpoints
 
     // Unknown views are 404 here, before the grain runs anything. Parity and drift compare offline with online values,
     // so they need READ_OFFLINE and READ_ONLINE on every view they cover (every feature view when none is named).
-    private static async Task CheckViewsAsync(HttpContext context, IReadOnlyList<string> views)
+    // Answers the features whose values a report must show masked to the caller (parity mismatches); drift shows no values.
+    private static async Task<ColumnMasks?> CheckViewsAsync(HttpContext context, IReadOnlyList<string> views)
     {
         var snapshot = await context.RequestServices.GetRequiredService<OnlineFeatureQueries>().SnapshotAsync();
         for (var i = 0; i < views.Count; i++)
@@ -88,6 +89,7 @@ public static class HealthEndpoints
             authorization.Require(context, snapshot, PermissionAction.ReadOffline, PermissionRules.FeatureView, view);
             authorization.Require(context, snapshot, PermissionAction.ReadOnline, PermissionRules.FeatureView, view);
         }
+        return context.RequestServices.GetRequiredService<PiiMaskingPolicy>().ForViews(context, snapshot, views.Count > 0 ? views : snapshot.FeatureViews.Select(v => v.Name));
     }
 
     private static bool HasBody(HttpContext context) => context.Request.ContentLength is not 0 && (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0);
@@ -102,8 +104,9 @@ public static class HealthEndpoints
     private static IFeatureHealthGrain Grain(HttpContext context)
         => context.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IFeatureHealthGrain>(context.RequestServices.GetRequiredService<IOptions<GatewayOptions>>().Value.Project);
 
-    private static async Task WriteAsync(HttpContext context, ParityReport report)
+    private static async Task WriteAsync(HttpContext context, ParityReport report, ColumnMasks? masks)
     {
+        if (masks is not null) report = masks.Apply(report);
         context.Response.ContentType = "application/json";
         await using var json = new Utf8JsonWriter(context.Response.BodyWriter, GatewayEndpoints.JsonOptions);
         HealthJson.Write(json, report);

@@ -45,6 +45,7 @@ public static class FeastRestEndpoints
         var snapshot = await queries.SnapshotAsync();
         var plan = queries.Plan(snapshot, features, service, fullNames);
         context.RequestServices.GetRequiredService<GatewayAuthorization>().RequireRead(context, snapshot, plan, service, PermissionAction.ReadOnline);
+        var masks = context.RequestServices.GetRequiredService<PiiMaskingPolicy>().ForRead(context, snapshot, plan);
         var columns = new Dictionary<string, IReadOnlyList<object?>>(StringComparer.Ordinal);
         // Feast reads only the columns its views join on and ignores the rest; strict mode refuses them (400).
         var strict = FeastCompatibility.IsStrict(context);
@@ -65,6 +66,7 @@ public static class FeastRestEndpoints
             }
         }
         var response = await queries.ReadAsync(snapshot, plan, columns, context.RequestAborted);
+        if (masks is not null) response = masks.Apply(response);
         context.Response.ContentType = "application/json";
         await using var json = new Utf8JsonWriter(context.Response.BodyWriter, GatewayEndpoints.JsonOptions);
         OnlineFeaturesJson.Write(json, response);

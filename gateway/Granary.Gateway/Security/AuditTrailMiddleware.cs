@@ -27,6 +27,8 @@ public sealed class AuditTrailMiddleware(AuditTrail trail) : IMiddleware
         ["/granary.gateway.v1.Granary/Push"] = PermissionAction.WriteOnline,
         ["/granary.gateway.v1.Granary/Materialize"] = PermissionAction.WriteOnline,
         ["/granary.gateway.v1.Granary/MaterializeIncremental"] = PermissionAction.WriteOnline,
+        ["/erase"] = PermissionAction.Erase,
+        ["/granary.gateway.v1.Granary/Erase"] = PermissionAction.Erase,
     };
 
     /// <inheritdoc/>
@@ -94,7 +96,7 @@ public sealed class AuditTrailMiddleware(AuditTrail trail) : IMiddleware
         PermissionAction.ReadOffline => "READ_OFFLINE",
         PermissionAction.WriteOnline => "WRITE_ONLINE",
         PermissionAction.WriteOffline => "WRITE_OFFLINE",
-        _ => action.ToString().ToUpperInvariant(),
+        _ => PermissionRules.Name(action), // Granary's own: ERASE, READ_UNMASKED
     };
 
     private static AuditEntry Entry(HttpContext context, string action, string objectType, string objectName, string outcome, string status)

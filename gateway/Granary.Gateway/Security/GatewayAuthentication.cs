@@ -44,9 +44,14 @@ public sealed partial class GatewayAuthentication(IGrainFactory grains, IOptions
     private long _revision = -1;
     private Task? _follow;
 
-    /// <summary>Whether the request's path needs no credentials: <c>/health</c>, the gRPC health service, and <c>/metrics</c> unless configured otherwise.</summary>
+    /// <summary>
+    /// Whether the request's path needs no credentials: <c>/health</c>, the gRPC health service, <c>/metrics</c> unless
+    /// configured otherwise, and the catalog UI's own files (<c>/ui</c>: static page code, no data; every JSON it loads
+    /// needs credentials, which its sign-in form asks for).
+    /// </summary>
     public bool IsOpen(PathString path)
         => path.Equals("/health", StringComparison.OrdinalIgnoreCase)
+           || path.StartsWithSegments("/ui", StringComparison.Ordinal)
            || path.StartsWithSegments("/grpc.health.v1.Health", StringComparison.Ordinal)
            || (!_security.MetricsRequireAuthentication && path.Equals("/metrics", StringComparison.OrdinalIgnoreCase));
 

@@ -40,7 +40,11 @@ public sealed class GatewayAuthorization(IOptions<GatewayOptions> options, Grana
     /// <paramref name="snapshot"/> holding only the entities, data sources, views and services the caller may DESCRIBE:
     /// what registry listings and the catalog show (Feast's registry server filters its lists the same way).
     /// </summary>
-    public RegistrySnapshot Describable(HttpContext context, RegistrySnapshot snapshot)
+    /// <remarks>
+    /// The permissions themselves stay whole unless <paramref name="listPermissions"/> is set: a snapshot filtered with
+    /// it answers listings only and must never be used to authorize, since it lacks the permissions the caller may not see.
+    /// </remarks>
+    public RegistrySnapshot Describable(HttpContext context, RegistrySnapshot snapshot, bool listPermissions = false)
     {
         if (!_enforced) return snapshot;
         bool May(string type, string name) => Can(context, snapshot, PermissionAction.Describe, type, name);
@@ -51,6 +55,7 @@ public sealed class GatewayAuthorization(IOptions<GatewayOptions> options, Grana
             FeatureViews = snapshot.FeatureViews.Where(v => May(PermissionRules.FeatureView, v.Name)).ToList(),
             OnDemandFeatureViews = snapshot.OnDemandFeatureViews.Where(v => May(PermissionRules.OnDemandFeatureView, v.Name)).ToList(),
             FeatureServices = snapshot.FeatureServices.Where(s => May(PermissionRules.FeatureService, s.Name)).ToList(),
+            Permissions = listPermissions ? snapshot.Permissions.Where(p => May(PermissionRules.Permission, p.Name)).ToList() : snapshot.Permissions,
         };
     }
 

@@ -24,6 +24,14 @@ public interface ISiloOnlineCacheGrain : IGrainWithStringKey
     Task RowsWrittenAsync(WrittenRows written);
 
     /// <summary>
+    /// An entity was erased from <paramref name="views"/>: reloads this silo's erasure tombstones of <paramref name="project"/>,
+    /// then drops those views from the entity's grain cache when it is active here (its next read reloads from the store).
+    /// Returns whether the entity's grain was active here.
+    /// </summary>
+    [Alias("entity-erased")]
+    Task<bool> EntityErasedAsync(string project, string entity, string[] views);
+
+    /// <summary>
     /// Reads the entities of <paramref name="read"/> that this silo holds (or will hold, see <see cref="IOnlineReadGrain"/>)
     /// in one call: an active entity grain whose cache covers the request is read here without a call to it; any other
     /// entity is read through its grain. Same 2 s timeout as an entity read, for the same reason.

@@ -12,7 +12,8 @@ namespace Granary.Grains.Health;
 /// by the view's schema in the current registry version. Stateless: any silo, several activations.
 /// </summary>
 [GrainType("feature-log"), StatelessWorker]
-public sealed class FeatureLogGrain(RegistryCache registry, IEnumerable<IOfflineStore> offlineStores, IServiceProvider services) : Grain, IFeatureLogGrain
+public sealed class FeatureLogGrain(RegistryCache registry, IEnumerable<IOfflineStore> offlineStores, IServiceProvider services, Erasure.TombstoneCache tombstones)
+    : Grain, IFeatureLogGrain
 {
     private FeatureLoggingConfig Config => services.GetService<RepositoryConfig>()?.FeatureLogging ?? new FeatureLoggingConfig();
 
@@ -33,8 +34,10 @@ public sealed class FeatureLogGrain(RegistryCache registry, IEnumerable<IOffline
         var source = FeatureLogTable.SourceOf(Config.Path, view.Name);
         var store = offlineStores.FirstOrDefault(s => s.CanRead(source))
             ?? throw new OfflineAppendException("no offline store of this silo writes file sources, so served features cannot be logged");
+        // Rows served before an erasure of their entity and flushed after it stay out of the log.
+        var served = Erasure.ErasedLogRows.Unerased(await tombstones.GetAsync(snapshot.Project), snapshot.Project, batch);
         var rows = FeatureLogTable.Batch(snapshot, view, batch.JoinKeys, batch.Features,
-            batch.Rows.Select(r => (r.RequestTime, r.FeatureService, r.JoinKeyValues, r.Values, r.Statuses)));
+            served.Select(r => (r.RequestTime, r.FeatureService, r.JoinKeyValues, r.Values, r.Statuses)));
         return await Task.Run(() => store.AppendRowsAsync(source, rows));
     }
 }

@@ -44,6 +44,8 @@ public static class GranaryGrainsExtensions
         services.AddPlacementDirector<EntityPlacement, EntityPlacementDirector>();
         services.TryAddSingleton<EntityOwners>();
         services.TryAddSingleton<EntityCacheReader>();
+        // Erasure: every write path drops rows of erased entities (tombstones per project, cached per silo).
+        services.TryAddSingleton<Erasure.TombstoneCache>();
         services.AddOptions<MaterializationOptions>().BindConfiguration(MaterializationOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MaterializationOptions>>(new ProblemsValidator<MaterializationOptions>(o => o.Problems())));
         // Push: the event-id column and the deduplication window (default 24 h), checked at start-up.

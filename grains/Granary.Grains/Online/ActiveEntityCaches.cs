@@ -33,6 +33,19 @@ public sealed class ActiveEntityCaches(OnlineCacheEpochs epochs)
         return views is not null;
     }
 
+    /// <summary>
+    /// Drops <paramref name="views"/> from the cache of <paramref name="entity"/>'s grain when it is active here (erasure):
+    /// each view is posted as a row the store did not apply, which makes the grain forget the view and reload it from the
+    /// store on its next read; until then a grouped read goes through the grain (rows are waiting). False when not active here.
+    /// </summary>
+    public bool Evict(string project, string entity, string[] views)
+    {
+        if (!_active.TryGetValue(entity, out var mailbox)) return false;
+        foreach (var view in views)
+            mailbox.Post(new PostedRow(new EntityWriteRow(view, 0, long.MinValue, [], []), Applied: false, epochs.Current(project, view)));
+        return true;
+    }
+
     /// <summary>Posts each row to its entity's mailbox when that entity is active here; returns how many were posted.</summary>
     public int Deliver(WrittenRows written)
     {

@@ -16,7 +16,8 @@ namespace Granary.Grains.Online;
 /// </summary>
 [GrainType("entity"), EntityPlacement]
 public sealed partial class EntityGrain(
-    IOnlineStore store, RegistryCache registry, OnlineCacheEpochs epochs, ActiveEntityCaches caches, TimeProvider time, ILogger<EntityGrain> logger)
+    IOnlineStore store, RegistryCache registry, OnlineCacheEpochs epochs, ActiveEntityCaches caches, Erasure.TombstoneCache tombstones,
+    TimeProvider time, ILogger<EntityGrain> logger)
     : Grain, IEntityGrain
 {
     // Copy-on-write: replaced (and published) as a whole, so readers on other threads never see it change.
@@ -113,10 +114,12 @@ public sealed partial class EntityGrain(
             rows[r] = write.Rows[r].ToOnlineRow(_key);
             OnlineValueTypes.Check(rows[r], ViewRules.ViewOf(snapshot, rows[r].FeatureView));
         }
+        var erased = await tombstones.GetAsync(_key.Project);
         IReadOnlyList<OnlineWriteOutcome> outcomes;
         try
         {
-            outcomes = await store.WriteAsync(rows);
+            // Rows of this entity erased at or after their event time are not stored (answered as not applied).
+            outcomes = erased.CoversAny(rows) ? await WriteUnerasedAsync(rows, erased) : await store.WriteAsync(rows);
         }
         catch (OnlineStoreUnavailableException e)
         {
@@ -131,6 +134,25 @@ public sealed partial class EntityGrain(
         }
         Publish(views);
         return applied;
+    }
+
+    private async Task<IReadOnlyList<OnlineWriteOutcome>> WriteUnerasedAsync(OnlineRow[] rows, Granary.Erasure.TombstoneSet erased)
+    {
+        var outcomes = new OnlineWriteOutcome[rows.Length];
+        var kept = new List<int>(rows.Length);
+        for (var r = 0; r < rows.Length; r++)
+        {
+            if (erased.Buries(rows[r].FeatureView, _key, rows[r].EventTimestamp))
+            {
+                outcomes[r] = OnlineWriteOutcome.IgnoredAsOlder;
+                Granary.Observability.GranaryMetrics.RecordErasedRowsDropped(rows[r].FeatureView, "write", 1);
+            }
+            else kept.Add(r);
+        }
+        if (kept.Count == 0) return outcomes;
+        var written = await store.WriteAsync(kept.Select(r => rows[r]).ToList());
+        for (var i = 0; i < kept.Count; i++) outcomes[kept[i]] = written[i];
+        return outcomes;
     }
 
     /// <summary>Takes in the rows written past this grain since its last call, in the order they were posted.</summary>

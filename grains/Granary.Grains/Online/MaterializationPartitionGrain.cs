@@ -18,7 +18,7 @@ namespace Granary.Grains.Online;
 [GrainType("materialization-partition")]
 public sealed class MaterializationPartitionGrain(
     IEnumerable<IOfflineStore> offlineStores, IOnlineStore onlineStore, RegistryCache registry, IOptions<MaterializationOptions> options,
-    IQuarantineStore quarantine, TimeProvider time)
+    IQuarantineStore quarantine, TimeProvider time, Erasure.TombstoneCache tombstones)
     : Grain, IMaterializationPartitionGrain
 {
     /// <summary>The source name quarantined materialization rows carry.</summary>
@@ -100,6 +100,9 @@ public sealed class MaterializationPartitionGrain(
         var broken = new int[checker.RuleCount];
         var quarantined = new List<QuarantineEntry>();
 
+        var erased = await tombstones.GetAsync(project);
+        var checkErased = erased.Covers(view);
+        long dropped = 0;
         var batchSize = Math.Max(1, options.Value.BatchSize);
         var inFlight = new Queue<Task>();
         var batch = new List<OnlineRow>(batchSize);
@@ -107,6 +110,16 @@ public sealed class MaterializationPartitionGrain(
         await foreach (var latest in rows)
         {
             Interlocked.Increment(ref _rowsRead);
+            var keyParts = new KeyValuePair<string, string>[joinKeys.Count];
+            for (var k = 0; k < keyParts.Length; k++)
+                keyParts[k] = new(joinKeys[k], EntityKey.FormatValue(joinKeys[k], latest.JoinKeyValues[k]));
+            var entity = EntityKey.Create(project, keyParts);
+            // An erased entity's upstream row from before the erasure stays out of the online store (and out of the quarantine).
+            if (checkErased && erased.Buries(view, entity, latest.EventTimestamp))
+            {
+                dropped++;
+                continue;
+            }
             var values = new object?[features.Count];
             Copy(latest.FeatureValues, values);
             if (!checker.IsEmpty)
@@ -121,12 +134,9 @@ public sealed class MaterializationPartitionGrain(
                     continue;
                 }
             }
-            var keyParts = new KeyValuePair<string, string>[joinKeys.Count];
-            for (var k = 0; k < keyParts.Length; k++)
-                keyParts[k] = new(joinKeys[k], EntityKey.FormatValue(joinKeys[k], latest.JoinKeyValues[k]));
             var byName = new Dictionary<string, object?>(features.Count, StringComparer.Ordinal);
             for (var f = 0; f < features.Count; f++) byName[features[f]] = values[f];
-            batch.Add(new OnlineRow(EntityKey.Create(project, keyParts), view, latest.EventTimestamp, latest.CreatedTimestamp, byName));
+            batch.Add(new OnlineRow(entity, view, latest.EventTimestamp, latest.CreatedTimestamp, byName));
             if (batch.Count < batchSize) continue;
             inFlight.Enqueue(onlineStore.WriteAsync(batch));
             written += batch.Count;
@@ -142,6 +152,7 @@ public sealed class MaterializationPartitionGrain(
         while (inFlight.Count > 0) await inFlight.Dequeue();
         await FlushAsync(project, quarantined);
         if (!checker.IsEmpty) DataRuleMetrics.Record(checker, tally, QuarantineSource);
+        Granary.Observability.GranaryMetrics.RecordErasedRowsDropped(view, "materialization", dropped);
         return written;
     }
 

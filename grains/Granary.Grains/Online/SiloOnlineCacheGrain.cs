@@ -9,7 +9,8 @@ namespace Granary.Grains.Online;
 // Reentrant: every call only touches thread-safe silo services, so pushes and reads from many callers need not queue here.
 [SiloPinnedPlacement, Reentrant]
 [GrainType("silo-online-cache")]
-public sealed class SiloOnlineCacheGrain(OnlineCacheEpochs epochs, ActiveEntityCaches caches, EntityCacheReader reader) : Grain, ISiloOnlineCacheGrain
+public sealed class SiloOnlineCacheGrain(OnlineCacheEpochs epochs, ActiveEntityCaches caches, EntityCacheReader reader, Erasure.TombstoneCache tombstones)
+    : Grain, ISiloOnlineCacheGrain
 {
     /// <inheritdoc/>
     public Task<EntityBatchReply> ReadAsync(EntityBatchRead read) => reader.ReadAsync(read, GrainFactory);
@@ -19,6 +20,13 @@ public sealed class SiloOnlineCacheGrain(OnlineCacheEpochs epochs, ActiveEntityC
     {
         epochs.Invalidate(project, views);
         return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public async Task<bool> EntityErasedAsync(string project, string entity, string[] views)
+    {
+        await tombstones.RefreshAsync(project);
+        return caches.Evict(project, entity, views);
     }
 
     /// <inheritdoc/>

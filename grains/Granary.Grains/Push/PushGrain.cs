@@ -23,7 +23,7 @@ namespace Granary.Grains.Push;
 [GrainType("push"), StatelessWorker, Reentrant]
 public sealed partial class PushGrain(
     IOnlineStore onlineStore, IEnumerable<IOfflineStore> offlineStores, RegistryCache registry, IClusterMembershipService membership,
-    IOptions<PushOptions> options, ILogger<PushGrain> logger, IQuarantineStore quarantine, TimeProvider time)
+    IOptions<PushOptions> options, Erasure.TombstoneCache tombstones, ILogger<PushGrain> logger, IQuarantineStore quarantine, TimeProvider time)
     : Grain, IPushGrain
 {
     /// <inheritdoc/>
@@ -66,8 +66,13 @@ public sealed partial class PushGrain(
 
         var scope = $"{project}/{sourceName}";
         var attempt = Guid.NewGuid().ToString("N");
+        // Loaded before any id is claimed, so a registry database that cannot be read fails the push with nothing held.
+        var erased = await tombstones.GetAsync(project);
         var (claimedRows, claimed, tookOver) = await ClaimAsync(pushed, scope, attempt, settings);
-        var (kept, quarantined) = rules.QuarantinedCount == 0 ? (claimedRows, 0) : SetAside(claimedRows, rules);
+        var duplicates = pushed.RowCount - claimedRows.Count;
+        // Rows of erased entities are dropped, not stored; their event ids are committed with the rest (handled, not retried).
+        var unerased = Granary.Erasure.ErasedRows.Unerased(erased, pushed, claimedRows);
+        var (kept, quarantined) = rules.QuarantinedCount == 0 ? (unerased, 0) : SetAside(unerased, rules);
         int applied, ignored;
         long appended;
         try
@@ -84,7 +89,7 @@ public sealed partial class PushGrain(
             else appended = 0;
             // Set aside last, so a failed write leaves no quarantine entry; claimed ids make a resent batch's rows duplicates.
             if (quarantined > 0)
-                await quarantine.AddQuarantinedAsync(project, claimedRows.Where(rules.IsQuarantined).Select(rules.EntryOf).ToList(), time.GetUtcNow());
+                await quarantine.AddQuarantinedAsync(project, unerased.Where(rules.IsQuarantined).Select(rules.EntryOf).ToList(), time.GetUtcNow());
         }
         catch (Exception e) when (claimed.Count > 0)
         {
@@ -96,7 +101,6 @@ public sealed partial class PushGrain(
             throw ForCaller(e);
         }
         if (claimed.Count > 0) await CommitAsync(scope, claimed, settings.DeduplicationWindow);
-        var duplicates = pushed.RowCount - claimedRows.Count;
         GranaryMetrics.RecordPush(sourceName, pushed.RowCount, rejected: 0, duplicates: duplicates);
         return new PushResult(pushed.RowCount, kept.Count, duplicates, ignored, applied, appended)
         {

@@ -24,11 +24,49 @@ function svg(tag, attrs, ...children) {
   return node;
 }
 
+// With authorization on, the catalog's JSON needs a bearer token. The user pastes an API key or a JWT once: it is kept
+// in this tab's sessionStorage (gone when the tab closes) and sent only to this gateway, in the Authorization header.
+const tokenKey = "granary.token";
+function storedToken() { try { return sessionStorage.getItem(tokenKey); } catch { return null; } }
+
+class SignInNeeded extends Error {
+  constructor(body) { super("sign-in needed"); this.body = body || {}; }
+}
+
 async function getJson(url) {
-  const response = await fetch(url, { headers: { accept: "application/json" } });
+  const headers = { accept: "application/json" };
+  const token = storedToken();
+  if (token) headers.authorization = "Bearer " + token;
+  const response = await fetch(url, { headers });
   let body = null;
   try { body = await response.json(); } catch { body = null; }
+  if (response.status === 401) throw new SignInNeeded(body);
   return { status: response.status, body };
+}
+
+function renderSignIn(refused) {
+  const token = storedToken();
+  sessionStorage.removeItem(tokenKey);
+  showSignOut(false);
+  const input = el("input", { type: "password", name: "token", placeholder: "API key (gk_...) or JWT", autocomplete: "off", "data-testid": "sign-in-token", autofocus: "" });
+  const form = el("form", { class: "search", "data-testid": "sign-in" },
+    el("p", { text: "This gateway needs credentials. Paste an API key (granary auth create-key) or a JWT; it is kept in this browser tab only." }),
+    input, el("button", { type: "submit", "data-testid": "sign-in-button", text: "Sign in" }));
+  // Only a token that was tried and refused gets a message; the first visit just asks.
+  if (token) form.append(el("div", { class: "error", "data-testid": "sign-in-error", text: "The gateway refused these credentials: " + (refused.message || "401") }));
+  form.addEventListener("submit", e => {
+    e.preventDefault();
+    const value = input.value.trim();
+    if (!value) return;
+    sessionStorage.setItem(tokenKey, value);
+    start();
+  });
+  main.replaceChildren(form);
+}
+
+function showSignOut(show) {
+  const link = document.getElementById("sign-out");
+  if (link) link.hidden = !show;
 }
 
 function duration(seconds) {
@@ -318,18 +356,30 @@ async function route() {
     if (hash.startsWith("#/view/")) await renderView(decodeURIComponent(hash.slice(7)));
     else await renderHome(new URLSearchParams(hash.startsWith("#/search?") ? hash.slice(9) : ""));
   } catch (e) {
-    main.replaceChildren(el("div", { class: "error", text: "The catalog could not be loaded: " + e }));
+    if (e instanceof SignInNeeded) renderSignIn(e.body);
+    else main.replaceChildren(el("div", { class: "error", text: "The catalog could not be loaded: " + e }));
   }
 }
 
+let listening = false;
 async function start() {
-  const info = await getJson("/api/catalog/feature-views").catch(() => ({ status: 0 }));
+  const info = await getJson("/api/catalog/feature-views").catch(e => ({ status: e instanceof SignInNeeded ? 401 : 0 }));
   if (info.status === 200) {
     document.getElementById("project").textContent = "project " + info.body.project;
     const link = document.getElementById("dashboard-link");
-    if (info.body.dashboard_url) link.href = info.body.dashboard_url; else link.remove();
+    if (link && info.body.dashboard_url) link.href = info.body.dashboard_url; else if (link) link.remove();
+    showSignOut(storedToken() !== null);
   }
-  window.addEventListener("hashchange", route);
+  if (!listening) {
+    window.addEventListener("hashchange", route);
+    document.getElementById("sign-out").addEventListener("click", e => {
+      e.preventDefault();
+      sessionStorage.removeItem(tokenKey);
+      document.getElementById("project").textContent = "";
+      start();
+    });
+    listening = true;
+  }
   await route();
 }
 
