@@ -39,6 +39,9 @@ public sealed class LocalRegistry : IAsyncDisposable
     /// <summary>The API keys, kept in the registry database.</summary>
     public Granary.Core.Security.IApiKeyStore ApiKeys => _services.GetRequiredService<Granary.Core.Security.IApiKeyStore>();
 
+    /// <summary>The quarantine of data rules, kept in the registry database.</summary>
+    public Quality.IQuarantineStore Quarantine => _services.GetRequiredService<Quality.IQuarantineStore>();
+
     /// <summary>Reads real source columns through the configured offline stores (opened on first use).</summary>
     public ISourceSchemaReader SchemaReader => _services.GetRequiredService<ISourceSchemaReader>();
 

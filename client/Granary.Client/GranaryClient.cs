@@ -119,7 +119,10 @@ public sealed partial class GranaryClient : IDisposable
         };
         request.Columns.Add(Values.Columns(rows, $"PushAsync to '{pushSource}'"));
         var r = await CallAsync("Push", ResiliencePipeline.Empty, t => _grpc.PushAsync(request, Options(deadline, t)).ResponseAsync, cancellationToken);
-        return new PushResult(r.RowsReceived, r.RowsAccepted, r.DuplicatesDropped, r.RowsIgnoredAsOlder, r.OnlineRowsApplied, r.OfflineRowsAppended);
+        return new PushResult(r.RowsReceived, r.RowsAccepted, r.DuplicatesDropped, r.RowsIgnoredAsOlder, r.OnlineRowsApplied, r.OfflineRowsAppended)
+        {
+            RowsQuarantined = r.RowsQuarantined, RowsWarned = r.RowsWarned,
+        };
     }
 
     /// <summary>Starts materializing [<paramref name="start"/>, <paramref name="end"/>] of the views (every online view when none is named); returns at once. Never retried.</summary>

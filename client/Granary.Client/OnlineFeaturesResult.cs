@@ -73,7 +73,13 @@ public sealed class OnlineFeaturesResult
 }
 
 /// <summary>What the gateway did with a push.</summary>
-public sealed record PushResult(int RowsReceived, int RowsAccepted, int DuplicatesDropped, int RowsIgnoredAsOlder, int OnlineRowsApplied, long OfflineRowsAppended);
+public sealed record PushResult(int RowsReceived, int RowsAccepted, int DuplicatesDropped, int RowsIgnoredAsOlder, int OnlineRowsApplied, long OfflineRowsAppended)
+{
+    /// <summary>Rows set aside by a quarantine data rule (neither online nor offline; see <c>granary quarantine list</c>).</summary>
+    public int RowsQuarantined { get; init; }
+    /// <summary>Rows stored that break only warn data rules.</summary>
+    public int RowsWarned { get; init; }
+}
 
 /// <summary>Where pushed rows go.</summary>
 public enum PushTarget

@@ -28,6 +28,7 @@ public static partial class GatewayEndpoints
         app.MapFeatureHealth();
         MapPush(app);
         Erasure.ErasureEndpoints.MapErasure(app);
+        Quality.QuarantineEndpoints.MapQuarantine(app);
         app.MapGrpcService<FeastServingGrpcService>();
         app.MapGrpcService<GranaryGrpcService>();
         app.MapGrpcService<FeastRegistryGrpcService>();

@@ -153,6 +153,9 @@ public static class GatewayErrors
         {
             GatewayRequestException or OnlineRetrievalException or InvalidEntityKeyException or OnlineRowSchemaException or HistoricalRetrievalException
                 => new(StatusCodes.Status400BadRequest, StatusCode.InvalidArgument, name, error.Message, hint),
+            // Well-formed rows whose values a data rule refuses: Unprocessable Content, as a producer must change the rows.
+            Granary.Quality.DataRuleViolationException
+                => new(StatusCodes.Status422UnprocessableEntity, StatusCode.InvalidArgument, name, error.Message, hint),
             GatewayLimitException
                 => new(StatusCodes.Status413PayloadTooLarge, StatusCode.ResourceExhausted, name, error.Message, hint),
             GatewayNotFoundException

@@ -87,6 +87,8 @@ public static class GranaryHostingExtensions
         // The SQL registries keep erasure tombstones too.
         services.TryAddSingleton<Granary.Erasure.ITombstoneStore>(sp => sp.GetRequiredService<IRegistryStore>() as Granary.Erasure.ITombstoneStore
             ?? throw new InvalidOperationException($"the registry engine {sp.GetRequiredService<IRegistryStore>().GetType().Name} keeps no erasure tombstones; use the SQLite or PostgreSQL registry"));
+        services.TryAddSingleton<Granary.Quality.IQuarantineStore>(sp => sp.GetRequiredService<IRegistryStore>() as Granary.Quality.IQuarantineStore
+            ?? throw new InvalidOperationException($"the registry engine {sp.GetRequiredService<IRegistryStore>().GetType().Name} keeps no quarantine; use the SQLite or PostgreSQL registry"));
         services.TryAddSingleton<OfflineStores>();
         // Consumers take IEnumerable<IOfflineStore>; which engines run is known only once the options are.
         services.TryAddSingleton<IEnumerable<IOfflineStore>>(sp => sp.GetRequiredService<OfflineStores>().All);

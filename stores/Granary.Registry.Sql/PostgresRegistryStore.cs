@@ -18,7 +18,10 @@ public sealed class PostgresRegistryStore : SqlRegistryStore, IAsyncDisposable
 
     /// <inheritdoc/>
     protected override Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken)
-        => SqlSchemas.CreatePostgresAsync(connection, 7242318001, Schema, cancellationToken);
+        => SqlSchemas.CreatePostgresAsync(connection, 7242318001, SchemaText, cancellationToken);
+
+    /// <inheritdoc/>
+    protected override string QuarantineSchema => PostgresQuarantineSchema;
 
     /// <inheritdoc/>
     protected override bool IsUniqueViolation(DbException e)

@@ -58,7 +58,7 @@ public abstract partial class SqlRegistryStore : SqlStore, IRegistryStore
     protected SqlRegistryStore(TimeProvider time) => _time = time;
 
     /// <inheritdoc/>
-    protected override string SchemaText => Schema;
+    protected override string SchemaText => Schema + QuarantineSchema;
 
     /// <inheritdoc/>
     public async Task<long> GetCurrentVersionAsync(string project, CancellationToken cancellationToken = default)

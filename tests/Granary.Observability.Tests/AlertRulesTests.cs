@@ -8,7 +8,7 @@ public sealed class AlertRulesTests
     {
         var (code, output) = await Tool.RunAsync("promtool", DeployFiles.PrometheusFolder, "check", "rules", "granary-alerts.yml");
         Assert.True(code == 0, output);
-        Assert.Contains("SUCCESS: 10 rules found", output);
+        Assert.Contains("SUCCESS: 12 rules found", output);
     }
 
     [Fact]

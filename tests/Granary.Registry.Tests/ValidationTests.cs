@@ -95,7 +95,7 @@ public sealed class ValidationTests : IDisposable
     {
         _repo.Replace(Driver, "ttl: 1d", "tll: 1d");
         var line = _repo.LineOf(Driver, "tll: 1d");
-        AssertSingle(Invalid(), $"{Driver}:{line}: feature view 'driver_hourly_stats': unknown key 'tll'; known: name, entities, schema, source, ttl, online, owner, freshness_sla, materialize_every, materialize_lookback, description, tags");
+        AssertSingle(Invalid(), $"{Driver}:{line}: feature view 'driver_hourly_stats': unknown key 'tll'; known: name, entities, schema, source, ttl, online, owner, freshness_sla, materialize_every, materialize_lookback, quality_gate, description, tags");
     }
 
     [Fact]

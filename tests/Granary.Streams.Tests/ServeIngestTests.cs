@@ -92,7 +92,7 @@ public sealed class ServeIngestTests : IAsyncLifetime
             await Eventually.WaitUntil(async () =>
             {
                 if (serving.IsCompleted) throw new InvalidOperationException($"serve ended early: {(await serving).Output}");
-                served = await ReadClicksAsync() ?? served;
+                served = await ServedClicks.ReadAsync(_http, _ports[0]) ?? served;
                 return served.SequenceEqual(expected.Select(e => (long?)e));
             }, TimeSpan.FromSeconds(120), "every user's newest streamed event to be served");
         }
@@ -103,29 +103,5 @@ public sealed class ServeIngestTests : IAsyncLifetime
         var (exitCode, output) = await serving.WaitAsync(TimeSpan.FromSeconds(60));
         Assert.True(exitCode == 0, output);
         Assert.Contains("ingesting clicks <- redis stream 'serve-clicks'", output);
-    }
-
-    // The served clicks of users 0..9, or null while the gateway is not up yet.
-    private async Task<List<long?>?> ReadClicksAsync()
-    {
-        var users = string.Join(",", Enumerable.Range(0, 10));
-        var body = $$$"""{"features":["user_clicks:clicks"],"entities":{"user_id":[{{{users}}}]}}""";
-        try
-        {
-            using var response = await _http.PostAsync($"http://127.0.0.1:{_ports[0]}/get-online-features", new StringContent(body, Encoding.UTF8, "application/json"));
-            if (response.StatusCode != HttpStatusCode.OK) return null;
-            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-            // Feast's shape: results[1] is the feature's column (results[0] the join key's).
-            var column = json.RootElement.GetProperty("results")[1];
-            return column.GetProperty("values").EnumerateArray().Select(v => v.ValueKind == JsonValueKind.Number ? v.GetInt64() : (long?)null).ToList();
-        }
-        catch (HttpRequestException)
-        {
-            return null;
-        }
-        catch (TaskCanceledException)
-        {
-            return null;
-        }
     }
 }

@@ -28,6 +28,7 @@ public static class CommandCatalog
         new IngestCommand(),
         new ParityCommand(),
         new DriftCommand(),
+        new QuarantineCommand(),
         new ServeCommand(),
         new AuditCommand(),
         new AuthCommand(),

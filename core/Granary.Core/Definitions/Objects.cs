@@ -147,6 +147,9 @@ public sealed record FeatureView : RegistryObject
     /// <summary>How far back each scheduled run reaches ([now - lookback, now]); default twice <see cref="MaterializeEvery"/>.</summary>
     public TimeSpan? MaterializeLookback { get; init; }
 
+    /// <summary>The quality gate a materialization run must pass before it writes online; null: none.</summary>
+    public QualityGate? QualityGate { get; init; }
+
     /// <summary>True when the TTL bounds lookups (non-null and positive).</summary>
     public bool HasTtl => Ttl is { } t && t > TimeSpan.Zero;
 }

@@ -12,6 +12,7 @@ public static class RegistryJson
         WriteIndented = false,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         Converters = { new JsonStringEnumConverter() },
+        TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver { Modifiers = { OmitWhenEmptyAttribute.Apply } },
     };
 
     /// <summary>Serializes a snapshot.</summary>

@@ -55,6 +55,8 @@ public sealed record Field(string Name, ValueType Type, string? Description = nu
 {
     /// <summary>Key/value labels of the feature (Feast's <c>FeatureSpecV2.tags</c>), e.g. <c>pii: "true"</c>.</summary>
     public IReadOnlyDictionary<string, string> Tags { get; init; } = RegistryObject.EmptyTags;
+    /// <summary>The data rules on this feature's values (push, stream ingestion and materialization check them); empty: none.</summary>
+    [OmitWhenEmpty] public IReadOnlyList<DataRule> Rules { get; init; } = [];
 }
 
 /// <summary>Writes a <see cref="ValueType"/> as its text form (<c>"Array(Float32)"</c>) in JSON.</summary>

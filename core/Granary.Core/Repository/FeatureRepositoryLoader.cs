@@ -302,7 +302,7 @@ public static class FeatureRepositoryLoader
         FieldMapping = o.Map("field_mapping"),
     };
 
-    private static List<Field>? ReadSchema(YamlObject o, string key, Dictionary<string, SourceLocation> fields)
+    private static List<Field>? ReadSchema(YamlObject o, string key, Dictionary<string, SourceLocation> fields, bool withRules = false)
     {
         var result = new List<Field>();
         var ok = true;
@@ -316,13 +316,16 @@ public static class FeatureRepositoryLoader
             }
             var before = o.Errors.Count;
             var f = new YamlObject(o.File, map, o.What, o.Errors);
-            f.RejectUnknownKeys("name", "type", "description", "tags");
+            if (withRules) f.RejectUnknownKeys("name", "type", "description", "tags", "rules");
+            else f.RejectUnknownKeys("name", "type", "description", "tags");
             var name = f.String("name", required: true);
             if (name is not null) f.What = $"{o.What} field '{name}'";
             var type = f.Type("type");
-            if (name is null || type is null || o.Errors.Count > before) { ok = false; continue; }
+            var rules = withRules ? DataRuleYaml.ReadRules(f) : [];
+            if (name is null || type is null || rules is null || o.Errors.Count > before) { ok = false; continue; }
             fields[$"{key}[{name}]"] = f.Location;
-            result.Add(new Field(name, type.Value, f.String("description")) { Tags = f.Map("tags") });
+            if (rules.Count > 0) fields[$"{key}[{name}].rules"] = f.LocationOf("rules");
+            result.Add(new Field(name, type.Value, f.String("description")) { Tags = f.Map("tags"), Rules = rules });
         }
         return ok ? result : null;
     }
@@ -330,7 +333,7 @@ public static class FeatureRepositoryLoader
     private static FeatureView? ReadFeatureView(YamlObject o, Dictionary<string, SourceLocation> fields)
     {
         o.RejectUnknownKeys("name", "entities", "schema", "source", "ttl", "online", "owner", "freshness_sla",
-            "materialize_every", "materialize_lookback", "description", "tags");
+            "materialize_every", "materialize_lookback", "quality_gate", "description", "tags");
         var (description, tags) = Common(o);
         var entities = o.Strings("entities");
         for (var i = 0; i < entities.Count; i++) fields[$"entities[{i}]"] = entities[i].Location;
@@ -345,7 +348,9 @@ public static class FeatureRepositoryLoader
         if (lookback is not null && every is null)
             o.Error("materialize_lookback", "materialize_lookback needs materialize_every (how often to run); add it or remove the lookback");
         var online = o.Bool("online");
-        var schema = ReadSchema(o, "schema", fields);
+        fields["quality_gate"] = o.LocationOf("quality_gate");
+        var gate = DataRuleYaml.ReadGate(o);
+        var schema = ReadSchema(o, "schema", fields, withRules: true);
         if (schema is null || source is null) return null;
         return new FeatureView
         {
@@ -359,6 +364,7 @@ public static class FeatureRepositoryLoader
             FreshnessSla = sla,
             MaterializeEvery = every,
             MaterializeLookback = lookback,
+            QualityGate = gate,
             Description = description,
             Tags = tags,
         };

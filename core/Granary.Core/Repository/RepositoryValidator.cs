@@ -8,7 +8,7 @@ namespace Granary.Repository;
 /// features, transforms that do not compile or do not exist, and (given a schema reader) source columns that
 /// the real data does not have. Every error names file, line, the offending value and the known alternatives.
 /// </summary>
-public static class RepositoryValidator
+public static partial class RepositoryValidator
 {
     /// <summary>Validates <paramref name="repository"/>; throws <see cref="RepositoryValidationException"/> listing every problem.</summary>
     /// <returns>The compiled transforms (empty when the repository has none), so callers need not compile twice.</returns>
@@ -128,6 +128,7 @@ public static class RepositoryValidator
                 errors.Add(new RepositoryError(d.At($"schema[{f.Name}]"), $"feature view '{v.Name}': '{f.Name}' is a join key of its entities, not a feature; remove it from 'schema'"));
         if (v.Ttl is { } ttl && ttl < TimeSpan.Zero)
             errors.Add(new RepositoryError(d.At("ttl"), $"feature view '{v.Name}': ttl must not be negative"));
+        CheckDataRules(d, errors);
     }
 
     private static void CheckFields<T>(string owner, string kind, IReadOnlyList<Field> fields, Defined<T> d, List<RepositoryError> errors) where T : notnull

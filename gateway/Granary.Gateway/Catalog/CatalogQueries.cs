@@ -177,6 +177,7 @@ public sealed class CatalogQueries(IGrainFactory grains, TimeProvider time, IOpt
         }).ToArray());
         detail["models"] = Strings(services.Select(ModelOf).Distinct().Order(StringComparer.Ordinal));
         detail["freshness"] = FreshnessJson(ViewFreshness.Evaluate(view, intervals, time.GetUtcNow()));
+        detail["quality_gate"] = QualityGateJson.Of(view, status.QualityGate);
         detail["materialization"] = new JsonObject
         {
             ["last_run"] = RunJson(status),

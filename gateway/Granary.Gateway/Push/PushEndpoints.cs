@@ -40,7 +40,10 @@ namespace Granary.Gateway
             var toText = FeastRestEndpoints.OptionalString(root, "to") ?? "online";
             if (!PushModes.TryParse(toText, out var to))
                 throw new GatewayRequestException($"'to' '{toText}' is not a push mode", "send \"to\": \"online\", \"offline\" or \"online_and_offline\"");
-            await Pushes.PushAsync(context, source, JsonTable(FeastRestEndpoints.Required(root, "df")), to, dropUnread: !FeastCompatibility.IsStrict(context));
+            var result = await Pushes.PushAsync(context, source, JsonTable(FeastRestEndpoints.Required(root, "df")), to, dropUnread: !FeastCompatibility.IsStrict(context));
+            // Feast's answer has no body; what the data rules did travels in headers, which Feast clients ignore.
+            context.Response.Headers["X-Granary-Rows-Quarantined"] = result.RowsQuarantined.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.Headers["X-Granary-Rows-Warned"] = result.RowsWarned.ToString(System.Globalization.CultureInfo.InvariantCulture);
             context.Response.StatusCode = StatusCodes.Status200OK;
         }
 
@@ -237,6 +240,7 @@ namespace Granary.Gateway.Grpc
             {
                 RowsReceived = result.RowsReceived, RowsAccepted = result.RowsAccepted, DuplicatesDropped = result.DuplicatesDropped,
                 RowsIgnoredAsOlder = result.RowsIgnoredAsOlder, OnlineRowsApplied = result.OnlineRowsApplied, OfflineRowsAppended = result.OfflineRowsAppended,
+                RowsQuarantined = result.RowsQuarantined, RowsWarned = result.RowsWarned,
             };
         }
 

@@ -25,6 +25,11 @@ public sealed class PushGrainStreamTarget(IGrainFactory grains, string project, 
         {
             return new StreamPushResult(0, 0, e.Errors is { Count: > 0 } errors ? string.Join("; ", errors) : e.Message);
         }
+        catch (Granary.Quality.DataRuleViolationException e)
+        {
+            // A reject data rule: the event is dead-lettered with the rule, the value and the row, and acknowledged.
+            return new StreamPushResult(0, 0, e.Errors is { Count: > 0 } errors ? string.Join("; ", errors) : e.Message);
+        }
         catch (Exception e) when (e is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException)
         {
             throw new StreamUnavailableException($"the push to '{project}/{pushSource}' did not complete: {e.Message}");

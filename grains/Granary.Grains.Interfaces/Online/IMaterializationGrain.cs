@@ -39,6 +39,13 @@ public interface IMaterializationPartitionGrain : IGrainWithStringKey
     [Alias("run"), ResponseTimeout("02:00:00")]
     Task<long> RunAsync(string project, string view, DateTimeOffset start, DateTimeOffset end, int index, int count);
 
+    /// <summary>
+    /// The quality-gate pass of partition <paramref name="index"/>: reads the rows a run would write and counts what the
+    /// view's data rules do to them, writing nothing.
+    /// </summary>
+    [Alias("check"), ResponseTimeout("02:00:00")]
+    Task<DataRuleCounts> CheckAsync(string project, string view, DateTimeOffset start, DateTimeOffset end, int index, int count);
+
     /// <summary>Rows read so far by the running partition.</summary>
     [AlwaysInterleave, Alias("progress")]
     Task<long> GetProgressAsync();
@@ -85,8 +92,25 @@ public sealed record MaterializationStatus
     /// <summary>How many times the run was resumed after its silo stopped.</summary>
     [Id(10)] public int Resumes { get; init; }
 
+    /// <summary>The last quality-gate check of the view's materialization (this run's, or an earlier run's when this one had none to make).</summary>
+    [Id(11)] public Granary.Quality.QualityGateResult? QualityGate { get; init; }
+
     /// <summary>Whether the run has ended.</summary>
     public bool IsFinished => State is MaterializationRunState.Succeeded or MaterializationRunState.Failed;
+}
+
+/// <summary>What a view's data rules did to one partition's rows (see <see cref="Granary.Quality.DataRuleTally"/>).</summary>
+[GenerateSerializer, Immutable, Alias("granary.DataRuleCounts")]
+public sealed record DataRuleCounts(
+    [property: Id(0)] long Rows, [property: Id(1)] long Rejected, [property: Id(2)] long Quarantined, [property: Id(3)] long Warned,
+    [property: Id(4)] long[] Breaks, [property: Id(5)] long[] NonNull)
+{
+    /// <summary>The counts of <paramref name="tally"/>.</summary>
+    public static DataRuleCounts From(Granary.Quality.DataRuleTally tally)
+        => new(tally.Rows, tally.Rejected, tally.Quarantined, tally.Warned, tally.Breaks, tally.NonNull);
+
+    /// <summary>The counts as a tally.</summary>
+    public Granary.Quality.DataRuleTally ToTally() => new(Rows, Rejected, Quarantined, Warned, [.. Breaks], [.. NonNull]);
 }
 
 /// <summary>A materialization request that cannot run (unknown view, bad window, a run already going).</summary>

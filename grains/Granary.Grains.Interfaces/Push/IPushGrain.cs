@@ -67,7 +67,11 @@ public static class PushModes
 /// <param name="Rows">Per row, one value per column: text (parsed as the declared type) or a typed value (converted only when exact).</param>
 /// <param name="To">Online, offline or both.</param>
 [GenerateSerializer, Immutable, Alias("granary.PushRequest")]
-public sealed record PushRequest([property: Id(0)] string[] Columns, [property: Id(1)] object?[][] Rows, [property: Id(2)] PushMode To);
+public sealed record PushRequest([property: Id(0)] string[] Columns, [property: Id(1)] object?[][] Rows, [property: Id(2)] PushMode To)
+{
+    /// <summary>Data rules not applied (<c>&lt;view&gt;/&lt;feature&gt;.&lt;check&gt;</c>): a row released from the quarantine passes the rule that held it.</summary>
+    [Id(3)] public string[]? ReleasedRules { get; init; }
+}
 
 /// <summary>What a push did.</summary>
 /// <param name="RowsReceived">Rows in the batch.</param>
@@ -83,4 +87,10 @@ public sealed record PushResult(
     [property: Id(2)] int DuplicatesDropped,
     [property: Id(3)] int RowsIgnoredAsOlder,
     [property: Id(4)] int OnlineRowsApplied,
-    [property: Id(5)] long OfflineRowsAppended);
+    [property: Id(5)] long OfflineRowsAppended)
+{
+    /// <summary>Rows set aside by a quarantine data rule (stored in the quarantine, not online, not offline).</summary>
+    [Id(6)] public int RowsQuarantined { get; init; }
+    /// <summary>Rows stored that break only warn data rules.</summary>
+    [Id(7)] public int RowsWarned { get; init; }
+}

@@ -77,6 +77,10 @@ public sealed class MaterializationCheckpoint
     [Id(9)] public TimeSpan ScheduleLookback { get; set; }
     /// <summary>The schedule's interval, when scheduled (republished as a metric when the grain activates).</summary>
     [Id(10)] public TimeSpan? ScheduleEvery { get; set; }
+    /// <summary>Whether this run passed (or had no) quality gate, so a resumed run does not check again.</summary>
+    [Id(11)] public bool GateChecked { get; set; }
+    /// <summary>The last quality-gate check of the view (kept across runs).</summary>
+    [Id(12)] public Granary.Quality.QualityGateResult? Gate { get; set; }
 }
 
 /// <summary>
@@ -145,7 +149,7 @@ public sealed partial class MaterializationGrain(
         {
             RunId = Guid.NewGuid().ToString("N"), State = MaterializationRunState.Running, Start = start, End = end,
             PartitionRows = Enumerable.Repeat(-1L, partitions).ToArray(), StartedAt = time.GetUtcNow(), ScheduleLookback = state.ScheduleLookback,
-            ScheduleEvery = state.ScheduleEvery,
+            ScheduleEvery = state.ScheduleEvery, Gate = state.Gate,
         };
         GranaryMetrics.NoteFreshnessSla(View, OnlineReadRules.FreshnessSlaOf(view));
         GranaryMetrics.RecordMaterializationStarted(View);
@@ -170,7 +174,7 @@ public sealed partial class MaterializationGrain(
         {
             View = View, State = state.State, Start = state.Start, End = state.End, Partitions = state.PartitionRows.Length,
             PartitionsDone = state.PartitionRows.Count(r => r >= 0), RowsWritten = rows, Error = state.Error,
-            StartedAt = state.StartedAt, FinishedAt = state.FinishedAt, Resumes = state.Resumes,
+            StartedAt = state.StartedAt, FinishedAt = state.FinishedAt, Resumes = state.Resumes, QualityGate = state.Gate,
         };
     }
 
@@ -225,6 +229,13 @@ public sealed partial class MaterializationGrain(
         var state = checkpoint.State;
         try
         {
+            if (!state.GateChecked)
+            {
+                // Before any partition writes: a run the gate stops leaves the values already served in place.
+                await CheckQualityGateAsync(state);
+                state.GateChecked = true;
+                await SaveCheckpointAsync();
+            }
             var pending = state.PartitionRows.Select((rows, index) => (rows, index)).Where(p => p.rows < 0)
                 .Select(p => RunPartitionAsync(p.index, state.PartitionRows.Length)).ToList();
             await Task.WhenAll(pending);

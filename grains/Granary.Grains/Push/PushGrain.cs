@@ -4,6 +4,7 @@ using Granary.Observability;
 using Granary.Offline;
 using Granary.Online;
 using Granary.Push;
+using Granary.Quality;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using System.Diagnostics;
@@ -22,7 +23,7 @@ namespace Granary.Grains.Push;
 [GrainType("push"), StatelessWorker, Reentrant]
 public sealed partial class PushGrain(
     IOnlineStore onlineStore, IEnumerable<IOfflineStore> offlineStores, RegistryCache registry, IClusterMembershipService membership,
-    IOptions<PushOptions> options, Erasure.TombstoneCache tombstones, ILogger<PushGrain> logger)
+    IOptions<PushOptions> options, Erasure.TombstoneCache tombstones, ILogger<PushGrain> logger, IQuarantineStore quarantine, TimeProvider time)
     : Grain, IPushGrain
 {
     /// <inheritdoc/>
@@ -49,6 +50,14 @@ public sealed partial class PushGrain(
             GranaryMetrics.RecordPush(sourceName, request.Rows.Length, rejected: request.Rows.Length, duplicates: 0);
             throw;
         }
+        // Data rules: a reject rule fails the batch whole; quarantined rows are set aside below, after their ids are claimed.
+        var rules = PushRules.Check(pushed, request.ReleasedRules);
+        foreach (var (checker, tally) in rules.Tallies) DataRuleMetrics.Record(checker, rules.Rejected ? tally.OnlyRejections(checker) : tally, "push");
+        if (rules.Rejected)
+        {
+            GranaryMetrics.RecordPush(sourceName, request.Rows.Length, rejected: request.Rows.Length, duplicates: 0);
+            rules.ThrowIfRejected();
+        }
         var offline = request.To.WritesOffline()
             ? offlineStores.FirstOrDefault(s => s.CanRead(plan.BatchSource))
               ?? throw new PushDefinitionException($"no configured offline store takes batch source '{plan.BatchSource.Name}' of push source '{sourceName}'",
@@ -59,10 +68,11 @@ public sealed partial class PushGrain(
         var attempt = Guid.NewGuid().ToString("N");
         // Loaded before any id is claimed, so a registry database that cannot be read fails the push with nothing held.
         var erased = await tombstones.GetAsync(project);
-        var (kept, claimed, tookOver) = await ClaimAsync(pushed, scope, attempt, settings);
-        var duplicates = pushed.RowCount - kept.Count;
+        var (claimedRows, claimed, tookOver) = await ClaimAsync(pushed, scope, attempt, settings);
+        var duplicates = pushed.RowCount - claimedRows.Count;
         // Rows of erased entities are dropped, not stored; their event ids are committed with the rest (handled, not retried).
-        kept = Granary.Erasure.ErasedRows.Unerased(erased, pushed, kept);
+        var unerased = Granary.Erasure.ErasedRows.Unerased(erased, pushed, claimedRows);
+        var (kept, quarantined) = rules.QuarantinedCount == 0 ? (unerased, 0) : SetAside(unerased, rules);
         int applied, ignored;
         long appended;
         try
@@ -77,6 +87,9 @@ public sealed partial class PushGrain(
                 appended = await offline.AppendRowsAsync(plan.BatchSource, pushed.OfflineRows(kept) with { SkipStoredCopies = tookOver });
             }
             else appended = 0;
+            // Set aside last, so a failed write leaves no quarantine entry; claimed ids make a resent batch's rows duplicates.
+            if (quarantined > 0)
+                await quarantine.AddQuarantinedAsync(project, unerased.Where(rules.IsQuarantined).Select(rules.EntryOf).ToList(), time.GetUtcNow());
         }
         catch (Exception e) when (claimed.Count > 0)
         {
@@ -89,7 +102,10 @@ public sealed partial class PushGrain(
         }
         if (claimed.Count > 0) await CommitAsync(scope, claimed, settings.DeduplicationWindow);
         GranaryMetrics.RecordPush(sourceName, pushed.RowCount, rejected: 0, duplicates: duplicates);
-        return new PushResult(pushed.RowCount, kept.Count, duplicates, ignored, applied, appended);
+        return new PushResult(pushed.RowCount, kept.Count, duplicates, ignored, applied, appended)
+        {
+            RowsQuarantined = quarantined, RowsWarned = kept.Count(rules.IsWarned),
+        };
     }
 
     /// <summary>
@@ -145,6 +161,15 @@ public sealed partial class PushGrain(
         for (var r = 0; r < all.Count; r++)
             if (Holds(claims[r])) kept.Add(r);
         return (kept, Claimed(all, claims), claims.Contains(EventIdClaim.TakenOver));
+    }
+
+    /// <summary>The claimed rows to store (those no quarantine rule holds), and how many are set aside.</summary>
+    private static (List<int> Kept, int Quarantined) SetAside(List<int> claimedRows, PushRuleVerdict rules)
+    {
+        var kept = new List<int>(claimedRows.Count);
+        foreach (var r in claimedRows)
+            if (!rules.IsQuarantined(r)) kept.Add(r);
+        return (kept, claimedRows.Count - kept.Count);
     }
 
     private static bool Holds(EventIdClaim claim) => claim is EventIdClaim.Claimed or EventIdClaim.TakenOver;

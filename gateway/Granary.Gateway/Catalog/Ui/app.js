@@ -191,6 +191,7 @@ async function renderView(name) {
   content.push(el("div", { class: "grid" }, overview(v), freshnessCard(f)));
   content.push(el("div", { class: "grid" }, schemaCard(v), usedByCard(v)));
   content.push(materializationCard(v.materialization));
+  if (v.quality_gate) content.push(qualityGateCard(v.quality_gate));
   const [parity, drift] = await Promise.all([getJson("/api/health/parity"), getJson("/api/health/drift")]);
   content.push(el("div", { class: "grid" }, parityCard(v.name, parity), driftCard(v.name, drift)));
   content.push(historyCard(v.history));
@@ -212,6 +213,24 @@ function overview(v) {
     el("dt", { text: "source" }), el("dd", {}, el("strong", { text: source.name || "-" }), source.kind ? ` (${source.kind}) ` : " ", el("code", { text: where }),
       source.timestamp_field ? el("div", { class: "muted", text: "event time: " + source.timestamp_field }) : null),
     el("dt", { text: "registry" }), el("dd", { text: `project ${v.project}, version ${v.registry_version}` })));
+}
+
+// The view's data rules, its quality gate, and the last gate check of a materialization.
+function qualityGateCard(g) {
+  const card = el("div", { class: "card", "data-testid": "quality-gate" }, el("h2", { text: "Data rules and quality gate" }));
+  const percent = x => x === null || x === undefined ? "-" : (Math.round(x * 10000) / 100) + " %";
+  card.append(el("dl", { class: "kv" },
+    el("dt", { text: "completeness" }), el("dd", { text: g.completeness === null || g.completeness === undefined ? "not checked" : "at least " + percent(g.completeness) }),
+    el("dt", { text: "max rejected share" }), el("dd", { text: percent(g.max_rejected_share) }),
+    el("dt", { text: "rules" }), el("dd", {}, g.rules.length === 0 ? "none" : g.rules.map((r, i) => el("span", {}, i ? ", " : "", el("code", { text: r.check }), ` on ${r.rule.split(".")[0]} (${r.on_break})`)))));
+  const last = g.last_result;
+  if (!last) { card.append(el("p", { class: "muted", "data-testid": "gate-result", text: "No gate check has run yet." })); return card; }
+  card.append(el("p", { "data-testid": "gate-result" },
+    el("span", { class: "badge " + (last.passed ? "fresh" : "stale"), text: last.passed ? "GATE PASSED" : "GATE FAILED" }),
+    ` ${time(last.checked_at)}: ${last.rows_read} rows read, ${last.rows_rejected} rejected, ${last.rows_quarantined} quarantined, ${last.rows_warned} warned; completeness ${percent(last.completeness)}` +
+    (last.least_complete_feature ? ` (${last.least_complete_feature})` : "") + "."));
+  if (last.reason) card.append(el("p", { class: "muted", "data-testid": "gate-reason", text: last.reason }));
+  return card;
 }
 
 // Age against the SLA as a bar: the SLA is the tick, red past it.
