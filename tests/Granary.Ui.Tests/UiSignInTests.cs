@@ -43,9 +43,7 @@ public sealed class SecuredCatalogServer : EmbeddedServerFixture
                 new Permission { Name = "viewers", Types = [PermissionRules.FeatureView], NamePatterns = ["driver_.*"], Actions = [PermissionAction.Describe], Roles = ["viewer"] },
             ],
         }, expectedVersion: 0);
-        var (code, output) = await CliRunner.RunAsync("--repo", RepositoryRoot, "auth", "create-key", "--principal", "ui-viewer", "--roles", "viewer");
-        Assert.True(code == 0, output);
-        ViewerKey = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Last();
+        ViewerKey = await CliRunner.CreateApiKeyAsync(RepositoryRoot, "ui-viewer", "viewer");
     }
 
     protected override void ConfigureGateway(GatewayOptions o)

@@ -42,11 +42,7 @@ public class ErasureServer : EmbeddedServerFixture
         await ApplyAsync(Definitions());
         await MaterializeAsync("driver_trips", Day.AddDays(-1), Day.AddDays(1));
         foreach (var role in new[] { "user", "eraser" })
-        {
-            var (code, output) = await CliRunner.RunAsync("--repo", RepositoryRoot, "auth", "create-key", "--principal", $"svc-{role}", "--roles", role);
-            Assert.True(code == 0, output);
-            Keys[role] = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Last();
-        }
+            Keys[role] = await CliRunner.CreateApiKeyAsync(RepositoryRoot, $"svc-{role}", role);
     }
 
     protected override void ConfigureGateway(GatewayOptions o)

@@ -76,12 +76,7 @@ public sealed class RulesServer : EmbeddedServerFixture
             Keys[role] = await CreateKeyAsync($"svc-{role}", role);
     }
 
-    private async Task<string> CreateKeyAsync(string principal, string roles)
-    {
-        var (code, output) = await CliRunner.RunAsync("--repo", RepositoryRoot, "auth", "create-key", "--principal", principal, "--roles", roles);
-        Assert.True(code == 0, output);
-        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Last();
-    }
+    private Task<string> CreateKeyAsync(string principal, string roles) => CliRunner.CreateApiKeyAsync(RepositoryRoot, principal, roles);
 
     protected override void ConfigureGateway(GatewayOptions o)
     {

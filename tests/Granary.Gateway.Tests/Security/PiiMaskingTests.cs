@@ -570,12 +570,7 @@ public sealed class PiiMaskingTests(PiiServer server) : IClassFixture<PiiServer>
     };
 
     /// <summary>Creates an API key with the CLI, as an operator does, and returns the key it printed.</summary>
-    internal static async Task<string> CreateKeyAsync(string repositoryRoot, string role)
-    {
-        var (code, output) = await CliRunner.RunAsync("--repo", repositoryRoot, "auth", "create-key", "--principal", $"svc-{role}", "--roles", role);
-        Assert.True(code == 0, output);
-        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Last();
-    }
+    internal static Task<string> CreateKeyAsync(string repositoryRoot, string role) => CliRunner.CreateApiKeyAsync(repositoryRoot, $"svc-{role}", role);
 
     private static Metadata Bearer(string token) => new() { { "authorization", "Bearer " + token } };
 
