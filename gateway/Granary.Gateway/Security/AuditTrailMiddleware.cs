@@ -66,10 +66,10 @@ public sealed class AuditTrailMiddleware(AuditTrail trail) : IMiddleware
         foreach (var decision in access?.Decisions ?? [])
         {
             if (!write && !refused && decision.Allowed && !decision.Sensitive && !IsWriteAction(decision.Action)) continue;
-            (result ??= []).Add(Entry(context, ActionName(decision.Action), decision.ObjectType, decision.ObjectName, decision.Allowed ? outcome : "denied", status));
+            (result ??= []).Add(Entry(context, PermissionRules.Name(decision.Action), decision.ObjectType, decision.ObjectName, decision.Allowed ? outcome : "denied", status));
         }
         if (result is null && (write || refused))
-            result = [Entry(context, write ? ActionName(writeAction) : "REQUEST", "", "", outcome, status)];
+            result = [Entry(context, write ? PermissionRules.Name(writeAction) : "REQUEST", "", "", outcome, status)];
         return result ?? [];
     }
 
@@ -84,20 +84,6 @@ public sealed class AuditTrailMiddleware(AuditTrail trail) : IMiddleware
 
     private static bool IsWriteAction(PermissionAction action)
         => action is PermissionAction.Create or PermissionAction.Update or PermissionAction.Delete or PermissionAction.WriteOnline or PermissionAction.WriteOffline;
-
-    /// <summary>Feast's name of an action (<c>WRITE_ONLINE</c>).</summary>
-    public static string ActionName(PermissionAction action) => action switch
-    {
-        PermissionAction.Create => "CREATE",
-        PermissionAction.Describe => "DESCRIBE",
-        PermissionAction.Update => "UPDATE",
-        PermissionAction.Delete => "DELETE",
-        PermissionAction.ReadOnline => "READ_ONLINE",
-        PermissionAction.ReadOffline => "READ_OFFLINE",
-        PermissionAction.WriteOnline => "WRITE_ONLINE",
-        PermissionAction.WriteOffline => "WRITE_OFFLINE",
-        _ => PermissionRules.Name(action), // Granary's own: ERASE, READ_UNMASKED
-    };
 
     private static AuditEntry Entry(HttpContext context, string action, string objectType, string objectName, string outcome, string status)
     {
